@@ -1,0 +1,536 @@
+//! The `palisade` command line.
+
+use crate::admin_client::AdminClient;
+use crate::output::{emit, field, Format};
+use crate::server::{self, ServerConfig, ADMIN_KEY_FILE};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use palisade_clock::SystemClock;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Palisade: a self-hosted Microsoft Entra ID and Defender XDR API.
+#[derive(Debug, Parser)]
+#[command(name = "palisade", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (token service, admin API) on one TLS listener.
+    Serve(ServeArgs),
+    /// The local certificate authority.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+    /// Manage tenants, applications, secrets, grants and signing keys.
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+struct DataDirArg {
+    /// Data directory (database, keys, CA).
+    #[arg(long, env = "PALISADE_DATA_DIR", default_value = "./palisade-data", global = true)]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    /// Address to listen on.
+    #[arg(long, env = "PALISADE_LISTEN", default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// Serve plain HTTP instead of HTTPS (only for trusted local setups).
+    #[arg(long)]
+    plain_http: bool,
+    /// Extra host names for the server certificate (repeatable), e.g. login.microsoftonline.com.
+    #[arg(long = "host", value_name = "NAME")]
+    hosts: Vec<String>,
+    /// Create (once) and print a demo tenant with an app granted the Defender permissions.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum CaCommand {
+    /// Print the path of the CA certificate clients should trust.
+    Path(DataDirArg),
+}
+
+#[derive(Debug, Args)]
+struct AdminArgs {
+    /// Server base URL.
+    #[arg(long, env = "PALISADE_SERVER", default_value = "https://localhost:8443", global = true)]
+    server: String,
+    /// Admin key (default: read from <data-dir>/admin-key).
+    #[arg(long, env = "PALISADE_ADMIN_KEY", hide_env_values = true, global = true)]
+    admin_key: Option<String>,
+    /// CA certificate to trust (default: <data-dir>/ca.pem when it exists).
+    #[arg(long, env = "PALISADE_CA_FILE", global = true)]
+    ca_file: Option<PathBuf>,
+    /// Data directory of a local server (for the default admin key and CA).
+    #[arg(long, env = "PALISADE_DATA_DIR", default_value = "./palisade-data", global = true)]
+    data_dir: PathBuf,
+    /// Tenant (id or domain); default: the only tenant, if there is exactly one.
+    #[arg(long, short = 't', env = "PALISADE_TENANT", global = true)]
+    tenant: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Table, global = true)]
+    output: Format,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Application registrations.
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Client secrets.
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
+    /// Add application permissions to an app and grant admin consent for them.
+    Grant {
+        /// The app (client id, object id or display name).
+        app: String,
+        /// Permission values, e.g. Incident.Read.All AdvancedHunting.Read.All.
+        #[arg(required = true)]
+        permissions: Vec<String>,
+        /// The resource app (identifier URI, app id or display name).
+        #[arg(long, default_value = "Microsoft Threat Protection")]
+        resource: String,
+    },
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// Display name.
+        name: String,
+        /// Initial domain label (<label>.onmicrosoft.com); default: from the name.
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum AppCommand {
+    /// Register an application.
+    Create {
+        /// Display name.
+        name: String,
+        /// Accounts in any organizational directory (multi-tenant).
+        #[arg(long)]
+        multi_tenant: bool,
+        /// Public client (no secrets; user sign-in).
+        #[arg(long)]
+        public: bool,
+        /// Web redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Identifier URI (App ID URI) if the app is an API (repeatable).
+        #[arg(long = "identifier-uri")]
+        identifier_uris: Vec<String>,
+    },
+    /// List applications.
+    List,
+    /// Show one application.
+    Show {
+        /// Client id, object id or display name.
+        app: String,
+    },
+    /// Delete an application.
+    Delete {
+        /// Client id, object id or display name.
+        app: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretCommand {
+    /// Add a client secret; its value is printed once.
+    Add {
+        /// Client id, object id or display name.
+        app: String,
+        /// Description.
+        #[arg(long)]
+        name: Option<String>,
+        /// Expiry (RFC 3339); default 2 years.
+        #[arg(long, conflicts_with = "days")]
+        end: Option<String>,
+        /// Lifetime in days.
+        #[arg(long)]
+        days: Option<i64>,
+    },
+    /// List an application's secrets (never their values).
+    List {
+        /// Client id, object id or display name.
+        app: String,
+    },
+    /// Remove a secret.
+    Remove {
+        /// Client id, object id or display name.
+        app: String,
+        /// The secret's key id.
+        key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List signing keys.
+    List,
+    /// Create a new signing key and make it active; old keys stay published until their tokens expire.
+    Rotate,
+}
+
+/// Runs the CLI.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Ca { command: CaCommand::Path(d) } => {
+            let path = crate::tls::ca_path(&d.data_dir);
+            if !path.exists() {
+                bail!("no CA yet at {}: start the server once (palisade serve) to create it", path.display());
+            }
+            println!("{}", std::fs::canonicalize(&path).unwrap_or(path).display());
+            Ok(())
+        }
+        Command::Admin(args) => admin(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let config = ServerConfig {
+        data_dir: args.data.data_dir.clone(),
+        listen: args.listen,
+        plain_http: args.plain_http,
+        hostnames: args.hosts,
+    };
+    let running = server::start(config, Arc::new(SystemClock)).await?;
+    println!("Palisade listening on {}", running.base_url);
+    if let Some(ca) = &running.ca_path {
+        let ca = std::fs::canonicalize(ca).unwrap_or(ca.clone());
+        println!("CA certificate: {}  (export SSL_CERT_FILE / REQUESTS_CA_BUNDLE to trust it)", ca.display());
+    }
+    if running.new_admin_key.is_some() {
+        println!("Admin key written to {}", args.data.data_dir.join(ADMIN_KEY_FILE).display());
+    }
+    if args.demo {
+        let demo = crate::cli::demo::ensure(&running.directory, &args.data.data_dir).await?;
+        println!();
+        println!("Demo tenant:   {} ({})", demo.tenant_id, demo.domain);
+        println!("Client id:     {}", demo.client_id);
+        println!("Client secret: {}", demo.client_secret);
+        println!(
+            "Get a token:   curl --cacert {ca} -d grant_type=client_credentials -d client_id={cid} --data-urlencode client_secret={sec} \
+             -d resource=https://api.security.microsoft.com {base}/{tid}/oauth2/token",
+            ca = running.ca_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+            cid = demo.client_id,
+            sec = demo.client_secret,
+            base = running.base_url,
+            tid = demo.tenant_id
+        );
+    }
+    tokio::select! {
+        r = running.wait() => r,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
+pub mod demo {
+    //! The demo tenant of `palisade serve --demo`.
+
+    use crate::tls::write_private;
+    use anyhow::Result;
+    use palisade_directory::{ApplicationDefinition, Directory, NewApplication, SignInAudience, MTP_APP_ID};
+    use serde::{Deserialize, Serialize};
+    use std::path::Path;
+
+    /// File holding the demo app's credentials (mode 0600): the secret cannot be recovered
+    /// from the store, so the demo keeps its copy here.
+    pub const DEMO_FILE: &str = "demo-credentials.json";
+
+    /// The demo tenant and app.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub struct Demo {
+        /// Tenant id.
+        pub tenant_id: String,
+        /// Initial domain.
+        pub domain: String,
+        /// App (client) id.
+        pub client_id: String,
+        /// Client secret.
+        pub client_secret: String,
+    }
+
+    /// Creates the demo tenant and app the first time; afterwards reads them back. Never
+    /// touches anything else in the directory.
+    pub async fn ensure(directory: &Directory, data_dir: &Path) -> Result<Demo> {
+        let file = data_dir.join(DEMO_FILE);
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            let demo: Demo = serde_json::from_str(&text)?;
+            if directory.resolve_tenant(&demo.tenant_id).await?.is_some() {
+                return Ok(demo);
+            }
+        }
+        let tenant = match directory.resolve_tenant("palisadedemo.onmicrosoft.com").await? {
+            Some(t) => t,
+            None => directory.create_tenant("Palisade Demo", Some("palisadedemo"), None).await?,
+        };
+        let app = directory
+            .create_application(
+                &tenant.id,
+                NewApplication {
+                    display_name: "Palisade Demo App".into(),
+                    sign_in_audience: SignInAudience::AzureADMyOrg,
+                    is_public_client: false,
+                    identifier_uris: vec![],
+                    definition: ApplicationDefinition::default(),
+                },
+            )
+            .await?;
+        directory
+            .grant_permissions(
+                &tenant.id,
+                &app.app_id,
+                MTP_APP_ID,
+                &["Incident.Read.All".into(), "Incident.ReadWrite.All".into(), "AdvancedHunting.Read.All".into()],
+            )
+            .await?;
+        let (_, secret) = directory.add_password(&tenant.id, &app.app_id, Some("demo".into()), None, None).await?;
+        let demo = Demo {
+            tenant_id: tenant.id,
+            domain: tenant.initial_domain,
+            client_id: app.app_id,
+            client_secret: secret,
+        };
+        write_private(&file, serde_json::to_string_pretty(&demo)?.as_bytes())?;
+        Ok(demo)
+    }
+}
+
+fn read_admin_key(args: &AdminArgs) -> Result<String> {
+    if let Some(k) = &args.admin_key {
+        return Ok(k.clone());
+    }
+    let path = args.data_dir.join(ADMIN_KEY_FILE);
+    let key = std::fs::read_to_string(&path)
+        .with_context(|| format!("no admin key: pass --admin-key or PALISADE_ADMIN_KEY, or run where {} exists", path.display()))?;
+    Ok(key.trim().to_string())
+}
+
+fn ca_file(args: &AdminArgs) -> Option<PathBuf> {
+    args.ca_file.clone().or_else(|| Some(crate::tls::ca_path(&args.data_dir)).filter(|p| p.exists()))
+}
+
+async fn resolve_tenant(client: &AdminClient, args: &AdminArgs) -> Result<String> {
+    if let Some(t) = &args.tenant {
+        return Ok(t.clone());
+    }
+    let tenants = client.get("/admin/tenants").await?;
+    let list = tenants["value"].as_array().cloned().unwrap_or_default();
+    match list.as_slice() {
+        [only] => Ok(field(only, "/id")),
+        [] => bail!("no tenant exists yet: palisade admin tenant create NAME"),
+        _ => bail!("{} tenants exist: choose one with --tenant or PALISADE_TENANT", list.len()),
+    }
+}
+
+/// Finds an app by client id, object id or display name.
+async fn find_app(client: &AdminClient, tenant: &str, app: &str) -> Result<Value> {
+    let apps = client.get(&format!("/admin/{tenant}/v1.0/applications")).await?;
+    let list = apps["value"].as_array().cloned().unwrap_or_default();
+    let matches: Vec<&Value> = list
+        .iter()
+        .filter(|a| {
+            field(a, "/appId").eq_ignore_ascii_case(app) || field(a, "/id").eq_ignore_ascii_case(app) || field(a, "/displayName") == app
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => bail!("no application '{app}' in tenant {tenant}"),
+        _ => bail!("{} applications are named '{app}': use the client id", matches.len()),
+    }
+}
+
+fn app_row(a: &Value) -> Vec<String> {
+    vec![field(a, "/displayName"), field(a, "/appId"), field(a, "/id"), field(a, "/signInAudience")]
+}
+
+fn secret_row(s: &Value) -> Vec<String> {
+    vec![field(s, "/keyId"), field(s, "/displayName"), field(s, "/hint"), field(s, "/startDateTime"), field(s, "/endDateTime")]
+}
+
+async fn admin(args: AdminArgs) -> Result<()> {
+    let client = AdminClient::new(&args.server, read_admin_key(&args)?, ca_file(&args).as_deref())?;
+    let out = args.output;
+    match &args.command {
+        AdminCommand::Tenant { command: TenantCommand::Create { name, domain } } => {
+            let t = client.post("/admin/tenants", &json!({"displayName": name, "domain": domain})).await?;
+            emit(out, &t, &["TENANT ID", "NAME", "DOMAIN"], vec![tenant_row(&t)]);
+        }
+        AdminCommand::Tenant { command: TenantCommand::List } => {
+            let t = client.get("/admin/tenants").await?;
+            let rows = t["value"].as_array().map(|v| v.iter().map(tenant_row).collect()).unwrap_or_default();
+            emit(out, &t, &["TENANT ID", "NAME", "DOMAIN"], rows);
+        }
+        AdminCommand::App { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            match command {
+                AppCommand::Create { name, multi_tenant, public, redirect_uris, identifier_uris } => {
+                    let body = json!({
+                        "displayName": name,
+                        "signInAudience": if *multi_tenant { "AzureADMultipleOrgs" } else { "AzureADMyOrg" },
+                        "isFallbackPublicClient": public,
+                        "web": {"redirectUris": redirect_uris},
+                        "identifierUris": identifier_uris,
+                    });
+                    let a = client.post(&format!("/admin/{tenant}/v1.0/applications"), &body).await?;
+                    emit(out, &a, &["NAME", "CLIENT ID", "OBJECT ID", "AUDIENCE"], vec![app_row(&a)]);
+                }
+                AppCommand::List => {
+                    let a = client.get(&format!("/admin/{tenant}/v1.0/applications")).await?;
+                    let rows = a["value"].as_array().map(|v| v.iter().map(app_row).collect()).unwrap_or_default();
+                    emit(out, &a, &["NAME", "CLIENT ID", "OBJECT ID", "AUDIENCE"], rows);
+                }
+                AppCommand::Show { app } => {
+                    let a = find_app(&client, &tenant, app).await?;
+                    let mut rows = vec![
+                        vec!["displayName".into(), field(&a, "/displayName")],
+                        vec!["appId".into(), field(&a, "/appId")],
+                        vec!["id".into(), field(&a, "/id")],
+                        vec!["signInAudience".into(), field(&a, "/signInAudience")],
+                        vec!["publicClient".into(), field(&a, "/isFallbackPublicClient")],
+                        vec!["identifierUris".into(), field(&a, "/identifierUris")],
+                        vec!["redirectUris".into(), field(&a, "/web/redirectUris")],
+                    ];
+                    for s in a["passwordCredentials"].as_array().into_iter().flatten() {
+                        rows.push(vec!["secret".into(), format!("{} {}… until {}", field(s, "/keyId"), field(s, "/hint"), field(s, "/endDateTime"))]);
+                    }
+                    for r in a["requiredResourceAccess"].as_array().into_iter().flatten() {
+                        rows.push(vec!["requiredResourceAccess".into(), r.to_string()]);
+                    }
+                    emit(out, &a, &["PROPERTY", "VALUE"], rows);
+                }
+                AppCommand::Delete { app } => {
+                    let a = find_app(&client, &tenant, app).await?;
+                    client.delete(&format!("/admin/{tenant}/v1.0/applications/{}", field(&a, "/id"))).await?;
+                    emit(out, &json!({"deleted": field(&a, "/appId")}), &["DELETED"], vec![vec![field(&a, "/appId")]]);
+                }
+            }
+        }
+        AdminCommand::Secret { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            match command {
+                SecretCommand::Add { app, name, end, days } => {
+                    let a = find_app(&client, &tenant, app).await?;
+                    let end = match (end, days) {
+                        (Some(e), _) => Some(e.clone()),
+                        (None, Some(d)) => Some(
+                            (OffsetDateTime::now_utc() + time::Duration::days(*d))
+                                .format(&time::format_description::well_known::Rfc3339)?,
+                        ),
+                        (None, None) => None,
+                    };
+                    let body = json!({"passwordCredential": {"displayName": name, "endDateTime": end}});
+                    let s = client.post(&format!("/admin/{tenant}/v1.0/applications/{}/addPassword", field(&a, "/id")), &body).await?;
+                    emit(
+                        out,
+                        &s,
+                        &["KEY ID", "SECRET (shown once)", "EXPIRES"],
+                        vec![vec![field(&s, "/keyId"), field(&s, "/secretText"), field(&s, "/endDateTime")]],
+                    );
+                }
+                SecretCommand::List { app } => {
+                    let a = find_app(&client, &tenant, app).await?;
+                    let creds = a["passwordCredentials"].clone();
+                    let rows = creds.as_array().map(|v| v.iter().map(secret_row).collect()).unwrap_or_default();
+                    emit(out, &json!({"value": creds}), &["KEY ID", "NAME", "HINT", "START", "END"], rows);
+                }
+                SecretCommand::Remove { app, key_id } => {
+                    let a = find_app(&client, &tenant, app).await?;
+                    client
+                        .post(&format!("/admin/{tenant}/v1.0/applications/{}/removePassword", field(&a, "/id")), &json!({"keyId": key_id}))
+                        .await?;
+                    emit(out, &json!({"removed": key_id}), &["REMOVED"], vec![vec![key_id.clone()]]);
+                }
+            }
+        }
+        AdminCommand::Grant { app, permissions, resource } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            let a = find_app(&client, &tenant, app).await?;
+            let g = client
+                .post(
+                    &format!("/admin/{tenant}/grants"),
+                    &json!({"appId": field(&a, "/appId"), "resource": resource, "permissions": permissions}),
+                )
+                .await?;
+            let resource_name = field(&g, "/resourceDisplayName");
+            let rows = g["granted"]
+                .as_array()
+                .map(|v| v.iter().map(|x| vec![field(x, "/value"), resource_name.clone(), field(x, "/appRoleId")]).collect())
+                .unwrap_or_default();
+            if out == Format::Table {
+                println!("Granted admin consent in tenant {} for {}:", field(&g, "/tenantId"), field(&a, "/displayName"));
+            }
+            emit(out, &g, &["PERMISSION", "RESOURCE", "APP ROLE ID"], rows);
+        }
+        AdminCommand::Keys { command } => {
+            let k = match command {
+                KeysCommand::List => client.get("/admin/keys").await?,
+                KeysCommand::Rotate => client.post("/admin/keys/rotate", &json!({})).await?,
+            };
+            let rows = k["value"]
+                .as_array()
+                .map(|v| {
+                    v.iter()
+                        .map(|x| {
+                            vec![field(x, "/kid"), field(x, "/active"), field(x, "/published"), field(x, "/activatedDateTime"), field(x, "/retireDateTime")]
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            emit(out, &k, &["KID", "ACTIVE", "PUBLISHED", "ACTIVATED", "RETIRES"], rows);
+        }
+    }
+    Ok(())
+}
+
+fn tenant_row(t: &Value) -> Vec<String> {
+    vec![field(t, "/id"), field(t, "/displayName"), field(t, "/verifiedDomains/0/name")]
+}
+
+/// Exposed for tests: parse arguments without running.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(args)
+}
+

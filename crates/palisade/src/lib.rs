@@ -1,0 +1,12 @@
+//! Palisade's binary crate: the server assembly (`palisade serve`) and the CLI.
+//!
+//! - [`server`]: the data directory, the store, the keys, the local CA and the one TLS
+//!   listener that serves the token service, the admin API (and later the Defender API).
+//! - [`tls`]: the local CA and server certificates.
+//! - [`cli`]: the `palisade` command line.
+
+pub mod cli;
+mod admin_client;
+mod output;
+pub mod server;
+pub mod tls;

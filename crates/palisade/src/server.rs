@@ -1,0 +1,174 @@
+//! `palisade serve`: one process, one listener, every HTTP surface.
+
+use crate::tls::{write_private, LocalCa};
+use anyhow::{Context, Result};
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use palisade_admin::{bootstrap_admin_key, AdminState};
+use palisade_authority::{Authority, AuthoritySettings, KeyManager};
+use palisade_clock::SharedClock;
+use palisade_directory::Directory;
+use palisade_store::Store;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// File in the data directory holding the bootstrap admin key (mode 0600).
+pub const ADMIN_KEY_FILE: &str = "admin-key";
+/// The database file in the data directory.
+pub const DATABASE_FILE: &str = "palisade.db";
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where the database, keys and CA live.
+    pub data_dir: PathBuf,
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Serve plain HTTP instead of HTTPS (explicit opt-in).
+    pub plain_http: bool,
+    /// Extra host names for the server certificate and instance discovery.
+    pub hostnames: Vec<String>,
+}
+
+/// A running server.
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// `https://localhost:port` (or `http://…`).
+    pub base_url: String,
+    /// The CA certificate clients should trust (HTTPS only).
+    pub ca_path: Option<PathBuf>,
+    /// The admin key created at this start (first start only).
+    pub new_admin_key: Option<String>,
+    /// The directory, for in-process seeding and tests.
+    pub directory: Directory,
+    /// The token service.
+    pub authority: Authority,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections.
+    pub fn shutdown(&self) {
+        self.task.abort();
+    }
+
+    /// Waits until the server stops (it runs until the process ends or `shutdown`).
+    pub async fn wait(mut self) -> Result<()> {
+        match (&mut self.task).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_cancelled() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn create_data_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// HTTP/2 requests carry the host in `:authority`; give handlers a `Host` header either way.
+async fn host_from_authority(mut request: Request, next: Next) -> Response {
+    if !request.headers().contains_key(axum::http::header::HOST) {
+        if let Some(value) = request.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+            request.headers_mut().insert(axum::http::header::HOST, value);
+        }
+    }
+    next.run(request).await
+}
+
+/// Opens the data directory (creating what is missing) and starts serving.
+pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningServer> {
+    create_data_dir(&config.data_dir)?;
+    let store = Store::open_sqlite(&config.data_dir.join(DATABASE_FILE)).await.context("opening the database")?;
+    let directory = Directory::new(store.clone(), clock.clone());
+    directory.ensure_builtins().await?;
+    let keys = Arc::new(KeyManager::load_or_create(store.clone(), clock.clone()).await?);
+
+    let new_admin_key = bootstrap_admin_key(&store, clock.now().unix_timestamp()).await?;
+    if let Some(key) = &new_admin_key {
+        write_private(&config.data_dir.join(ADMIN_KEY_FILE), key.as_bytes())?;
+    }
+
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let mut known_hosts = vec![format!("localhost:{}", addr.port()), format!("127.0.0.1:{}", addr.port())];
+    known_hosts.extend(config.hostnames.iter().cloned());
+    known_hosts.extend(config.hostnames.iter().map(|h| format!("{h}:{}", addr.port())));
+    let settings = AuthoritySettings { scheme: if config.plain_http { "http" } else { "https" }, known_hosts };
+    let authority = Authority::new(directory.clone(), keys.clone(), settings);
+    let admin = palisade_admin::router(AdminState { directory: directory.clone(), keys: keys.clone() });
+
+    let app: Router = authority
+        .router()
+        .merge(admin)
+        .layer(axum::middleware::from_fn(host_from_authority));
+
+    let (base_url, ca_path, task) = if config.plain_http {
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "server stopped");
+            }
+        });
+        (format!("http://localhost:{}", addr.port()), None, task)
+    } else {
+        let ca = LocalCa::load_or_create(&config.data_dir)?;
+        let tls = ca.server_config(&config.hostnames)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        let task = tokio::spawn(serve_tls(listener, acceptor, app));
+        (format!("https://localhost:{}", addr.port()), Some(ca.cert_path), task)
+    };
+    tracing::info!(%addr, %base_url, "palisade listening");
+    Ok(RunningServer { addr, base_url, ca_path, new_admin_key, directory, authority, task })
+}
+
+async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
