@@ -160,7 +160,9 @@ impl KeyManager {
     /// [`RETIRE_AFTER`]. Returns the new key id.
     pub async fn rotate(&self) -> Result<String, KeyError> {
         let now = self.clock.now();
-        let row = tokio::task::block_in_place(|| generate_key(now))?;
+        let row = tokio::task::spawn_blocking(move || generate_key(now))
+            .await
+            .map_err(|e| KeyError::Generate(e.to_string()))??;
         self.store.insert_signing_key(&row).await?;
         self.store
             .activate_signing_key(&row.kid, now.unix_timestamp(), (now + RETIRE_AFTER).unix_timestamp())

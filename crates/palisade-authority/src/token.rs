@@ -89,6 +89,9 @@ impl Form {
         if !is_form {
             return Ok(Self(HashMap::new()));
         }
+        if !is_well_formed_form(body) {
+            return Err(AadError::malformed("The request body is not valid application/x-www-form-urlencoded."));
+        }
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
             .map_err(|_| AadError::malformed("The request body is not valid application/x-www-form-urlencoded."))?;
         let mut map = HashMap::new();
@@ -107,6 +110,36 @@ impl Form {
     fn require(&self, name: &str) -> Result<&str, AadError> {
         self.get(name).ok_or_else(|| AadError::missing(name))
     }
+}
+
+/// Whether a form body is strictly well formed: every `%` starts a two-digit hex escape and
+/// every decoded value is UTF-8 (the lenient parser would silently replace both).
+fn is_well_formed_form(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&').all(|pair| {
+        let mut decoded = Vec::with_capacity(pair.len());
+        let mut i = 0;
+        while i < pair.len() {
+            match pair[i] {
+                b'%' => {
+                    let hex = pair.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                        Some(b) => decoded.push(b),
+                        None => return false,
+                    }
+                    i += 3;
+                }
+                b'+' => {
+                    decoded.push(b' ');
+                    i += 1;
+                }
+                b => {
+                    decoded.push(b);
+                    i += 1;
+                }
+            }
+        }
+        std::str::from_utf8(&decoded).is_ok()
+    })
 }
 
 /// Client id and secret from `Authorization: Basic` (RFC 6749 §2.3.1: both form-encoded).
@@ -462,6 +495,15 @@ mod tests {
         assert_eq!(resource_from_scope("https://x/Incident.Read").unwrap_err().code, ErrorCode::ScopeNotDefault);
         assert_eq!(resource_from_scope("https://a/.default https://b/.default").unwrap_err().code, ErrorCode::MultipleResources);
         assert_eq!(resource_from_scope("openid").unwrap_err().code, ErrorCode::InvalidScope);
+    }
+
+    #[test]
+    fn malformed_forms_are_detected() {
+        assert!(is_well_formed_form(b"a=b&c=d%20e+f"));
+        assert!(is_well_formed_form(b""));
+        assert!(!is_well_formed_form(b"a=%zz"));
+        assert!(!is_well_formed_form(b"a=%4"));
+        assert!(!is_well_formed_form(b"a=%ff%fe"));
     }
 
     #[test]

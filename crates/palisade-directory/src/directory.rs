@@ -509,7 +509,21 @@ impl Directory {
         resource: &str,
         permissions: &[String],
     ) -> Result<GrantOutcome> {
-        let mut client = self.get_application(tenant_id, app).await?;
+        // An app of this tenant, or (admin consent in a customer tenant) any multi-tenant
+        // app by its client id.
+        let mut client = match self.get_application(tenant_id, app).await {
+            Ok(a) => a,
+            Err(DirectoryError::NotFound(what)) => match self.find_application_by_app_id(app).await? {
+                Some(a) if a.tenant_id.is_some() && a.sign_in_audience == SignInAudience::AzureADMultipleOrgs => a,
+                Some(a) if a.tenant_id.is_some() => {
+                    return Err(DirectoryError::Invalid(format!(
+                        "application {app} is single-tenant (AzureADMyOrg): it cannot be consented to outside its home tenant"
+                    )))
+                }
+                _ => return Err(DirectoryError::NotFound(what)),
+            },
+            Err(e) => return Err(e),
+        };
         let resource_app = match self.find_resource(resource).await? {
             Some(r) => r,
             None => self.find_builtin_by_name(resource).await?.ok_or_else(|| {
