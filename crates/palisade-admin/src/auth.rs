@@ -28,7 +28,9 @@ pub async fn bootstrap_admin_key(store: &Store, now: i64) -> Result<Option<Strin
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let key = format!("pal_admin_{}", URL_SAFE_NO_PAD.encode(bytes));
-    store.insert_admin_credential(&uuid::Uuid::new_v4().to_string(), &hash(&key), now).await?;
+    store
+        .insert_admin_credential(&uuid::Uuid::new_v4().to_string(), &hash(&key), now)
+        .await?;
     Ok(Some(key))
 }
 

@@ -2,7 +2,9 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use palisade_directory::{AppRole, Application, DirectoryError, PermissionScope, RequiredResourceAccess};
+use palisade_directory::{
+    AppRole, Application, DirectoryError, PermissionScope, RequiredResourceAccess,
+};
 use palisade_store::{AppRoleAssignmentRow, PasswordCredentialRow, ServicePrincipalRow, TenantRow};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -19,11 +21,19 @@ pub struct GraphError {
 
 impl GraphError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code: "Request_BadRequest", message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "Request_BadRequest",
+            message: message.into(),
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, code: "Request_ResourceNotFound", message: message.into() }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "Request_ResourceNotFound",
+            message: message.into(),
+        }
     }
 
     pub fn unauthorized() -> Self {
@@ -59,7 +69,9 @@ impl From<DirectoryError> for GraphError {
 
 impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
-        let date = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let date = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let body = json!({"error": {
             "code": self.code,
             "message": self.message,
@@ -74,7 +86,9 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 pub fn unix(secs: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(secs).map(rfc3339).unwrap_or_default()
+    OffsetDateTime::from_unix_timestamp(secs)
+        .map(rfc3339)
+        .unwrap_or_default()
 }
 
 const CONTEXT: &str = "https://graph.microsoft.com/v1.0/$metadata";
@@ -86,7 +100,10 @@ pub fn collection(entity_set: &str, values: Vec<Value>) -> Value {
 pub fn entity(entity_set: &str, mut v: Value) -> Value {
     if let Some(o) = v.as_object_mut() {
         let mut out = serde_json::Map::new();
-        out.insert("@odata.context".into(), json!(format!("{CONTEXT}#{entity_set}/$entity")));
+        out.insert(
+            "@odata.context".into(),
+            json!(format!("{CONTEXT}#{entity_set}/$entity")),
+        );
         out.extend(std::mem::take(o));
         return Value::Object(out);
     }
@@ -114,7 +131,11 @@ pub fn password_json(p: &PasswordCredentialRow, secret_text: Option<&str>) -> Va
     })
 }
 
-pub fn application_json(app: &Application, passwords: &[PasswordCredentialRow], publisher_domain: &str) -> Value {
+pub fn application_json(
+    app: &Application,
+    passwords: &[PasswordCredentialRow],
+    publisher_domain: &str,
+) -> Value {
     json!({
         "id": app.id,
         "appId": app.app_id,
@@ -156,7 +177,11 @@ pub fn service_principal_json(sp: &ServicePrincipalRow, app: Option<&Application
     })
 }
 
-pub fn assignment_json(a: &AppRoleAssignmentRow, principal_name: Option<&str>, resource_name: Option<&str>) -> Value {
+pub fn assignment_json(
+    a: &AppRoleAssignmentRow,
+    principal_name: Option<&str>,
+    resource_name: Option<&str>,
+) -> Value {
     json!({
         "id": a.id,
         "appRoleId": a.app_role_id,

@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use palisade_authority::KeyManager;
-use palisade_directory::{ApplicationDefinition, Directory, NewApplication, SignInAudience, MTP_APP_ID};
+use palisade_directory::{
+    ApplicationDefinition, Directory, NewApplication, SignInAudience, MTP_APP_ID,
+};
 use palisade_store::TenantRow;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -31,11 +33,20 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<
     let is_json = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        });
     if !is_json {
-        return Err(GraphError::bad_request("Content-Type must be application/json."));
+        return Err(GraphError::bad_request(
+            "Content-Type must be application/json.",
+        ));
     }
-    serde_json::from_slice(body).map_err(|e| GraphError::bad_request(format!("Invalid request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| GraphError::bad_request(format!("Invalid request body: {e}")))
 }
 
 async fn require_admin(State(state): State<AdminState>, request: Request, next: Next) -> Response {
@@ -49,7 +60,9 @@ async fn require_admin(State(state): State<AdminState>, request: Request, next: 
         Some(key) if !key.is_empty() => match is_admin_key(state.directory.store(), key).await {
             Ok(true) => next.run(request).await,
             Ok(false) => GraphError::unauthorized().into_response(),
-            Err(e) => GraphError::from(palisade_directory::DirectoryError::Store(e)).into_response(),
+            Err(e) => {
+                GraphError::from(palisade_directory::DirectoryError::Store(e)).into_response()
+            }
         },
         _ => GraphError::unauthorized().into_response(),
     }
@@ -58,14 +71,32 @@ async fn require_admin(State(state): State<AdminState>, request: Request, next: 
 /// The admin API's routes, all behind the admin key check.
 pub fn router(state: AdminState) -> Router {
     let graph = Router::new()
-        .route("/applications", get(list_applications).post(create_application))
-        .route("/applications/{id}", get(get_application).delete(delete_application))
+        .route(
+            "/applications",
+            get(list_applications).post(create_application),
+        )
+        .route(
+            "/applications/{id}",
+            get(get_application).delete(delete_application),
+        )
         .route("/applications/{id}/addPassword", post(add_password))
         .route("/applications/{id}/removePassword", post(remove_password))
-        .route("/servicePrincipals", get(list_service_principals).post(create_service_principal))
-        .route("/servicePrincipals/{id}", get(get_service_principal).delete(delete_service_principal))
-        .route("/servicePrincipals/{id}/appRoleAssignments", get(list_assignments).post(create_assignment))
-        .route("/servicePrincipals/{id}/appRoleAssignments/{assignment}", delete(delete_assignment));
+        .route(
+            "/servicePrincipals",
+            get(list_service_principals).post(create_service_principal),
+        )
+        .route(
+            "/servicePrincipals/{id}",
+            get(get_service_principal).delete(delete_service_principal),
+        )
+        .route(
+            "/servicePrincipals/{id}/appRoleAssignments",
+            get(list_assignments).post(create_assignment),
+        )
+        .route(
+            "/servicePrincipals/{id}/appRoleAssignments/{assignment}",
+            delete(delete_assignment),
+        );
     Router::new()
         .route("/admin/tenants", get(list_tenants).post(create_tenant))
         .route("/admin/tenants/{tenant}", get(get_tenant))
@@ -73,7 +104,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/keys/rotate", post(rotate_keys))
         .route("/admin/{tenant}/grants", post(create_grant))
         .nest("/admin/{tenant}/v1.0", graph)
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_admin))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_admin,
+        ))
         .with_state(state)
 }
 
@@ -89,13 +123,24 @@ async fn tenant(state: &AdminState, segment: &str) -> Result<TenantRow, GraphErr
 
 async fn list_tenants(State(s): State<AdminState>) -> ApiResult {
     let tenants = s.directory.list_tenants().await?;
-    Ok(Json(collection("organization", tenants.iter().map(tenant_json).collect())).into_response())
+    Ok(Json(collection(
+        "organization",
+        tenants.iter().map(tenant_json).collect(),
+    ))
+    .into_response())
 }
 
 async fn create_tenant(State(s): State<AdminState>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let req: CreateTenant = parse_json(&headers, &body)?;
-    let t = s.directory.create_tenant(&req.display_name, req.domain.as_deref(), req.id.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(entity("organization", tenant_json(&t)))).into_response())
+    let t = s
+        .directory
+        .create_tenant(&req.display_name, req.domain.as_deref(), req.id.as_deref())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(entity("organization", tenant_json(&t))),
+    )
+        .into_response())
 }
 
 async fn get_tenant(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
@@ -126,7 +171,10 @@ fn keys_json(s: &AdminState) -> Value {
 }
 
 async fn list_keys(State(s): State<AdminState>) -> ApiResult {
-    s.keys.reload().await.map_err(|e| GraphError::bad_request(e.to_string()))?;
+    s.keys
+        .reload()
+        .await
+        .map_err(|e| GraphError::bad_request(e.to_string()))?;
     Ok(Json(keys_json(&s)).into_response())
 }
 
@@ -140,7 +188,11 @@ async fn rotate_keys(State(s): State<AdminState>) -> ApiResult {
 
 // ----- applications ----------------------------------------------------------------------
 
-async fn app_json(s: &AdminState, t: &TenantRow, app: &palisade_directory::Application) -> Result<Value, GraphError> {
+async fn app_json(
+    s: &AdminState,
+    t: &TenantRow,
+    app: &palisade_directory::Application,
+) -> Result<Value, GraphError> {
     let passwords = s.directory.list_passwords(&t.id, &app.id).await?;
     Ok(application_json(app, &passwords, &t.initial_domain))
 }
@@ -154,7 +206,12 @@ async fn list_applications(State(s): State<AdminState>, Path(t): Path<String>) -
     Ok(Json(collection("applications", out)).into_response())
 }
 
-async fn create_application(State(s): State<AdminState>, Path(t): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn create_application(
+    State(s): State<AdminState>,
+    Path(t): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
     let req: CreateApplication = parse_json(&headers, &body)?;
     let display_name = req
@@ -164,7 +221,9 @@ async fn create_application(State(s): State<AdminState>, Path(t): Path<String>, 
     let audience = match req.sign_in_audience.as_deref() {
         None => SignInAudience::AzureADMyOrg,
         Some(a) => SignInAudience::parse(a).ok_or_else(|| {
-            GraphError::bad_request(format!("signInAudience '{a}' is not supported; use AzureADMyOrg or AzureADMultipleOrgs."))
+            GraphError::bad_request(format!(
+                "signInAudience '{a}' is not supported; use AzureADMyOrg or AzureADMultipleOrgs."
+            ))
         })?,
     };
     let api = req.api;
@@ -175,50 +234,92 @@ async fn create_application(State(s): State<AdminState>, Path(t): Path<String>, 
         identifier_uris: req.identifier_uris.unwrap_or_default(),
         definition: ApplicationDefinition {
             web_redirect_uris: req.web.and_then(|w| w.redirect_uris).unwrap_or_default(),
-            public_client_redirect_uris: req.public_client.and_then(|p| p.redirect_uris).unwrap_or_default(),
+            public_client_redirect_uris: req
+                .public_client
+                .and_then(|p| p.redirect_uris)
+                .unwrap_or_default(),
             required_resource_access: req.required_resource_access.unwrap_or_default(),
             app_roles: req.app_roles.unwrap_or_default(),
-            requested_access_token_version: api.as_ref().and_then(|a| a.requested_access_token_version),
-            oauth2_permission_scopes: api.and_then(|a| a.oauth2_permission_scopes).unwrap_or_default(),
+            requested_access_token_version: api
+                .as_ref()
+                .and_then(|a| a.requested_access_token_version),
+            oauth2_permission_scopes: api
+                .and_then(|a| a.oauth2_permission_scopes)
+                .unwrap_or_default(),
         },
     };
     if let Some(v) = new.definition.requested_access_token_version {
         if v != 1 && v != 2 {
-            return Err(GraphError::bad_request("requestedAccessTokenVersion must be 1 or 2."));
+            return Err(GraphError::bad_request(
+                "requestedAccessTokenVersion must be 1 or 2.",
+            ));
         }
     }
     let app = s.directory.create_application(&t.id, new).await?;
     // As in Entra's portal, registering an app also creates its service principal at home.
-    s.directory.ensure_service_principal(&t.id, &app.app_id).await?;
-    Ok((StatusCode::CREATED, Json(entity("applications", app_json(&s, &t, &app).await?))).into_response())
+    s.directory
+        .ensure_service_principal(&t.id, &app.app_id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(entity("applications", app_json(&s, &t, &app).await?)),
+    )
+        .into_response())
 }
 
-async fn get_application(State(s): State<AdminState>, Path((t, id)): Path<(String, String)>) -> ApiResult {
+async fn get_application(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
     let app = s.directory.get_application(&t.id, &id).await?;
     Ok(Json(entity("applications", app_json(&s, &t, &app).await?)).into_response())
 }
 
-async fn delete_application(State(s): State<AdminState>, Path((t, id)): Path<(String, String)>) -> ApiResult {
+async fn delete_application(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
     s.directory.delete_application(&t.id, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn add_password(State(s): State<AdminState>, Path((t, id)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn add_password(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
-    let req: AddPassword = if body.is_empty() { AddPassword::default() } else { parse_json(&headers, &body)? };
+    let req: AddPassword = if body.is_empty() {
+        AddPassword::default()
+    } else {
+        parse_json(&headers, &body)?
+    };
     let input = req.password_credential.unwrap_or_default();
     let (cred, secret) = s
         .directory
-        .add_password(&t.id, &id, input.display_name, input.start_date_time, input.end_date_time)
+        .add_password(
+            &t.id,
+            &id,
+            input.display_name,
+            input.start_date_time,
+            input.end_date_time,
+        )
         .await?;
     let mut v = password_json(&cred, Some(&secret));
-    v["@odata.context"] = json!("https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordCredential");
+    v["@odata.context"] =
+        json!("https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordCredential");
     Ok(Json(v).into_response())
 }
 
-async fn remove_password(State(s): State<AdminState>, Path((t, id)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn remove_password(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
     let req: RemovePassword = parse_json(&headers, &body)?;
     s.directory.remove_password(&t.id, &id, &req.key_id).await?;
@@ -227,7 +328,10 @@ async fn remove_password(State(s): State<AdminState>, Path((t, id)): Path<(Strin
 
 // ----- service principals ----------------------------------------------------------------
 
-async fn sp_json(s: &AdminState, sp: &palisade_store::ServicePrincipalRow) -> Result<Value, GraphError> {
+async fn sp_json(
+    s: &AdminState,
+    sp: &palisade_store::ServicePrincipalRow,
+) -> Result<Value, GraphError> {
     let app = s.directory.find_application_by_app_id(&sp.app_id).await?;
     Ok(service_principal_json(sp, app.as_ref()))
 }
@@ -235,42 +339,84 @@ async fn sp_json(s: &AdminState, sp: &palisade_store::ServicePrincipalRow) -> Re
 async fn list_service_principals(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
     let t = tenant(&s, &t).await?;
     let mut out = Vec::new();
-    for sp in s.directory.store().list_service_principals(&t.id).await.map_err(palisade_directory::DirectoryError::from)? {
+    for sp in s
+        .directory
+        .store()
+        .list_service_principals(&t.id)
+        .await
+        .map_err(palisade_directory::DirectoryError::from)?
+    {
         out.push(sp_json(&s, &sp).await?);
     }
     Ok(Json(collection("servicePrincipals", out)).into_response())
 }
 
-async fn create_service_principal(State(s): State<AdminState>, Path(t): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn create_service_principal(
+    State(s): State<AdminState>,
+    Path(t): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
     let req: CreateServicePrincipal = parse_json(&headers, &body)?;
-    let sp = s.directory.create_service_principal(&t.id, &req.app_id).await?;
-    Ok((StatusCode::CREATED, Json(entity("servicePrincipals", sp_json(&s, &sp).await?))).into_response())
+    let sp = s
+        .directory
+        .create_service_principal(&t.id, &req.app_id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(entity("servicePrincipals", sp_json(&s, &sp).await?)),
+    )
+        .into_response())
 }
 
-async fn get_service_principal(State(s): State<AdminState>, Path((t, id)): Path<(String, String)>) -> ApiResult {
+async fn get_service_principal(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
     let sp = s.directory.get_service_principal(&t.id, &id).await?;
     Ok(Json(entity("servicePrincipals", sp_json(&s, &sp).await?)).into_response())
 }
 
-async fn delete_service_principal(State(s): State<AdminState>, Path((t, id)): Path<(String, String)>) -> ApiResult {
+async fn delete_service_principal(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
     let sp = s.directory.get_service_principal(&t.id, &id).await?;
-    if palisade_directory::builtin_apps().iter().any(|b| b.app_id == sp.app_id) {
-        return Err(GraphError::bad_request("Built-in Microsoft service principals cannot be deleted."));
+    if palisade_directory::builtin_apps()
+        .iter()
+        .any(|b| b.app_id == sp.app_id)
+    {
+        return Err(GraphError::bad_request(
+            "Built-in Microsoft service principals cannot be deleted.",
+        ));
     }
-    s.directory.store().delete_service_principal(&t.id, &sp.id).await.map_err(palisade_directory::DirectoryError::from)?;
+    s.directory
+        .store()
+        .delete_service_principal(&t.id, &sp.id)
+        .await
+        .map_err(palisade_directory::DirectoryError::from)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn assignment_value(s: &AdminState, t: &TenantRow, a: &palisade_store::AppRoleAssignmentRow) -> Result<Value, GraphError> {
+async fn assignment_value(
+    s: &AdminState,
+    t: &TenantRow,
+    a: &palisade_store::AppRoleAssignmentRow,
+) -> Result<Value, GraphError> {
     let name = |id: String| {
         let s = s.clone();
         let tid = t.id.clone();
         async move {
             let sp = s.directory.get_service_principal(&tid, &id).await.ok()?;
-            s.directory.find_application_by_app_id(&sp.app_id).await.ok().flatten().map(|a| a.display_name)
+            s.directory
+                .find_application_by_app_id(&sp.app_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|a| a.display_name)
         }
     };
     let p = name(a.principal_id.clone()).await;
@@ -278,7 +424,10 @@ async fn assignment_value(s: &AdminState, t: &TenantRow, a: &palisade_store::App
     Ok(assignment_json(a, p.as_deref(), r.as_deref()))
 }
 
-async fn list_assignments(State(s): State<AdminState>, Path((t, id)): Path<(String, String)>) -> ApiResult {
+async fn list_assignments(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
     let mut out = Vec::new();
     for a in s.directory.list_app_role_assignments(&t.id, &id).await? {
@@ -287,31 +436,69 @@ async fn list_assignments(State(s): State<AdminState>, Path((t, id)): Path<(Stri
     Ok(Json(collection("appRoleAssignments", out)).into_response())
 }
 
-async fn create_assignment(State(s): State<AdminState>, Path((t, id)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn create_assignment(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
     let req: CreateAssignment = parse_json(&headers, &body)?;
     if !req.principal_id.eq_ignore_ascii_case(&id) {
-        return Err(GraphError::bad_request("principalId must be the service principal in the request path."));
+        return Err(GraphError::bad_request(
+            "principalId must be the service principal in the request path.",
+        ));
     }
-    let a = s.directory.assign_app_role(&t.id, &req.principal_id, &req.resource_id, &req.app_role_id).await?;
-    Ok((StatusCode::CREATED, Json(entity("appRoleAssignments", assignment_value(&s, &t, &a).await?))).into_response())
+    let a = s
+        .directory
+        .assign_app_role(&t.id, &req.principal_id, &req.resource_id, &req.app_role_id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(entity(
+            "appRoleAssignments",
+            assignment_value(&s, &t, &a).await?,
+        )),
+    )
+        .into_response())
 }
 
-async fn delete_assignment(State(s): State<AdminState>, Path((t, id, assignment)): Path<(String, String, String)>) -> ApiResult {
+async fn delete_assignment(
+    State(s): State<AdminState>,
+    Path((t, id, assignment)): Path<(String, String, String)>,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
-    if s.directory.store().delete_app_role_assignment(&t.id, &id, &assignment).await.map_err(palisade_directory::DirectoryError::from)? {
+    if s.directory
+        .store()
+        .delete_app_role_assignment(&t.id, &id, &assignment)
+        .await
+        .map_err(palisade_directory::DirectoryError::from)?
+    {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
-        Err(GraphError::not_found(format!("Resource '{assignment}' does not exist.")))
+        Err(GraphError::not_found(format!(
+            "Resource '{assignment}' does not exist."
+        )))
     }
 }
 
-async fn create_grant(State(s): State<AdminState>, Path(t): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn create_grant(
+    State(s): State<AdminState>,
+    Path(t): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
     let t = tenant(&s, &t).await?;
     let req: CreateGrant = parse_json(&headers, &body)?;
     let resource = req.resource.unwrap_or_else(|| MTP_APP_ID.to_string());
-    let outcome = s.directory.grant_permissions(&t.id, &req.app_id, &resource, &req.permissions).await?;
-    let resource_app = s.directory.find_application_by_app_id(&outcome.resource_service_principal.app_id).await?;
+    let outcome = s
+        .directory
+        .grant_permissions(&t.id, &req.app_id, &resource, &req.permissions)
+        .await?;
+    let resource_app = s
+        .directory
+        .find_application_by_app_id(&outcome.resource_service_principal.app_id)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({

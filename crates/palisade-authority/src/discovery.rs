@@ -21,7 +21,12 @@ fn request_host(headers: &HeaderMap) -> String {
     headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.len() <= 255 && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
         .unwrap_or("localhost")
         .to_ascii_lowercase()
 }
@@ -29,40 +34,72 @@ fn request_host(headers: &HeaderMap) -> String {
 fn metadata(body: Value) -> Response {
     let mut response = axum::Json(body).into_response();
     let h = response.headers_mut();
-    h.insert("cache-control", HeaderValue::from_static("max-age=86400, private"));
+    h.insert(
+        "cache-control",
+        HeaderValue::from_static("max-age=86400, private"),
+    );
     h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    h.insert("access-control-allow-methods", HeaderValue::from_static("GET, OPTIONS"));
-    h.insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, OPTIONS"),
+    );
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     response
 }
 
 fn error(authority: &Authority, e: AadError) -> Response {
-    e.with_context(None, authority.clock().now()).into_response()
+    e.with_context(None, authority.clock().now())
+        .into_response()
 }
 
 /// The concrete tenant id of a path segment, or the issuer template for an alias.
-async fn tenant_for_issuer(authority: &Authority, tenant: &str) -> Result<Option<String>, AadError> {
+async fn tenant_for_issuer(
+    authority: &Authority,
+    tenant: &str,
+) -> Result<Option<String>, AadError> {
     if ALIASES.iter().any(|a| tenant.eq_ignore_ascii_case(a)) {
-        return Ok(if tenant.eq_ignore_ascii_case("consumers") { Some(CONSUMERS_TENANT_ID.into()) } else { None });
+        return Ok(if tenant.eq_ignore_ascii_case("consumers") {
+            Some(CONSUMERS_TENANT_ID.into())
+        } else {
+            None
+        });
     }
     match authority.directory().resolve_tenant(tenant).await {
         Ok(Some(t)) => Ok(Some(t.id)),
         Ok(None) => Err(AadError::tenant_not_found(tenant)),
         Err(e) => {
             tracing::error!(error = %e, "discovery failure");
-            Err(AadError::new(ErrorCode::ServerError, "An internal error occurred."))
+            Err(AadError::new(
+                ErrorCode::ServerError,
+                "An internal error occurred.",
+            ))
         }
     }
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub async fn openid_configuration_v2(State(a): State<Authority>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
+pub async fn openid_configuration_v2(
+    State(a): State<Authority>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let tid = match tenant_for_issuer(&a, &tenant).await {
         Ok(t) => t,
         Err(e) => return error(&a, e),
     };
-    let base = format!("{}://{}/{}", a.settings().scheme, request_host(&headers), tenant);
-    let issuer = format!("https://login.microsoftonline.com/{}/v2.0", tid.as_deref().unwrap_or("{tenantid}"));
+    let base = format!(
+        "{}://{}/{}",
+        a.settings().scheme,
+        request_host(&headers),
+        tenant
+    );
+    let issuer = format!(
+        "https://login.microsoftonline.com/{}/v2.0",
+        tid.as_deref().unwrap_or("{tenantid}")
+    );
     metadata(json!({
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -91,13 +128,25 @@ pub async fn openid_configuration_v2(State(a): State<Authority>, Path(tenant): P
 }
 
 /// `GET /{tenant}/.well-known/openid-configuration`.
-pub async fn openid_configuration_v1(State(a): State<Authority>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
+pub async fn openid_configuration_v1(
+    State(a): State<Authority>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let tid = match tenant_for_issuer(&a, &tenant).await {
         Ok(t) => t,
         Err(e) => return error(&a, e),
     };
-    let base = format!("{}://{}/{}", a.settings().scheme, request_host(&headers), tenant);
-    let issuer = format!("https://sts.windows.net/{}/", tid.as_deref().unwrap_or("{tenantid}"));
+    let base = format!(
+        "{}://{}/{}",
+        a.settings().scheme,
+        request_host(&headers),
+        tenant
+    );
+    let issuer = format!(
+        "https://sts.windows.net/{}/",
+        tid.as_deref().unwrap_or("{tenantid}")
+    );
     metadata(json!({
         "token_endpoint": format!("{base}/oauth2/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -195,34 +244,60 @@ pub async fn instance_discovery(
     headers: HeaderMap,
 ) -> Response {
     let Some(endpoint) = q.get("authorization_endpoint") else {
-        return error(&a, AadError::new(ErrorCode::MalformedDiscovery, "The 'authorization_endpoint' parameter is required."));
+        return error(
+            &a,
+            AadError::new(
+                ErrorCode::MalformedDiscovery,
+                "The 'authorization_endpoint' parameter is required.",
+            ),
+        );
     };
     let parsed = endpoint
         .strip_prefix("https://")
         .or_else(|| endpoint.strip_prefix("http://"))
         .and_then(|rest| rest.split_once('/'))
-        .map(|(host, path)| (host.to_ascii_lowercase(), path.split('/').next().unwrap_or("common").to_string()));
+        .map(|(host, path)| {
+            (
+                host.to_ascii_lowercase(),
+                path.split('/').next().unwrap_or("common").to_string(),
+            )
+        });
     let Some((host, tenant)) = parsed else {
-        return error(&a, AadError::new(ErrorCode::MalformedDiscovery, "Malformed instance discovery request."));
+        return error(
+            &a,
+            AadError::new(
+                ErrorCode::MalformedDiscovery,
+                "Malformed instance discovery request.",
+            ),
+        );
     };
     let own = request_host(&headers);
-    let ours = host == own || a.settings().known_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host));
+    let ours = host == own
+        || a.settings()
+            .known_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&host));
     let clouds = microsoft_clouds();
-    let microsoft = clouds
-        .iter()
-        .any(|c| c["aliases"].as_array().is_some_and(|al| al.iter().any(|x| x.as_str() == Some(host.as_str()))));
+    let microsoft = clouds.iter().any(|c| {
+        c["aliases"]
+            .as_array()
+            .is_some_and(|al| al.iter().any(|x| x.as_str() == Some(host.as_str())))
+    });
     if !ours && !microsoft {
         return error(
             &a,
             AadError::new(
                 ErrorCode::UnknownInstance,
-                format!("Unknown or invalid instance. The authority host '{host}' is not served here."),
+                format!(
+                    "Unknown or invalid instance. The authority host '{host}' is not served here."
+                ),
             ),
         );
     }
     let mut metadata_entries = Vec::new();
     if ours {
-        metadata_entries.push(json!({"preferred_network": host, "preferred_cache": host, "aliases": [host]}));
+        metadata_entries
+            .push(json!({"preferred_network": host, "preferred_cache": host, "aliases": [host]}));
     }
     metadata_entries.extend(clouds);
     metadata(json!({

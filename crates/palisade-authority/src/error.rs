@@ -138,7 +138,12 @@ pub struct AadError {
 impl AadError {
     /// An error with its message; timestamp now, fresh correlation id.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), correlation_id: None, timestamp: OffsetDateTime::now_utc() }
+        Self {
+            code,
+            message: message.into(),
+            correlation_id: None,
+            timestamp: OffsetDateTime::now_utc(),
+        }
     }
 
     /// Sets the correlation id and time.
@@ -158,7 +163,10 @@ impl AadError {
 
     /// 9002313 with a detail.
     pub fn malformed(detail: &str) -> Self {
-        Self::new(ErrorCode::MalformedRequest, format!("Invalid request. Request is malformed or invalid. {detail}"))
+        Self::new(
+            ErrorCode::MalformedRequest,
+            format!("Invalid request. Request is malformed or invalid. {detail}"),
+        )
     }
 
     /// 90002 for a tenant name that resolves to nothing.
@@ -230,9 +238,15 @@ impl IntoResponse for AadError {
     fn into_response(self) -> Response {
         let mut response = (self.code.status(), axum::Json(self.body())).into_response();
         let headers = response.headers_mut();
-        headers.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
+        headers.insert(
+            "cache-control",
+            HeaderValue::from_static("no-store, no-cache"),
+        );
         headers.insert("pragma", HeaderValue::from_static("no-cache"));
-        headers.insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
         if self.code == ErrorCode::PostOnly {
             headers.insert("allow", HeaderValue::from_static("POST, OPTIONS"));
         }
@@ -248,15 +262,26 @@ mod tests {
     fn body_has_entra_shape() {
         let t = time::macros::datetime!(2016-01-09 02:02:12 UTC);
         let cid = Uuid::new_v4();
-        let e = AadError::new(ErrorCode::InvalidClientSecret, "Invalid client secret provided.").with_context(Some(cid), t);
+        let e = AadError::new(
+            ErrorCode::InvalidClientSecret,
+            "Invalid client secret provided.",
+        )
+        .with_context(Some(cid), t);
         let b = e.body();
         assert_eq!(b.error, "invalid_client");
         assert_eq!(b.error_codes, vec![7000215]);
         assert_eq!(b.timestamp, "2016-01-09 02:02:12Z");
         assert_eq!(b.correlation_id, cid.to_string());
-        assert!(b.error_description.starts_with("AADSTS7000215: Invalid client secret provided.\r\nTrace ID: "));
-        assert!(b.error_description.ends_with("\r\nTimestamp: 2016-01-09 02:02:12Z"));
-        assert_eq!(ErrorCode::InvalidClientSecret.status(), StatusCode::UNAUTHORIZED);
+        assert!(b
+            .error_description
+            .starts_with("AADSTS7000215: Invalid client secret provided.\r\nTrace ID: "));
+        assert!(b
+            .error_description
+            .ends_with("\r\nTimestamp: 2016-01-09 02:02:12Z"));
+        assert_eq!(
+            ErrorCode::InvalidClientSecret.status(),
+            StatusCode::UNAUTHORIZED
+        );
         assert_eq!(ErrorCode::TenantNotFound.status(), StatusCode::BAD_REQUEST);
     }
 }

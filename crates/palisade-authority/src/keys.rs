@@ -88,13 +88,20 @@ fn thumbprint(cert_der: &[u8]) -> String {
 
 /// Generates an RSA-2048 key and a self-signed certificate for it.
 pub fn generate_key(now: time::OffsetDateTime) -> Result<SigningKeyRow, KeyError> {
-    let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| KeyError::Generate(e.to_string()))?;
-    let pkcs8 = key.to_pkcs8_der().map_err(|e| KeyError::Generate(e.to_string()))?;
-    let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).map_err(|e| KeyError::Generate(e.to_string()))?;
+    let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let pkcs8 = key
+        .to_pkcs8_der()
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let pem = key
+        .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
     let key_pair = rcgen::KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256)?;
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params.distinguished_name.push(rcgen::DnType::CommonName, "accounts.palisade.local");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "accounts.palisade.local");
     params.not_before = now - Duration::days(1);
     params.not_after = now + Duration::days(5 * 365);
     let cert = params.self_signed(&key_pair)?;
@@ -110,7 +117,8 @@ pub fn generate_key(now: time::OffsetDateTime) -> Result<SigningKeyRow, KeyError
 }
 
 fn published(row: &SigningKeyRow) -> Result<PublishedKey, KeyError> {
-    let key = RsaPrivateKey::from_pkcs8_der(&row.private_key_der).map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
+    let key = RsaPrivateKey::from_pkcs8_der(&row.private_key_der)
+        .map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
     Ok(PublishedKey {
         kid: row.kid.clone(),
         n: URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
@@ -122,16 +130,29 @@ fn published(row: &SigningKeyRow) -> Result<PublishedKey, KeyError> {
 }
 
 fn active(row: &SigningKeyRow) -> Result<ActiveKey, KeyError> {
-    let key = RsaPrivateKey::from_pkcs8_der(&row.private_key_der).map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
-    let pkcs1 = key.to_pkcs1_der().map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
-    Ok(ActiveKey { kid: row.kid.clone(), encoding: EncodingKey::from_rsa_der(pkcs1.as_bytes()) })
+    let key = RsaPrivateKey::from_pkcs8_der(&row.private_key_der)
+        .map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
+    let pkcs1 = key
+        .to_pkcs1_der()
+        .map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
+    Ok(ActiveKey {
+        kid: row.kid.clone(),
+        encoding: EncodingKey::from_rsa_der(pkcs1.as_bytes()),
+    })
 }
 
 impl KeyManager {
     /// Loads the keys from the store, creating and activating the first one if there is
     /// none.
     pub async fn load_or_create(store: Store, clock: SharedClock) -> Result<Self, KeyError> {
-        let manager = Self { store, clock, ring: RwLock::new(KeyRing { active: None, keys: Vec::new() }) };
+        let manager = Self {
+            store,
+            clock,
+            ring: RwLock::new(KeyRing {
+                active: None,
+                keys: Vec::new(),
+            }),
+        };
         manager.reload().await?;
         if manager.read_ring().active.is_none() {
             manager.rotate().await?;
@@ -152,7 +173,10 @@ impl KeyManager {
             .max_by_key(|r| (r.activated_at, r.created_at));
         let active_key = signing.map(active).transpose()?.map(Arc::new);
         let keys = rows.iter().map(published).collect::<Result<Vec<_>, _>>()?;
-        *self.ring.write().unwrap_or_else(|e| e.into_inner()) = KeyRing { active: active_key, keys };
+        *self.ring.write().unwrap_or_else(|e| e.into_inner()) = KeyRing {
+            active: active_key,
+            keys,
+        };
         Ok(())
     }
 
@@ -165,21 +189,34 @@ impl KeyManager {
             .map_err(|e| KeyError::Generate(e.to_string()))??;
         self.store.insert_signing_key(&row).await?;
         self.store
-            .activate_signing_key(&row.kid, now.unix_timestamp(), (now + RETIRE_AFTER).unix_timestamp())
+            .activate_signing_key(
+                &row.kid,
+                now.unix_timestamp(),
+                (now + RETIRE_AFTER).unix_timestamp(),
+            )
             .await?;
         self.reload().await?;
         Ok(row.kid)
     }
 
     /// Signs with the active key: returns its `kid` and the JWT.
-    pub fn sign(&self, header_x5t: bool, claims: &impl serde::Serialize) -> Result<String, KeyError> {
-        let active = self.read_ring().active.clone().ok_or(KeyError::NoActiveKey)?;
+    pub fn sign(
+        &self,
+        header_x5t: bool,
+        claims: &impl serde::Serialize,
+    ) -> Result<String, KeyError> {
+        let active = self
+            .read_ring()
+            .active
+            .clone()
+            .ok_or(KeyError::NoActiveKey)?;
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = Some(active.kid.clone());
         if header_x5t {
             header.x5t = Some(active.kid.clone());
         }
-        jsonwebtoken::encode(&header, claims, &active.encoding).map_err(|e| KeyError::Generate(e.to_string()))
+        jsonwebtoken::encode(&header, claims, &active.encoding)
+            .map_err(|e| KeyError::Generate(e.to_string()))
     }
 
     /// The id of the signing key.

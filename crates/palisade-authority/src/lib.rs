@@ -48,14 +48,23 @@ pub struct AuthoritySettings {
 
 impl Default for AuthoritySettings {
     fn default() -> Self {
-        Self { scheme: "https", known_hosts: Vec::new() }
+        Self {
+            scheme: "https",
+            known_hosts: Vec::new(),
+        }
     }
 }
 
 impl Authority {
     /// The token service over a directory and its key manager.
     pub fn new(directory: Directory, keys: Arc<KeyManager>, settings: AuthoritySettings) -> Self {
-        Self { inner: Arc::new(AuthorityInner { directory, keys, settings }) }
+        Self {
+            inner: Arc::new(AuthorityInner {
+                directory,
+                keys,
+                settings,
+            }),
+        }
     }
 
     /// The directory.
@@ -81,15 +90,30 @@ impl Authority {
     /// The routes of the token service.
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/{tenant}/oauth2/token", post(token::token_v1).fallback(token::method_not_allowed))
-            .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2).fallback(token::method_not_allowed))
-            .route("/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration_v1))
-            .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery::openid_configuration_v2))
+            .route(
+                "/{tenant}/oauth2/token",
+                post(token::token_v1).fallback(token::method_not_allowed),
+            )
+            .route(
+                "/{tenant}/oauth2/v2.0/token",
+                post(token::token_v2).fallback(token::method_not_allowed),
+            )
+            .route(
+                "/{tenant}/.well-known/openid-configuration",
+                get(discovery::openid_configuration_v1),
+            )
+            .route(
+                "/{tenant}/v2.0/.well-known/openid-configuration",
+                get(discovery::openid_configuration_v2),
+            )
             .route("/{tenant}/discovery/keys", get(discovery::jwks_v1))
             .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks_v2))
             .route("/discovery/keys", get(discovery::jwks_v1_common))
             .route("/discovery/v2.0/keys", get(discovery::jwks_v2_common))
-            .route("/{tenant}/discovery/instance", get(discovery::instance_discovery))
+            .route(
+                "/{tenant}/discovery/instance",
+                get(discovery::instance_discovery),
+            )
             .with_state(self.clone())
     }
 }

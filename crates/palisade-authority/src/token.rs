@@ -39,17 +39,30 @@ pub enum EndpointVersion {
 pub const LIFETIME_SECONDS: (i64, i64) = (3600, 5400);
 
 /// `POST /{tenant}/oauth2/token`.
-pub async fn token_v1(state: State<Authority>, tenant: Path<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn token_v1(
+    state: State<Authority>,
+    tenant: Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     token(state, tenant, headers, body, EndpointVersion::V1).await
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
-pub async fn token_v2(state: State<Authority>, tenant: Path<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn token_v2(
+    state: State<Authority>,
+    tenant: Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     token(state, tenant, headers, body, EndpointVersion::V2).await
 }
 
 /// Any other method on a token endpoint.
-pub async fn method_not_allowed(State(authority): State<Authority>, method: axum::http::Method) -> Response {
+pub async fn method_not_allowed(
+    State(authority): State<Authority>,
+    method: axum::http::Method,
+) -> Response {
     AadError::new(
         ErrorCode::PostOnly,
         format!("The endpoint only accepts POST, OPTIONS requests. Received a {method} request."),
@@ -84,27 +97,41 @@ impl Form {
         let is_form = headers
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
             .unwrap_or(false);
         if !is_form {
             return Ok(Self(HashMap::new()));
         }
         if !is_well_formed_form(body) {
-            return Err(AadError::malformed("The request body is not valid application/x-www-form-urlencoded."));
+            return Err(AadError::malformed(
+                "The request body is not valid application/x-www-form-urlencoded.",
+            ));
         }
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-            .map_err(|_| AadError::malformed("The request body is not valid application/x-www-form-urlencoded."))?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
+            AadError::malformed("The request body is not valid application/x-www-form-urlencoded.")
+        })?;
         let mut map = HashMap::new();
         for (k, v) in pairs {
             if map.insert(k.clone(), v).is_some() {
-                return Err(AadError::malformed(&format!("The parameter '{k}' is given more than once.")));
+                return Err(AadError::malformed(&format!(
+                    "The parameter '{k}' is given more than once."
+                )));
             }
         }
         Ok(Self(map))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     fn require(&self, name: &str) -> Result<&str, AadError> {
@@ -121,7 +148,9 @@ fn is_well_formed_form(body: &[u8]) -> bool {
         while i < pair.len() {
             match pair[i] {
                 b'%' => {
-                    let hex = pair.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                    let hex = pair
+                        .get(i + 1..i + 3)
+                        .and_then(|h| std::str::from_utf8(h).ok());
                     match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                         Some(b) => decoded.push(b),
                         None => return false,
@@ -144,16 +173,25 @@ fn is_well_formed_form(body: &[u8]) -> bool {
 
 /// Client id and secret from `Authorization: Basic` (RFC 6749 §2.3.1: both form-encoded).
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, AadError> {
-    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
-    let value = value.to_str().map_err(|_| AadError::malformed("The Authorization header is not valid."))?;
-    let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
+    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| AadError::malformed("The Authorization header is not valid."))?;
+    let Some(encoded) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    else {
         return Ok(None);
     };
     let decoded = STANDARD
         .decode(encoded.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| AadError::malformed("The Basic authorization header is not valid base64."))?;
+        .ok_or_else(|| {
+            AadError::malformed("The Basic authorization header is not valid base64.")
+        })?;
     let (id, secret) = decoded
         .split_once(':')
         .ok_or_else(|| AadError::malformed("The Basic authorization header has no ':'."))?;
@@ -174,7 +212,12 @@ struct RequestedResource {
     as_requested: String,
 }
 
-async fn resolve_resource(authority: &Authority, tenant_id: &str, tenant_name: &str, resource: &str) -> Result<RequestedResource, AadError> {
+async fn resolve_resource(
+    authority: &Authority,
+    tenant_id: &str,
+    tenant_name: &str,
+    resource: &str,
+) -> Result<RequestedResource, AadError> {
     let not_found = || {
         AadError::new(
             ErrorCode::ResourceNotFound,
@@ -185,7 +228,12 @@ async fn resolve_resource(authority: &Authority, tenant_id: &str, tenant_name: &
             ),
         )
     };
-    let app = authority.directory().find_resource(resource).await.map_err(internal)?.ok_or_else(not_found)?;
+    let app = authority
+        .directory()
+        .find_resource(resource)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
     if authority
         .directory()
         .find_service_principal(tenant_id, &app.app_id)
@@ -204,11 +252,19 @@ async fn resolve_resource(authority: &Authority, tenant_id: &str, tenant_name: &
         palisade_directory::builtin_apps()
             .iter()
             .find(|b| b.app_id == app.app_id)
-            .and_then(|b| b.identifier_uris.iter().find(|u| palisade_directory::normalize_identifier_uri(u) == wanted))
+            .and_then(|b| {
+                b.identifier_uris
+                    .iter()
+                    .find(|u| palisade_directory::normalize_identifier_uri(u) == wanted)
+            })
             .map(|u| u.to_string())
             .unwrap_or(wanted)
     };
-    Ok(RequestedResource { app, audience, as_requested: resource.to_string() })
+    Ok(RequestedResource {
+        app,
+        audience,
+        as_requested: resource.to_string(),
+    })
 }
 
 /// The one resource of a v2 client-credentials `scope`.
@@ -229,7 +285,10 @@ fn resource_from_scope(scope: &str) -> Result<String, AadError> {
             ));
         };
         let resource = resource.to_string();
-        if !resources.iter().any(|r| palisade_directory::normalize_identifier_uri(r) == palisade_directory::normalize_identifier_uri(&resource)) {
+        if !resources.iter().any(|r| {
+            palisade_directory::normalize_identifier_uri(r)
+                == palisade_directory::normalize_identifier_uri(&resource)
+        }) {
             resources.push(resource);
         }
     }
@@ -251,7 +310,10 @@ fn resource_from_scope(scope: &str) -> Result<String, AadError> {
 
 fn internal<E: std::fmt::Display>(e: E) -> AadError {
     tracing::error!(error = %e, "token endpoint failure");
-    AadError::new(ErrorCode::ServerError, "An internal error occurred. Retry the request.")
+    AadError::new(
+        ErrorCode::ServerError,
+        "An internal error occurred. Retry the request.",
+    )
 }
 
 fn opaque(len: usize) -> String {
@@ -286,11 +348,19 @@ async fn issue(
     version: EndpointVersion,
 ) -> Result<Response, AadError> {
     let directory = authority.directory();
-    let is_alias = ["common", "organizations", "consumers"].iter().any(|a| tenant.eq_ignore_ascii_case(a));
+    let is_alias = ["common", "organizations", "consumers"]
+        .iter()
+        .any(|a| tenant.eq_ignore_ascii_case(a));
     let tenant_row = if is_alias {
         None
     } else {
-        Some(directory.resolve_tenant(tenant).await.map_err(internal)?.ok_or_else(|| AadError::tenant_not_found(tenant))?)
+        Some(
+            directory
+                .resolve_tenant(tenant)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| AadError::tenant_not_found(tenant))?,
+        )
     };
 
     let form = Form::parse(headers, body)?;
@@ -313,7 +383,9 @@ async fn issue(
     let form_client_id = form.get("client_id");
     let client_id = match (&basic, form_client_id) {
         (Some((id, _)), Some(f)) if !id.eq_ignore_ascii_case(f) => {
-            return Err(AadError::malformed("The client_id in the body differs from the one in the Authorization header."))
+            return Err(AadError::malformed(
+                "The client_id in the body differs from the one in the Authorization header.",
+            ))
         }
         (Some((id, _)), _) => id.clone(),
         (None, Some(f)) => f.to_string(),
@@ -321,7 +393,9 @@ async fn issue(
     };
     let presented_secret = match (&basic, form.get("client_secret")) {
         (Some(_), Some(_)) => {
-            return Err(AadError::malformed("The client secret was given both in the body and in the Authorization header."))
+            return Err(AadError::malformed(
+                "The client secret was given both in the body and in the Authorization header.",
+            ))
         }
         (Some((_, s)), None) => Some(s.clone()),
         (None, s) => s.map(str::to_string),
@@ -330,10 +404,15 @@ async fn issue(
     // The requested resource.
     let resource_param = form.get("resource");
     let resource_name = match version {
-        EndpointVersion::V1 => resource_param.ok_or_else(|| AadError::missing("resource"))?.to_string(),
+        EndpointVersion::V1 => resource_param
+            .ok_or_else(|| AadError::missing("resource"))?
+            .to_string(),
         EndpointVersion::V2 => {
             if resource_param.is_some() {
-                return Err(AadError::new(ErrorCode::ResourceNotSupported, "The 'resource' request parameter is not supported."));
+                return Err(AadError::new(
+                    ErrorCode::ResourceNotSupported,
+                    "The 'resource' request parameter is not supported.",
+                ));
             }
             resource_from_scope(form.require("scope")?)?
         }
@@ -354,7 +433,11 @@ async fn issue(
     if Uuid::parse_str(&client_id).is_err() {
         return Err(app_not_found());
     }
-    let app = directory.find_application_by_app_id(&client_id).await.map_err(internal)?.ok_or_else(app_not_found)?;
+    let app = directory
+        .find_application_by_app_id(&client_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(app_not_found)?;
     let client_sp = directory
         .find_service_principal(&tenant_row.id, &app.app_id)
         .await
@@ -413,8 +496,17 @@ async fn issue(
         }
     }
 
-    let resource = resolve_resource(authority, &tenant_row.id, &tenant_row.display_name, &resource_name).await?;
-    let roles = directory.granted_roles(&tenant_row.id, &client_sp.id, &resource.app).await.map_err(internal)?;
+    let resource = resolve_resource(
+        authority,
+        &tenant_row.id,
+        &tenant_row.display_name,
+        &resource_name,
+    )
+    .await?;
+    let roles = directory
+        .granted_roles(&tenant_row.id, &client_sp.id, &resource.app)
+        .await
+        .map_err(internal)?;
 
     // Mint.
     let now = authority.clock().now().unix_timestamp();
@@ -425,10 +517,16 @@ async fn issue(
     let mut claims = Map::new();
     if v2_token {
         claims.insert("aud".into(), json!(resource.app.app_id));
-        claims.insert("iss".into(), json!(format!("https://login.microsoftonline.com/{tid}/v2.0")));
+        claims.insert(
+            "iss".into(),
+            json!(format!("https://login.microsoftonline.com/{tid}/v2.0")),
+        );
     } else {
         claims.insert("aud".into(), json!(resource.audience));
-        claims.insert("iss".into(), json!(format!("https://sts.windows.net/{tid}/")));
+        claims.insert(
+            "iss".into(),
+            json!(format!("https://sts.windows.net/{tid}/")),
+        );
     }
     claims.insert("iat".into(), json!(now));
     claims.insert("nbf".into(), json!(now));
@@ -440,7 +538,10 @@ async fn issue(
     } else {
         claims.insert("appid".into(), json!(app.app_id));
         claims.insert("appidacr".into(), json!("1"));
-        claims.insert("idp".into(), json!(format!("https://sts.windows.net/{tid}/")));
+        claims.insert(
+            "idp".into(),
+            json!(format!("https://sts.windows.net/{tid}/")),
+        );
     }
     claims.insert("idtyp".into(), json!("app"));
     claims.insert("oid".into(), json!(client_sp.id));
@@ -452,7 +553,10 @@ async fn issue(
     claims.insert("tid".into(), json!(tid));
     claims.insert("uti".into(), json!(opaque(16)));
     claims.insert("ver".into(), json!(if v2_token { "2.0" } else { "1.0" }));
-    let access_token = authority.keys().sign(!v2_token, &Value::Object(claims)).map_err(internal)?;
+    let access_token = authority
+        .keys()
+        .sign(!v2_token, &Value::Object(claims))
+        .map_err(internal)?;
 
     let mut response = match version {
         EndpointVersion::V2 => axum::Json(V2Response {
@@ -474,10 +578,16 @@ async fn issue(
         .into_response(),
     };
     let h = response.headers_mut();
-    h.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
+    h.insert(
+        "cache-control",
+        HeaderValue::from_static("no-store, no-cache"),
+    );
     h.insert("pragma", HeaderValue::from_static("no-cache"));
     h.insert("expires", HeaderValue::from_static("-1"));
-    h.insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     Ok(response)
 }
 
@@ -487,14 +597,30 @@ mod tests {
 
     #[test]
     fn scope_must_be_default_and_single_resource() {
-        assert_eq!(resource_from_scope("https://api.security.microsoft.com/.default").unwrap(), "https://api.security.microsoft.com");
+        assert_eq!(
+            resource_from_scope("https://api.security.microsoft.com/.default").unwrap(),
+            "https://api.security.microsoft.com"
+        );
         assert_eq!(
             resource_from_scope("https://api.security.microsoft.com/.default openid https://api.security.microsoft.com//.default").unwrap(),
             "https://api.security.microsoft.com"
         );
-        assert_eq!(resource_from_scope("https://x/Incident.Read").unwrap_err().code, ErrorCode::ScopeNotDefault);
-        assert_eq!(resource_from_scope("https://a/.default https://b/.default").unwrap_err().code, ErrorCode::MultipleResources);
-        assert_eq!(resource_from_scope("openid").unwrap_err().code, ErrorCode::InvalidScope);
+        assert_eq!(
+            resource_from_scope("https://x/Incident.Read")
+                .unwrap_err()
+                .code,
+            ErrorCode::ScopeNotDefault
+        );
+        assert_eq!(
+            resource_from_scope("https://a/.default https://b/.default")
+                .unwrap_err()
+                .code,
+            ErrorCode::MultipleResources
+        );
+        assert_eq!(
+            resource_from_scope("openid").unwrap_err().code,
+            ErrorCode::InvalidScope
+        );
     }
 
     #[test]
@@ -510,8 +636,14 @@ mod tests {
     fn basic_credentials_are_form_decoded() {
         let mut h = HeaderMap::new();
         let v = STANDARD.encode("abc:s%2Bcret~x");
-        h.insert("authorization", HeaderValue::from_str(&format!("Basic {v}")).unwrap());
-        assert_eq!(basic_credentials(&h).unwrap(), Some(("abc".into(), "s+cret~x".into())));
+        h.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Basic {v}")).unwrap(),
+        );
+        assert_eq!(
+            basic_credentials(&h).unwrap(),
+            Some(("abc".into(), "s+cret~x".into()))
+        );
         h.insert("authorization", HeaderValue::from_static("Basic !!!"));
         assert!(basic_credentials(&h).is_err());
     }

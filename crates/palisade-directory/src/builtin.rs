@@ -62,12 +62,27 @@ pub fn builtin_apps() -> Vec<BuiltinApp> {
             object_id: "5c6e3d51-2bde-4c54-9d47-3d9a8f0d5c01",
             app_id: MTP_APP_ID,
             display_name: MTP_DISPLAY_NAME,
-            identifier_uris: &["https://api.security.microsoft.com", "https://security.microsoft.com/mtp"],
+            identifier_uris: &[
+                "https://api.security.microsoft.com",
+                "https://security.microsoft.com/mtp",
+            ],
             definition: ApplicationDefinition {
                 app_roles: vec![
-                    role("a9790345-4595-42e4-971a-ccdc79f19b7c", "Incident.Read.All", "Read all incidents"),
-                    role("8d90f441-09cf-4fdc-ab45-e874fa3a28e8", "Incident.ReadWrite.All", "Read and write all incidents"),
-                    role("7734e8e5-8dde-42fc-b5ae-6eafea078693", "AdvancedHunting.Read.All", "Run advanced queries"),
+                    role(
+                        "a9790345-4595-42e4-971a-ccdc79f19b7c",
+                        "Incident.Read.All",
+                        "Read all incidents",
+                    ),
+                    role(
+                        "8d90f441-09cf-4fdc-ab45-e874fa3a28e8",
+                        "Incident.ReadWrite.All",
+                        "Read and write all incidents",
+                    ),
+                    role(
+                        "7734e8e5-8dde-42fc-b5ae-6eafea078693",
+                        "AdvancedHunting.Read.All",
+                        "Run advanced queries",
+                    ),
                     role(
                         "a7deff90-e2f5-4e4e-83a3-2c74e7002e28",
                         "CustomDetections.ReadWrite.All",
@@ -75,9 +90,21 @@ pub fn builtin_apps() -> Vec<BuiltinApp> {
                     ),
                 ],
                 oauth2_permission_scopes: vec![
-                    scope("12c153a4-4204-4224-aa3c-4626e2f47c2b", "Incident.Read", "Read incidents"),
-                    scope("2af415cc-88cf-4146-a0c8-444c3a80d5db", "Incident.ReadWrite", "Read and write incidents"),
-                    scope("15f11de4-5113-4268-a2d1-0bad43d781f9", "AdvancedHunting.Read", "Run advanced queries"),
+                    scope(
+                        "12c153a4-4204-4224-aa3c-4626e2f47c2b",
+                        "Incident.Read",
+                        "Read incidents",
+                    ),
+                    scope(
+                        "2af415cc-88cf-4146-a0c8-444c3a80d5db",
+                        "Incident.ReadWrite",
+                        "Read and write incidents",
+                    ),
+                    scope(
+                        "15f11de4-5113-4268-a2d1-0bad43d781f9",
+                        "AdvancedHunting.Read",
+                        "Run advanced queries",
+                    ),
                     scope(
                         "ddbb8d0c-c86b-4ece-bcb7-0f031a9cf103",
                         "CustomDetections.ReadWrite",
@@ -108,11 +135,24 @@ mod tests {
     #[test]
     fn mtp_exposes_the_documented_permissions() {
         let apps = builtin_apps();
-        let mtp = apps.iter().find(|a| a.app_id == MTP_APP_ID).expect("MTP is built in");
-        let roles: Vec<_> = mtp.definition.app_roles.iter().map(|r| r.value.as_str()).collect();
+        let mtp = apps
+            .iter()
+            .find(|a| a.app_id == MTP_APP_ID)
+            .expect("MTP is built in");
+        let roles: Vec<_> = mtp
+            .definition
+            .app_roles
+            .iter()
+            .map(|r| r.value.as_str())
+            .collect();
         assert_eq!(
             roles,
-            ["Incident.Read.All", "Incident.ReadWrite.All", "AdvancedHunting.Read.All", "CustomDetections.ReadWrite.All"]
+            [
+                "Incident.Read.All",
+                "Incident.ReadWrite.All",
+                "AdvancedHunting.Read.All",
+                "CustomDetections.ReadWrite.All"
+            ]
         );
         assert_eq!(mtp.definition.oauth2_permission_scopes.len(), 4);
     }

@@ -3,13 +3,14 @@
 
 use crate::builtin::builtin_apps;
 use crate::model::{
-    normalize_identifier_uri, Application, ApplicationDefinition, RequiredResourceAccess, ResourceAccess,
-    SignInAudience,
+    normalize_identifier_uri, Application, ApplicationDefinition, RequiredResourceAccess,
+    ResourceAccess, SignInAudience,
 };
 use crate::secret::{generate_secret, verify_secret_hash};
 use palisade_clock::SharedClock;
 use palisade_store::{
-    AppRoleAssignmentRow, ApplicationRow, PasswordCredentialRow, ServicePrincipalRow, Store, StoreError, TenantRow,
+    AppRoleAssignmentRow, ApplicationRow, PasswordCredentialRow, ServicePrincipalRow, Store,
+    StoreError, TenantRow,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -96,10 +97,15 @@ fn new_guid() -> String {
 }
 
 fn to_app(row: ApplicationRow) -> Result<Application> {
-    let definition: ApplicationDefinition = serde_json::from_str(&row.definition_json)
-        .map_err(|e| DirectoryError::Store(StoreError::Corrupt(format!("application {}: {e}", row.id))))?;
+    let definition: ApplicationDefinition =
+        serde_json::from_str(&row.definition_json).map_err(|e| {
+            DirectoryError::Store(StoreError::Corrupt(format!("application {}: {e}", row.id)))
+        })?;
     let sign_in_audience = SignInAudience::parse(&row.sign_in_audience).ok_or_else(|| {
-        DirectoryError::Store(StoreError::Corrupt(format!("application {}: signInAudience", row.id)))
+        DirectoryError::Store(StoreError::Corrupt(format!(
+            "application {}: signInAudience",
+            row.id
+        )))
     })?;
     Ok(Application {
         id: row.id,
@@ -153,7 +159,11 @@ impl Directory {
                     sign_in_audience: SignInAudience::AzureADMultipleOrgs.as_str().into(),
                     is_public_client: false,
                     definition_json: definition_json(&b.definition)?,
-                    identifier_uris: b.identifier_uris.iter().map(|u| normalize_identifier_uri(u)).collect(),
+                    identifier_uris: b
+                        .identifier_uris
+                        .iter()
+                        .map(|u| normalize_identifier_uri(u))
+                        .collect(),
                     created_at: 0,
                 })
                 .await?;
@@ -166,7 +176,12 @@ impl Directory {
 
     async fn ensure_builtin_principals(&self, tenant_id: &str, now: i64) -> Result<()> {
         for b in builtin_apps() {
-            if self.store.find_service_principal(tenant_id, b.app_id).await?.is_none() {
+            if self
+                .store
+                .find_service_principal(tenant_id, b.app_id)
+                .await?
+                .is_none()
+            {
                 self.store
                     .insert_service_principal(&ServicePrincipalRow {
                         id: new_guid(),
@@ -184,24 +199,41 @@ impl Directory {
 
     /// Creates a tenant. `domain_label` is the `<label>` of `<label>.onmicrosoft.com`;
     /// derived from the display name when absent. `id` may be fixed (demo data).
-    pub async fn create_tenant(&self, display_name: &str, domain_label: Option<&str>, id: Option<&str>) -> Result<TenantRow> {
+    pub async fn create_tenant(
+        &self,
+        display_name: &str,
+        domain_label: Option<&str>,
+        id: Option<&str>,
+    ) -> Result<TenantRow> {
         let display_name = display_name.trim();
         if display_name.is_empty() {
             return Err(DirectoryError::Invalid("displayName is required".into()));
         }
         let label = match domain_label {
             Some(l) => l.trim().to_ascii_lowercase(),
-            None => display_name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase(),
+            None => display_name
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase(),
         };
-        let label = label.strip_suffix(".onmicrosoft.com").unwrap_or(&label).to_string();
-        if label.is_empty() || label.len() > 27 || !label.chars().all(|c| c.is_ascii_alphanumeric()) {
+        let label = label
+            .strip_suffix(".onmicrosoft.com")
+            .unwrap_or(&label)
+            .to_string();
+        if label.is_empty() || label.len() > 27 || !label.chars().all(|c| c.is_ascii_alphanumeric())
+        {
             return Err(DirectoryError::Invalid(format!(
                 "domain label '{label}' must be 1 to 27 letters or digits"
             )));
         }
         let id = match id {
             Some(id) if is_guid(id) => id.to_ascii_lowercase(),
-            Some(id) => return Err(DirectoryError::Invalid(format!("tenant id '{id}' is not a GUID"))),
+            Some(id) => {
+                return Err(DirectoryError::Invalid(format!(
+                    "tenant id '{id}' is not a GUID"
+                )))
+            }
             None => new_guid(),
         };
         let tenant = TenantRow {
@@ -211,7 +243,8 @@ impl Directory {
             created_at: now_secs(&self.clock),
         };
         self.store.create_tenant(&tenant).await?;
-        self.ensure_builtin_principals(&tenant.id, tenant.created_at).await?;
+        self.ensure_builtin_principals(&tenant.id, tenant.created_at)
+            .await?;
         Ok(tenant)
     }
 
@@ -235,7 +268,11 @@ impl Directory {
     // ----- applications ----------------------------------------------------------------
 
     /// Registers an application in `tenant_id`.
-    pub async fn create_application(&self, tenant_id: &str, new: NewApplication) -> Result<Application> {
+    pub async fn create_application(
+        &self,
+        tenant_id: &str,
+        new: NewApplication,
+    ) -> Result<Application> {
         if new.display_name.trim().is_empty() {
             return Err(DirectoryError::Invalid("displayName is required".into()));
         }
@@ -252,9 +289,19 @@ impl Directory {
                 uris.push(n);
             }
         }
-        for uri in new.definition.web_redirect_uris.iter().chain(&new.definition.public_client_redirect_uris) {
-            if !(uri.starts_with("https://") || uri.starts_with("http://localhost") || uri.contains("://")) {
-                return Err(DirectoryError::Invalid(format!("redirect URI '{uri}' is not an absolute URI")));
+        for uri in new
+            .definition
+            .web_redirect_uris
+            .iter()
+            .chain(&new.definition.public_client_redirect_uris)
+        {
+            if !(uri.starts_with("https://")
+                || uri.starts_with("http://localhost")
+                || uri.contains("://"))
+            {
+                return Err(DirectoryError::Invalid(format!(
+                    "redirect URI '{uri}' is not an absolute URI"
+                )));
             }
         }
         let row = ApplicationRow {
@@ -280,19 +327,29 @@ impl Directory {
     }
 
     /// An application of `tenant_id` by object id or client id.
-    pub async fn get_application(&self, tenant_id: &str, id_or_app_id: &str) -> Result<Application> {
+    pub async fn get_application(
+        &self,
+        tenant_id: &str,
+        id_or_app_id: &str,
+    ) -> Result<Application> {
         if let Some(row) = self.store.get_application(tenant_id, id_or_app_id).await? {
             return to_app(row);
         }
         match self.store.find_application_by_app_id(id_or_app_id).await? {
             Some(row) if row.tenant_id.as_deref() == Some(tenant_id) => to_app(row),
-            _ => Err(DirectoryError::NotFound(format!("application {id_or_app_id}"))),
+            _ => Err(DirectoryError::NotFound(format!(
+                "application {id_or_app_id}"
+            ))),
         }
     }
 
     /// Any application by client id, in any tenant or built in.
     pub async fn find_application_by_app_id(&self, app_id: &str) -> Result<Option<Application>> {
-        self.store.find_application_by_app_id(app_id).await?.map(to_app).transpose()
+        self.store
+            .find_application_by_app_id(app_id)
+            .await?
+            .map(to_app)
+            .transpose()
     }
 
     /// The resource app a `resource` string names: an identifier URI (any case, with or
@@ -311,7 +368,12 @@ impl Directory {
 
     /// The applications registered in a tenant.
     pub async fn list_applications(&self, tenant_id: &str) -> Result<Vec<Application>> {
-        self.store.list_applications(tenant_id).await?.into_iter().map(to_app).collect()
+        self.store
+            .list_applications(tenant_id)
+            .await?
+            .into_iter()
+            .map(to_app)
+            .collect()
     }
 
     /// Deletes an application registration (and with it its secrets, service principals and
@@ -321,7 +383,9 @@ impl Directory {
         if self.store.delete_application(tenant_id, &app.id).await? {
             Ok(())
         } else {
-            Err(DirectoryError::NotFound(format!("application {id_or_app_id}")))
+            Err(DirectoryError::NotFound(format!(
+                "application {id_or_app_id}"
+            )))
         }
     }
 
@@ -348,7 +412,9 @@ impl Directory {
         let start = start.unwrap_or(now);
         let end = end.unwrap_or(start + Duration::days(730));
         if end <= start {
-            return Err(DirectoryError::Invalid("endDateTime must be after startDateTime".into()));
+            return Err(DirectoryError::Invalid(
+                "endDateTime must be after startDateTime".into(),
+            ));
         }
         let secret = generate_secret();
         let row = PasswordCredentialRow {
@@ -366,7 +432,11 @@ impl Directory {
     }
 
     /// The secrets (metadata only) of an application.
-    pub async fn list_passwords(&self, tenant_id: &str, app: &str) -> Result<Vec<PasswordCredentialRow>> {
+    pub async fn list_passwords(
+        &self,
+        tenant_id: &str,
+        app: &str,
+    ) -> Result<Vec<PasswordCredentialRow>> {
         let app = self.get_application(tenant_id, app).await?;
         Ok(self.store.list_password_credentials(&app.id).await?)
     }
@@ -374,16 +444,26 @@ impl Directory {
     /// Removes a secret (`removePassword`).
     pub async fn remove_password(&self, tenant_id: &str, app: &str, key_id: &str) -> Result<()> {
         let app = self.get_application(tenant_id, app).await?;
-        if self.store.delete_password_credential(&app.id, key_id).await? {
+        if self
+            .store
+            .delete_password_credential(&app.id, key_id)
+            .await?
+        {
             Ok(())
         } else {
-            Err(DirectoryError::NotFound(format!("password credential {key_id}")))
+            Err(DirectoryError::NotFound(format!(
+                "password credential {key_id}"
+            )))
         }
     }
 
     /// Checks a presented secret against every secret of the application. Every stored
     /// hash is compared (in constant time), whatever matched first.
-    pub async fn check_client_secret(&self, app: &Application, presented: &str) -> Result<SecretCheck> {
+    pub async fn check_client_secret(
+        &self,
+        app: &Application,
+        presented: &str,
+    ) -> Result<SecretCheck> {
         let now = now_secs(&self.clock);
         let mut result = SecretCheck::Invalid;
         for cred in self.store.list_password_credentials(&app.id).await? {
@@ -402,13 +482,19 @@ impl Directory {
 
     /// Creates the service principal of `app_id` in `tenant_id`. Single-tenant apps may
     /// only have one in their home tenant.
-    pub async fn create_service_principal(&self, tenant_id: &str, app_id: &str) -> Result<ServicePrincipalRow> {
+    pub async fn create_service_principal(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+    ) -> Result<ServicePrincipalRow> {
         self.require_tenant(tenant_id).await?;
         let app = self
             .find_application_by_app_id(app_id)
             .await?
             .ok_or_else(|| DirectoryError::NotFound(format!("application with appId {app_id}")))?;
-        if app.sign_in_audience == SignInAudience::AzureADMyOrg && app.tenant_id.as_deref() != Some(tenant_id) {
+        if app.sign_in_audience == SignInAudience::AzureADMyOrg
+            && app.tenant_id.as_deref() != Some(tenant_id)
+        {
             return Err(DirectoryError::Invalid(format!(
                 "application {app_id} is single-tenant (AzureADMyOrg): it cannot be provisioned outside its home tenant"
             )));
@@ -424,7 +510,11 @@ impl Directory {
     }
 
     /// The service principal of `app_id` in `tenant_id`, creating it if absent.
-    pub async fn ensure_service_principal(&self, tenant_id: &str, app_id: &str) -> Result<ServicePrincipalRow> {
+    pub async fn ensure_service_principal(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+    ) -> Result<ServicePrincipalRow> {
         match self.store.find_service_principal(tenant_id, app_id).await? {
             Some(sp) => Ok(sp),
             None => self.create_service_principal(tenant_id, app_id).await,
@@ -432,7 +522,11 @@ impl Directory {
     }
 
     /// A service principal of `tenant_id` by object id.
-    pub async fn get_service_principal(&self, tenant_id: &str, id: &str) -> Result<ServicePrincipalRow> {
+    pub async fn get_service_principal(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<ServicePrincipalRow> {
         self.store
             .get_service_principal(tenant_id, id)
             .await?
@@ -440,7 +534,11 @@ impl Directory {
     }
 
     /// The service principal of `app_id` in `tenant_id`, if any.
-    pub async fn find_service_principal(&self, tenant_id: &str, app_id: &str) -> Result<Option<ServicePrincipalRow>> {
+    pub async fn find_service_principal(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+    ) -> Result<Option<ServicePrincipalRow>> {
         Ok(self.store.find_service_principal(tenant_id, app_id).await?)
     }
 
@@ -458,9 +556,14 @@ impl Directory {
         let resource = self
             .find_application_by_app_id(&resource_sp.app_id)
             .await?
-            .ok_or_else(|| DirectoryError::NotFound(format!("application {}", resource_sp.app_id)))?;
+            .ok_or_else(|| {
+                DirectoryError::NotFound(format!("application {}", resource_sp.app_id))
+            })?;
         let role = resource.app_role_by_id(app_role_id).ok_or_else(|| {
-            DirectoryError::Invalid(format!("appRoleId {app_role_id} is not a role of {}", resource.display_name))
+            DirectoryError::Invalid(format!(
+                "appRoleId {app_role_id} is not a role of {}",
+                resource.display_name
+            ))
         })?;
         Ok(self
             .store
@@ -476,14 +579,30 @@ impl Directory {
     }
 
     /// The grants a client service principal holds.
-    pub async fn list_app_role_assignments(&self, tenant_id: &str, principal_id: &str) -> Result<Vec<AppRoleAssignmentRow>> {
+    pub async fn list_app_role_assignments(
+        &self,
+        tenant_id: &str,
+        principal_id: &str,
+    ) -> Result<Vec<AppRoleAssignmentRow>> {
         self.get_service_principal(tenant_id, principal_id).await?;
-        Ok(self.store.list_app_role_assignments(tenant_id, principal_id).await?)
+        Ok(self
+            .store
+            .list_app_role_assignments(tenant_id, principal_id)
+            .await?)
     }
 
     /// The role values granted to a client service principal on a resource app.
-    pub async fn granted_roles(&self, tenant_id: &str, principal_id: &str, resource: &Application) -> Result<Vec<String>> {
-        let Some(resource_sp) = self.store.find_service_principal(tenant_id, &resource.app_id).await? else {
+    pub async fn granted_roles(
+        &self,
+        tenant_id: &str,
+        principal_id: &str,
+        resource: &Application,
+    ) -> Result<Vec<String>> {
+        let Some(resource_sp) = self
+            .store
+            .find_service_principal(tenant_id, &resource.app_id)
+            .await?
+        else {
             return Ok(Vec::new());
         };
         let mut roles: Vec<String> = self
@@ -492,7 +611,12 @@ impl Directory {
             .await?
             .into_iter()
             .filter(|a| a.resource_id == resource_sp.id)
-            .filter_map(|a| resource.app_role_by_id(&a.app_role_id).filter(|r| r.is_enabled).map(|r| r.value.clone()))
+            .filter_map(|a| {
+                resource
+                    .app_role_by_id(&a.app_role_id)
+                    .filter(|r| r.is_enabled)
+                    .map(|r| r.value.clone())
+            })
             .collect();
         roles.sort();
         roles.dedup();
@@ -526,17 +650,25 @@ impl Directory {
         };
         let resource_app = match self.find_resource(resource).await? {
             Some(r) => r,
-            None => self.find_builtin_by_name(resource).await?.ok_or_else(|| {
-                DirectoryError::NotFound(format!("resource {resource}"))
-            })?,
+            None => self
+                .find_builtin_by_name(resource)
+                .await?
+                .ok_or_else(|| DirectoryError::NotFound(format!("resource {resource}")))?,
         };
         if permissions.is_empty() {
-            return Err(DirectoryError::Invalid("name at least one permission".into()));
+            return Err(DirectoryError::Invalid(
+                "name at least one permission".into(),
+            ));
         }
         let mut roles = Vec::new();
         for p in permissions {
             let role = resource_app.app_role_by_value(p).cloned().ok_or_else(|| {
-                let known: Vec<_> = resource_app.definition.app_roles.iter().map(|r| r.value.as_str()).collect();
+                let known: Vec<_> = resource_app
+                    .definition
+                    .app_roles
+                    .iter()
+                    .map(|r| r.value.as_str())
+                    .collect();
                 DirectoryError::Invalid(format!(
                     "'{p}' is not an application permission of {} (known: {})",
                     resource_app.display_name,
@@ -554,10 +686,13 @@ impl Directory {
         {
             Some(e) => e,
             None => {
-                client.definition.required_resource_access.push(RequiredResourceAccess {
-                    resource_app_id: resource_app.app_id.clone(),
-                    resource_access: Vec::new(),
-                });
+                client
+                    .definition
+                    .required_resource_access
+                    .push(RequiredResourceAccess {
+                        resource_app_id: resource_app.app_id.clone(),
+                        resource_access: Vec::new(),
+                    });
                 client
                     .definition
                     .required_resource_access
@@ -567,23 +702,40 @@ impl Directory {
         };
         for role in &roles {
             if !entry.resource_access.iter().any(|a| a.id == role.id) {
-                entry.resource_access.push(ResourceAccess { id: role.id.clone(), kind: "Role".into() });
+                entry.resource_access.push(ResourceAccess {
+                    id: role.id.clone(),
+                    kind: "Role".into(),
+                });
             }
         }
         // Consent in `tenant_id`: service principals on both sides, then the assignments.
-        let client_sp = self.ensure_service_principal(tenant_id, &client.app_id).await?;
-        let resource_sp = self.ensure_service_principal(tenant_id, &resource_app.app_id).await?;
+        let client_sp = self
+            .ensure_service_principal(tenant_id, &client.app_id)
+            .await?;
+        let resource_sp = self
+            .ensure_service_principal(tenant_id, &resource_app.app_id)
+            .await?;
         if client.tenant_id.as_deref() == Some(tenant_id) {
             self.store
-                .update_application_definition(tenant_id, &client.id, &definition_json(&client.definition)?)
+                .update_application_definition(
+                    tenant_id,
+                    &client.id,
+                    &definition_json(&client.definition)?,
+                )
                 .await?;
         }
         let mut granted = Vec::new();
         for role in roles {
-            let a = self.assign_app_role(tenant_id, &client_sp.id, &resource_sp.id, &role.id).await?;
+            let a = self
+                .assign_app_role(tenant_id, &client_sp.id, &resource_sp.id, &role.id)
+                .await?;
             granted.push((role.value, a));
         }
-        Ok(GrantOutcome { client_service_principal: client_sp, resource_service_principal: resource_sp, granted })
+        Ok(GrantOutcome {
+            client_service_principal: client_sp,
+            resource_service_principal: resource_sp,
+            granted,
+        })
     }
 
     async fn find_builtin_by_name(&self, name: &str) -> Result<Option<Application>> {
@@ -600,7 +752,7 @@ impl Directory {
 mod tests {
     use super::*;
     use crate::builtin::MTP_APP_ID;
-    use palisade_clock::{ManualClock, SharedClock};
+    use palisade_clock::{Clock, ManualClock, SharedClock};
     use std::sync::Arc;
 
     async fn directory() -> (Directory, ManualClock) {
@@ -624,12 +776,33 @@ mod tests {
     #[tokio::test]
     async fn tenants_resolve_by_id_and_domain_and_get_builtin_principals() {
         let (dir, _) = directory().await;
-        let t = dir.create_tenant("Contoso", None, None).await.expect("tenant");
+        let t = dir
+            .create_tenant("Contoso", None, None)
+            .await
+            .expect("tenant");
         assert_eq!(t.initial_domain, "contoso.onmicrosoft.com");
-        assert_eq!(dir.resolve_tenant("CONTOSO.onmicrosoft.com").await.unwrap().unwrap().id, t.id);
-        assert_eq!(dir.resolve_tenant(&t.id.to_uppercase()).await.unwrap().unwrap().id, t.id);
+        assert_eq!(
+            dir.resolve_tenant("CONTOSO.onmicrosoft.com")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            t.id
+        );
+        assert_eq!(
+            dir.resolve_tenant(&t.id.to_uppercase())
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            t.id
+        );
         assert!(dir.resolve_tenant("common").await.unwrap().is_none());
-        assert!(dir.find_service_principal(&t.id, MTP_APP_ID).await.unwrap().is_some());
+        assert!(dir
+            .find_service_principal(&t.id, MTP_APP_ID)
+            .await
+            .unwrap()
+            .is_some());
         let dup = dir.create_tenant("Contoso", None, None).await;
         assert!(matches!(dup, Err(DirectoryError::Conflict(_))), "{dup:?}");
     }
@@ -638,16 +811,36 @@ mod tests {
     async fn secrets_verify_expire_and_are_removed() {
         let (dir, clock) = directory().await;
         let t = dir.create_tenant("Contoso", None, None).await.unwrap();
-        let app = dir.create_application(&t.id, daemon("d", SignInAudience::AzureADMyOrg)).await.unwrap();
+        let app = dir
+            .create_application(&t.id, daemon("d", SignInAudience::AzureADMyOrg))
+            .await
+            .unwrap();
         let end = clock.now() + Duration::hours(1);
-        let (cred, secret) = dir.add_password(&t.id, &app.app_id, Some("ci".into()), None, Some(end)).await.unwrap();
+        let (cred, secret) = dir
+            .add_password(&t.id, &app.app_id, Some("ci".into()), None, Some(end))
+            .await
+            .unwrap();
         assert_eq!(cred.hint, &secret[..3]);
-        assert_eq!(dir.check_client_secret(&app, &secret).await.unwrap(), SecretCheck::Valid(cred.key_id.clone()));
-        assert_eq!(dir.check_client_secret(&app, "nope").await.unwrap(), SecretCheck::Invalid);
+        assert_eq!(
+            dir.check_client_secret(&app, &secret).await.unwrap(),
+            SecretCheck::Valid(cred.key_id.clone())
+        );
+        assert_eq!(
+            dir.check_client_secret(&app, "nope").await.unwrap(),
+            SecretCheck::Invalid
+        );
         clock.advance(Duration::hours(2));
-        assert_eq!(dir.check_client_secret(&app, &secret).await.unwrap(), SecretCheck::Expired(cred.key_id.clone()));
-        dir.remove_password(&t.id, &app.id, &cred.key_id).await.unwrap();
-        assert_eq!(dir.check_client_secret(&app, &secret).await.unwrap(), SecretCheck::Invalid);
+        assert_eq!(
+            dir.check_client_secret(&app, &secret).await.unwrap(),
+            SecretCheck::Expired(cred.key_id.clone())
+        );
+        dir.remove_password(&t.id, &app.id, &cred.key_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            dir.check_client_secret(&app, &secret).await.unwrap(),
+            SecretCheck::Invalid
+        );
     }
 
     #[tokio::test]
@@ -655,16 +848,47 @@ mod tests {
         let (dir, _) = directory().await;
         let a = dir.create_tenant("Alpha", None, None).await.unwrap();
         let b = dir.create_tenant("Beta", None, None).await.unwrap();
-        let app = dir.create_application(&a.id, daemon("partner", SignInAudience::AzureADMultipleOrgs)).await.unwrap();
-        let outcome = dir
-            .grant_permissions(&a.id, &app.app_id, "Microsoft Threat Protection", &["Incident.Read.All".into()])
+        let app = dir
+            .create_application(
+                &a.id,
+                daemon("partner", SignInAudience::AzureADMultipleOrgs),
+            )
             .await
             .unwrap();
-        let mtp = dir.find_resource("https://api.security.microsoft.com/").await.unwrap().unwrap();
-        assert_eq!(dir.granted_roles(&a.id, &outcome.client_service_principal.id, &mtp).await.unwrap(), ["Incident.Read.All"]);
+        let outcome = dir
+            .grant_permissions(
+                &a.id,
+                &app.app_id,
+                "Microsoft Threat Protection",
+                &["Incident.Read.All".into()],
+            )
+            .await
+            .unwrap();
+        let mtp = dir
+            .find_resource("https://api.security.microsoft.com/")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            dir.granted_roles(&a.id, &outcome.client_service_principal.id, &mtp)
+                .await
+                .unwrap(),
+            ["Incident.Read.All"]
+        );
         // Tenant B has not consented: no principal there.
-        assert!(dir.find_service_principal(&b.id, &app.app_id).await.unwrap().is_none());
-        let bad = dir.grant_permissions(&a.id, &app.app_id, MTP_APP_ID, &["Incident.Delete.All".into()]).await;
+        assert!(dir
+            .find_service_principal(&b.id, &app.app_id)
+            .await
+            .unwrap()
+            .is_none());
+        let bad = dir
+            .grant_permissions(
+                &a.id,
+                &app.app_id,
+                MTP_APP_ID,
+                &["Incident.Delete.All".into()],
+            )
+            .await;
         assert!(matches!(bad, Err(DirectoryError::Invalid(_))));
     }
 
@@ -673,10 +897,22 @@ mod tests {
         let (dir, _) = directory().await;
         let a = dir.create_tenant("Alpha", None, None).await.unwrap();
         let b = dir.create_tenant("Beta", None, None).await.unwrap();
-        let app = dir.create_application(&a.id, daemon("home", SignInAudience::AzureADMyOrg)).await.unwrap();
-        assert!(matches!(dir.create_service_principal(&b.id, &app.app_id).await, Err(DirectoryError::Invalid(_))));
+        let app = dir
+            .create_application(&a.id, daemon("home", SignInAudience::AzureADMyOrg))
+            .await
+            .unwrap();
+        assert!(matches!(
+            dir.create_service_principal(&b.id, &app.app_id).await,
+            Err(DirectoryError::Invalid(_))
+        ));
         // Another tenant cannot see or delete the app either.
-        assert!(matches!(dir.get_application(&b.id, &app.id).await, Err(DirectoryError::NotFound(_))));
-        assert!(matches!(dir.delete_application(&b.id, &app.app_id).await, Err(DirectoryError::NotFound(_))));
+        assert!(matches!(
+            dir.get_application(&b.id, &app.id).await,
+            Err(DirectoryError::NotFound(_))
+        ));
+        assert!(matches!(
+            dir.delete_application(&b.id, &app.app_id).await,
+            Err(DirectoryError::NotFound(_))
+        ));
     }
 }

@@ -12,11 +12,12 @@ mod model;
 mod secret;
 
 pub use builtin::{
-    builtin_apps, BuiltinApp, MDE_APP_ID, MICROSOFT_SERVICES_TENANT_ID, MTP_APP_ID, MTP_DISPLAY_NAME,
+    builtin_apps, BuiltinApp, MDE_APP_ID, MICROSOFT_SERVICES_TENANT_ID, MTP_APP_ID,
+    MTP_DISPLAY_NAME,
 };
 pub use directory::{Directory, DirectoryError, GrantOutcome, NewApplication, SecretCheck};
 pub use model::{
-    normalize_identifier_uri, AppRole, Application, ApplicationDefinition, PermissionScope, RequiredResourceAccess,
-    ResourceAccess, SignInAudience,
+    normalize_identifier_uri, AppRole, Application, ApplicationDefinition, PermissionScope,
+    RequiredResourceAccess, ResourceAccess, SignInAudience,
 };
 pub use secret::{generate_secret, hash_secret, verify_secret_hash, GeneratedSecret};

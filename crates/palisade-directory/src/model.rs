@@ -133,12 +133,18 @@ pub struct Application {
 impl Application {
     /// The app role with this claim value (case-insensitive, as Entra's portal search).
     pub fn app_role_by_value(&self, value: &str) -> Option<&AppRole> {
-        self.definition.app_roles.iter().find(|r| r.value.eq_ignore_ascii_case(value))
+        self.definition
+            .app_roles
+            .iter()
+            .find(|r| r.value.eq_ignore_ascii_case(value))
     }
 
     /// The app role with this id.
     pub fn app_role_by_id(&self, id: &str) -> Option<&AppRole> {
-        self.definition.app_roles.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+        self.definition
+            .app_roles
+            .iter()
+            .find(|r| r.id.eq_ignore_ascii_case(id))
     }
 
     /// Access tokens for this resource use the v2 format.
@@ -167,7 +173,10 @@ mod tests {
 
     #[test]
     fn sign_in_audience_round_trips() {
-        for a in [SignInAudience::AzureADMyOrg, SignInAudience::AzureADMultipleOrgs] {
+        for a in [
+            SignInAudience::AzureADMyOrg,
+            SignInAudience::AzureADMultipleOrgs,
+        ] {
             assert_eq!(SignInAudience::parse(a.as_str()), Some(a));
         }
         assert_eq!(SignInAudience::parse("PersonalMicrosoftAccount"), None);

@@ -29,7 +29,9 @@ pub struct GeneratedSecret {
 
 impl std::fmt::Debug for GeneratedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GeneratedSecret").field("hint", &self.hint).finish_non_exhaustive()
+        f.debug_struct("GeneratedSecret")
+            .field("hint", &self.hint)
+            .finish_non_exhaustive()
     }
 }
 
@@ -40,7 +42,11 @@ pub fn generate_secret() -> GeneratedSecret {
     let prefix: String = (0..3).map(|_| pick()).collect();
     let body: String = (0..RANDOM_CHARS).map(|_| pick()).collect();
     let text = format!("{prefix}8Q~{body}");
-    GeneratedSecret { hint: prefix, hash: hash_secret(&text), text }
+    GeneratedSecret {
+        hint: prefix,
+        hash: hash_secret(&text),
+        text,
+    }
 }
 
 /// The stored hash of a secret.

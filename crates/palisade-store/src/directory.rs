@@ -128,7 +128,8 @@ impl Store {
         })
     }
 
-    const TENANT_SELECT: &'static str = "SELECT t.id, t.display_name, t.created_at, d.name AS initial_domain \
+    const TENANT_SELECT: &'static str =
+        "SELECT t.id, t.display_name, t.created_at, d.name AS initial_domain \
          FROM tenants t JOIN domains d ON d.tenant_id = t.id AND d.is_initial = 1";
 
     /// A tenant by id.
@@ -154,9 +155,12 @@ impl Store {
 
     /// All tenants, oldest first.
     pub async fn list_tenants(&self) -> Result<Vec<TenantRow>> {
-        let rows = sqlx::query(&format!("{} ORDER BY t.created_at, t.id", Self::TENANT_SELECT))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "{} ORDER BY t.created_at, t.id",
+            Self::TENANT_SELECT
+        ))
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(Self::tenant_from_row).collect()
     }
 
@@ -184,7 +188,10 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get("uri")?)).collect()
     }
 
-    async fn apps_from_rows(&self, rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<ApplicationRow>> {
+    async fn apps_from_rows(
+        &self,
+        rows: Vec<sqlx::sqlite::SqliteRow>,
+    ) -> Result<Vec<ApplicationRow>> {
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let app_id: String = row.try_get("app_id")?;
@@ -197,18 +204,20 @@ impl Store {
     /// Inserts an application and its identifier URIs in one transaction.
     pub async fn insert_application(&self, app: &ApplicationRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(&format!("INSERT INTO applications ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-            .bind(&app.id)
-            .bind(&app.app_id)
-            .bind(&app.tenant_id)
-            .bind(&app.display_name)
-            .bind(&app.sign_in_audience)
-            .bind(app.is_public_client as i64)
-            .bind(&app.definition_json)
-            .bind(app.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| map_unique(e, "application id"))?;
+        sqlx::query(&format!(
+            "INSERT INTO applications ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(&app.id)
+        .bind(&app.app_id)
+        .bind(&app.tenant_id)
+        .bind(&app.display_name)
+        .bind(&app.sign_in_audience)
+        .bind(app.is_public_client as i64)
+        .bind(&app.definition_json)
+        .bind(app.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_unique(e, "application id"))?;
         for uri in &app.identifier_uris {
             sqlx::query("INSERT INTO identifier_uris (uri, app_id) VALUES ($1, $2)")
                 .bind(uri)
@@ -251,27 +260,38 @@ impl Store {
     }
 
     /// An application of `tenant_id` by object id.
-    pub async fn get_application(&self, tenant_id: &str, id: &str) -> Result<Option<ApplicationRow>> {
-        let rows = sqlx::query(&format!("SELECT {APP_COLUMNS} FROM applications WHERE tenant_id = $1 AND id = $2"))
-            .bind(tenant_id)
-            .bind(id.to_ascii_lowercase())
-            .fetch_all(self.pool())
-            .await?;
+    pub async fn get_application(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<ApplicationRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {APP_COLUMNS} FROM applications WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(id.to_ascii_lowercase())
+        .fetch_all(self.pool())
+        .await?;
         Ok(self.apps_from_rows(rows).await?.pop())
     }
 
     /// Any application (of any tenant, or built-in) by client id. The token service uses
     /// this: a client id is global, its home tenant decides where it may sign in.
     pub async fn find_application_by_app_id(&self, app_id: &str) -> Result<Option<ApplicationRow>> {
-        let rows = sqlx::query(&format!("SELECT {APP_COLUMNS} FROM applications WHERE app_id = $1"))
-            .bind(app_id.to_ascii_lowercase())
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {APP_COLUMNS} FROM applications WHERE app_id = $1"
+        ))
+        .bind(app_id.to_ascii_lowercase())
+        .fetch_all(self.pool())
+        .await?;
         Ok(self.apps_from_rows(rows).await?.pop())
     }
 
     /// The application that owns a (normalised) identifier URI.
-    pub async fn find_application_by_identifier_uri(&self, uri: &str) -> Result<Option<ApplicationRow>> {
+    pub async fn find_application_by_identifier_uri(
+        &self,
+        uri: &str,
+    ) -> Result<Option<ApplicationRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {APP_COLUMNS} FROM applications WHERE app_id = (SELECT app_id FROM identifier_uris WHERE uri = $1)"
         ))
@@ -293,13 +313,19 @@ impl Store {
     }
 
     /// Replaces an application's registration document. Returns false if absent.
-    pub async fn update_application_definition(&self, tenant_id: &str, id: &str, definition_json: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE applications SET definition = $1 WHERE tenant_id = $2 AND id = $3")
-            .bind(definition_json)
-            .bind(tenant_id)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+    pub async fn update_application_definition(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        definition_json: &str,
+    ) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE applications SET definition = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(definition_json)
+                .bind(tenant_id)
+                .bind(id)
+                .execute(self.pool())
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -337,7 +363,10 @@ impl Store {
     }
 
     /// The secrets of an application (by object id), oldest first.
-    pub async fn list_password_credentials(&self, application_id: &str) -> Result<Vec<PasswordCredentialRow>> {
+    pub async fn list_password_credentials(
+        &self,
+        application_id: &str,
+    ) -> Result<Vec<PasswordCredentialRow>> {
         let rows = sqlx::query(
             "SELECT key_id, application_id, display_name, hint, secret_hash, start_at, end_at, created_at \
              FROM password_credentials WHERE application_id = $1 ORDER BY created_at, key_id",
@@ -362,12 +391,18 @@ impl Store {
     }
 
     /// Removes one secret. Returns false if the application has no such key.
-    pub async fn delete_password_credential(&self, application_id: &str, key_id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM password_credentials WHERE application_id = $1 AND key_id = $2")
-            .bind(application_id)
-            .bind(key_id.to_ascii_lowercase())
-            .execute(self.pool())
-            .await?;
+    pub async fn delete_password_credential(
+        &self,
+        application_id: &str,
+        key_id: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM password_credentials WHERE application_id = $1 AND key_id = $2",
+        )
+        .bind(application_id)
+        .bind(key_id.to_ascii_lowercase())
+        .execute(self.pool())
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -397,7 +432,11 @@ impl Store {
     }
 
     /// A service principal of `tenant_id` by object id.
-    pub async fn get_service_principal(&self, tenant_id: &str, id: &str) -> Result<Option<ServicePrincipalRow>> {
+    pub async fn get_service_principal(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<ServicePrincipalRow>> {
         let row = sqlx::query("SELECT id, tenant_id, app_id, created_at FROM service_principals WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id.to_ascii_lowercase())
@@ -407,7 +446,11 @@ impl Store {
     }
 
     /// The service principal of an application in `tenant_id`, if consented there.
-    pub async fn find_service_principal(&self, tenant_id: &str, app_id: &str) -> Result<Option<ServicePrincipalRow>> {
+    pub async fn find_service_principal(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+    ) -> Result<Option<ServicePrincipalRow>> {
         let row = sqlx::query("SELECT id, tenant_id, app_id, created_at FROM service_principals WHERE tenant_id = $1 AND app_id = $2")
             .bind(tenant_id)
             .bind(app_id.to_ascii_lowercase())
@@ -417,7 +460,10 @@ impl Store {
     }
 
     /// The service principals of a tenant, oldest first.
-    pub async fn list_service_principals(&self, tenant_id: &str) -> Result<Vec<ServicePrincipalRow>> {
+    pub async fn list_service_principals(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<ServicePrincipalRow>> {
         let rows = sqlx::query("SELECT id, tenant_id, app_id, created_at FROM service_principals WHERE tenant_id = $1 ORDER BY created_at, id")
             .bind(tenant_id)
             .fetch_all(self.pool())
@@ -438,7 +484,10 @@ impl Store {
     // ----- app-role assignments --------------------------------------------------------
 
     /// Records a grant. An identical existing grant is returned instead of a duplicate.
-    pub async fn insert_app_role_assignment(&self, a: &AppRoleAssignmentRow) -> Result<AppRoleAssignmentRow> {
+    pub async fn insert_app_role_assignment(
+        &self,
+        a: &AppRoleAssignmentRow,
+    ) -> Result<AppRoleAssignmentRow> {
         sqlx::query(
             "INSERT INTO app_role_assignments (id, tenant_id, principal_id, resource_id, app_role_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (principal_id, resource_id, app_role_id) DO NOTHING",
@@ -461,7 +510,11 @@ impl Store {
     }
 
     /// The grants a client service principal holds in `tenant_id`.
-    pub async fn list_app_role_assignments(&self, tenant_id: &str, principal_id: &str) -> Result<Vec<AppRoleAssignmentRow>> {
+    pub async fn list_app_role_assignments(
+        &self,
+        tenant_id: &str,
+        principal_id: &str,
+    ) -> Result<Vec<AppRoleAssignmentRow>> {
         let rows = sqlx::query(
             "SELECT id, tenant_id, principal_id, resource_id, app_role_id, created_at FROM app_role_assignments \
              WHERE tenant_id = $1 AND principal_id = $2 ORDER BY created_at, id",
@@ -485,7 +538,12 @@ impl Store {
     }
 
     /// Removes a grant. Returns false if absent.
-    pub async fn delete_app_role_assignment(&self, tenant_id: &str, principal_id: &str, id: &str) -> Result<bool> {
+    pub async fn delete_app_role_assignment(
+        &self,
+        tenant_id: &str,
+        principal_id: &str,
+        id: &str,
+    ) -> Result<bool> {
         let done = sqlx::query("DELETE FROM app_role_assignments WHERE tenant_id = $1 AND principal_id = $2 AND id = $3")
             .bind(tenant_id)
             .bind(principal_id)

@@ -62,7 +62,12 @@ impl Store {
 
     /// Makes `new_kid` the signing key at `now` and schedules every other published key to
     /// stop being published at `retire_at`, in one transaction.
-    pub async fn activate_signing_key(&self, new_kid: &str, now: i64, retire_at: i64) -> Result<()> {
+    pub async fn activate_signing_key(
+        &self,
+        new_kid: &str,
+        now: i64,
+        retire_at: i64,
+    ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("UPDATE signing_keys SET retire_at = $1 WHERE kid <> $2 AND activated_at IS NOT NULL AND retire_at IS NULL")
             .bind(retire_at)
@@ -79,7 +84,12 @@ impl Store {
     }
 
     /// Stores the hash of an admin API key.
-    pub async fn insert_admin_credential(&self, id: &str, key_hash: &[u8], created_at: i64) -> Result<()> {
+    pub async fn insert_admin_credential(
+        &self,
+        id: &str,
+        key_hash: &[u8],
+        created_at: i64,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO admin_credentials (id, key_hash, created_at) VALUES ($1, $2, $3)")
             .bind(id)
             .bind(key_hash)

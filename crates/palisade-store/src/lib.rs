@@ -9,9 +9,11 @@
 //! takes the tenant id and names it in its `WHERE` clause.
 
 mod directory;
+mod incidents;
 mod keys;
 
 pub use directory::*;
+pub use incidents::*;
 pub use keys::*;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

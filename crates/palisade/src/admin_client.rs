@@ -17,19 +17,32 @@ impl AdminClient {
     pub fn new(base: &str, key: String, ca_file: Option<&Path>) -> Result<Self> {
         let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60));
         if let Some(ca) = ca_file {
-            let pem = std::fs::read(ca).with_context(|| format!("reading CA certificate {}", ca.display()))?;
+            let pem = std::fs::read(ca)
+                .with_context(|| format!("reading CA certificate {}", ca.display()))?;
             builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
         }
-        Ok(Self { http: builder.build()?, base: base.trim_end_matches('/').to_string(), key })
+        Ok(Self {
+            http: builder.build()?,
+            base: base.trim_end_matches('/').to_string(),
+            key,
+        })
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Option<Value>> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>> {
         let url = format!("{}{}", self.base, path);
         let mut request = self.http.request(method, &url).bearer_auth(&self.key);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.with_context(|| format!("calling {url}"))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("calling {url}"))?;
         let status = response.status();
         if status == StatusCode::NO_CONTENT {
             return Ok(None);
@@ -49,12 +62,16 @@ impl AdminClient {
 
     /// GET.
     pub async fn get(&self, path: &str) -> Result<Value> {
-        self.call(Method::GET, path, None).await?.ok_or_else(|| anyhow!("empty response"))
+        self.call(Method::GET, path, None)
+            .await?
+            .ok_or_else(|| anyhow!("empty response"))
     }
 
     /// POST with a JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
-        self.call(Method::POST, path, Some(body)).await.map(|v| v.unwrap_or(Value::Null))
+        self.call(Method::POST, path, Some(body))
+            .await
+            .map(|v| v.unwrap_or(Value::Null))
     }
 
     /// DELETE.

@@ -36,7 +36,12 @@ enum Command {
 #[derive(Debug, Args)]
 struct DataDirArg {
     /// Data directory (database, keys, CA).
-    #[arg(long, env = "PALISADE_DATA_DIR", default_value = "./palisade-data", global = true)]
+    #[arg(
+        long,
+        env = "PALISADE_DATA_DIR",
+        default_value = "./palisade-data",
+        global = true
+    )]
     data_dir: PathBuf,
 }
 
@@ -67,16 +72,31 @@ enum CaCommand {
 #[derive(Debug, Args)]
 struct AdminArgs {
     /// Server base URL.
-    #[arg(long, env = "PALISADE_SERVER", default_value = "https://localhost:8443", global = true)]
+    #[arg(
+        long,
+        env = "PALISADE_SERVER",
+        default_value = "https://localhost:8443",
+        global = true
+    )]
     server: String,
     /// Admin key (default: read from <data-dir>/admin-key).
-    #[arg(long, env = "PALISADE_ADMIN_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "PALISADE_ADMIN_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     admin_key: Option<String>,
     /// CA certificate to trust (default: <data-dir>/ca.pem when it exists).
     #[arg(long, env = "PALISADE_CA_FILE", global = true)]
     ca_file: Option<PathBuf>,
     /// Data directory of a local server (for the default admin key and CA).
-    #[arg(long, env = "PALISADE_DATA_DIR", default_value = "./palisade-data", global = true)]
+    #[arg(
+        long,
+        env = "PALISADE_DATA_DIR",
+        default_value = "./palisade-data",
+        global = true
+    )]
     data_dir: PathBuf,
     /// Tenant (id or domain); default: the only tenant, if there is exactly one.
     #[arg(long, short = 't', env = "PALISADE_TENANT", global = true)]
@@ -212,10 +232,15 @@ enum KeysCommand {
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Ca { command: CaCommand::Path(d) } => {
+        Command::Ca {
+            command: CaCommand::Path(d),
+        } => {
             let path = crate::tls::ca_path(&d.data_dir);
             if !path.exists() {
-                bail!("no CA yet at {}: start the server once (palisade serve) to create it", path.display());
+                bail!(
+                    "no CA yet at {}: start the server once (palisade serve) to create it",
+                    path.display()
+                );
             }
             println!("{}", std::fs::canonicalize(&path).unwrap_or(path).display());
             Ok(())
@@ -235,10 +260,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("Palisade listening on {}", running.base_url);
     if let Some(ca) = &running.ca_path {
         let ca = std::fs::canonicalize(ca).unwrap_or(ca.clone());
-        println!("CA certificate: {}  (export SSL_CERT_FILE / REQUESTS_CA_BUNDLE to trust it)", ca.display());
+        println!(
+            "CA certificate: {}  (export SSL_CERT_FILE / REQUESTS_CA_BUNDLE to trust it)",
+            ca.display()
+        );
     }
     if running.new_admin_key.is_some() {
-        println!("Admin key written to {}", args.data.data_dir.join(ADMIN_KEY_FILE).display());
+        println!(
+            "Admin key written to {}",
+            args.data.data_dir.join(ADMIN_KEY_FILE).display()
+        );
     }
     if args.demo {
         let demo = crate::cli::demo::ensure(&running.directory, &args.data.data_dir).await?;
@@ -267,7 +298,9 @@ pub mod demo {
 
     use crate::tls::write_private;
     use anyhow::Result;
-    use palisade_directory::{ApplicationDefinition, Directory, NewApplication, SignInAudience, MTP_APP_ID};
+    use palisade_directory::{
+        ApplicationDefinition, Directory, NewApplication, SignInAudience, MTP_APP_ID,
+    };
     use serde::{Deserialize, Serialize};
     use std::path::Path;
 
@@ -298,9 +331,16 @@ pub mod demo {
                 return Ok(demo);
             }
         }
-        let tenant = match directory.resolve_tenant("palisadedemo.onmicrosoft.com").await? {
+        let tenant = match directory
+            .resolve_tenant("palisadedemo.onmicrosoft.com")
+            .await?
+        {
             Some(t) => t,
-            None => directory.create_tenant("Palisade Demo", Some("palisadedemo"), None).await?,
+            None => {
+                directory
+                    .create_tenant("Palisade Demo", Some("palisadedemo"), None)
+                    .await?
+            }
         };
         let app = directory
             .create_application(
@@ -319,10 +359,16 @@ pub mod demo {
                 &tenant.id,
                 &app.app_id,
                 MTP_APP_ID,
-                &["Incident.Read.All".into(), "Incident.ReadWrite.All".into(), "AdvancedHunting.Read.All".into()],
+                &[
+                    "Incident.Read.All".into(),
+                    "Incident.ReadWrite.All".into(),
+                    "AdvancedHunting.Read.All".into(),
+                ],
             )
             .await?;
-        let (_, secret) = directory.add_password(&tenant.id, &app.app_id, Some("demo".into()), None, None).await?;
+        let (_, secret) = directory
+            .add_password(&tenant.id, &app.app_id, Some("demo".into()), None, None)
+            .await?;
         let demo = Demo {
             tenant_id: tenant.id,
             domain: tenant.initial_domain,
@@ -339,13 +385,19 @@ fn read_admin_key(args: &AdminArgs) -> Result<String> {
         return Ok(k.clone());
     }
     let path = args.data_dir.join(ADMIN_KEY_FILE);
-    let key = std::fs::read_to_string(&path)
-        .with_context(|| format!("no admin key: pass --admin-key or PALISADE_ADMIN_KEY, or run where {} exists", path.display()))?;
+    let key = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no admin key: pass --admin-key or PALISADE_ADMIN_KEY, or run where {} exists",
+            path.display()
+        )
+    })?;
     Ok(key.trim().to_string())
 }
 
 fn ca_file(args: &AdminArgs) -> Option<PathBuf> {
-    args.ca_file.clone().or_else(|| Some(crate::tls::ca_path(&args.data_dir)).filter(|p| p.exists()))
+    args.ca_file
+        .clone()
+        .or_else(|| Some(crate::tls::ca_path(&args.data_dir)).filter(|p| p.exists()))
 }
 
 async fn resolve_tenant(client: &AdminClient, args: &AdminArgs) -> Result<String> {
@@ -357,52 +409,100 @@ async fn resolve_tenant(client: &AdminClient, args: &AdminArgs) -> Result<String
     match list.as_slice() {
         [only] => Ok(field(only, "/id")),
         [] => bail!("no tenant exists yet: palisade admin tenant create NAME"),
-        _ => bail!("{} tenants exist: choose one with --tenant or PALISADE_TENANT", list.len()),
+        _ => bail!(
+            "{} tenants exist: choose one with --tenant or PALISADE_TENANT",
+            list.len()
+        ),
     }
 }
 
 /// Finds an app by client id, object id or display name.
 async fn find_app(client: &AdminClient, tenant: &str, app: &str) -> Result<Value> {
-    let apps = client.get(&format!("/admin/{tenant}/v1.0/applications")).await?;
+    let apps = client
+        .get(&format!("/admin/{tenant}/v1.0/applications"))
+        .await?;
     let list = apps["value"].as_array().cloned().unwrap_or_default();
     let matches: Vec<&Value> = list
         .iter()
         .filter(|a| {
-            field(a, "/appId").eq_ignore_ascii_case(app) || field(a, "/id").eq_ignore_ascii_case(app) || field(a, "/displayName") == app
+            field(a, "/appId").eq_ignore_ascii_case(app)
+                || field(a, "/id").eq_ignore_ascii_case(app)
+                || field(a, "/displayName") == app
         })
         .collect();
     match matches.as_slice() {
         [one] => Ok((*one).clone()),
         [] => bail!("no application '{app}' in tenant {tenant}"),
-        _ => bail!("{} applications are named '{app}': use the client id", matches.len()),
+        _ => bail!(
+            "{} applications are named '{app}': use the client id",
+            matches.len()
+        ),
     }
 }
 
 fn app_row(a: &Value) -> Vec<String> {
-    vec![field(a, "/displayName"), field(a, "/appId"), field(a, "/id"), field(a, "/signInAudience")]
+    vec![
+        field(a, "/displayName"),
+        field(a, "/appId"),
+        field(a, "/id"),
+        field(a, "/signInAudience"),
+    ]
 }
 
 fn secret_row(s: &Value) -> Vec<String> {
-    vec![field(s, "/keyId"), field(s, "/displayName"), field(s, "/hint"), field(s, "/startDateTime"), field(s, "/endDateTime")]
+    vec![
+        field(s, "/keyId"),
+        field(s, "/displayName"),
+        field(s, "/hint"),
+        field(s, "/startDateTime"),
+        field(s, "/endDateTime"),
+    ]
 }
 
 async fn admin(args: AdminArgs) -> Result<()> {
-    let client = AdminClient::new(&args.server, read_admin_key(&args)?, ca_file(&args).as_deref())?;
+    let client = AdminClient::new(
+        &args.server,
+        read_admin_key(&args)?,
+        ca_file(&args).as_deref(),
+    )?;
     let out = args.output;
     match &args.command {
-        AdminCommand::Tenant { command: TenantCommand::Create { name, domain } } => {
-            let t = client.post("/admin/tenants", &json!({"displayName": name, "domain": domain})).await?;
-            emit(out, &t, &["TENANT ID", "NAME", "DOMAIN"], vec![tenant_row(&t)]);
+        AdminCommand::Tenant {
+            command: TenantCommand::Create { name, domain },
+        } => {
+            let t = client
+                .post(
+                    "/admin/tenants",
+                    &json!({"displayName": name, "domain": domain}),
+                )
+                .await?;
+            emit(
+                out,
+                &t,
+                &["TENANT ID", "NAME", "DOMAIN"],
+                vec![tenant_row(&t)],
+            );
         }
-        AdminCommand::Tenant { command: TenantCommand::List } => {
+        AdminCommand::Tenant {
+            command: TenantCommand::List,
+        } => {
             let t = client.get("/admin/tenants").await?;
-            let rows = t["value"].as_array().map(|v| v.iter().map(tenant_row).collect()).unwrap_or_default();
+            let rows = t["value"]
+                .as_array()
+                .map(|v| v.iter().map(tenant_row).collect())
+                .unwrap_or_default();
             emit(out, &t, &["TENANT ID", "NAME", "DOMAIN"], rows);
         }
         AdminCommand::App { command } => {
             let tenant = resolve_tenant(&client, &args).await?;
             match command {
-                AppCommand::Create { name, multi_tenant, public, redirect_uris, identifier_uris } => {
+                AppCommand::Create {
+                    name,
+                    multi_tenant,
+                    public,
+                    redirect_uris,
+                    identifier_uris,
+                } => {
                     let body = json!({
                         "displayName": name,
                         "signInAudience": if *multi_tenant { "AzureADMultipleOrgs" } else { "AzureADMyOrg" },
@@ -410,13 +510,30 @@ async fn admin(args: AdminArgs) -> Result<()> {
                         "web": {"redirectUris": redirect_uris},
                         "identifierUris": identifier_uris,
                     });
-                    let a = client.post(&format!("/admin/{tenant}/v1.0/applications"), &body).await?;
-                    emit(out, &a, &["NAME", "CLIENT ID", "OBJECT ID", "AUDIENCE"], vec![app_row(&a)]);
+                    let a = client
+                        .post(&format!("/admin/{tenant}/v1.0/applications"), &body)
+                        .await?;
+                    emit(
+                        out,
+                        &a,
+                        &["NAME", "CLIENT ID", "OBJECT ID", "AUDIENCE"],
+                        vec![app_row(&a)],
+                    );
                 }
                 AppCommand::List => {
-                    let a = client.get(&format!("/admin/{tenant}/v1.0/applications")).await?;
-                    let rows = a["value"].as_array().map(|v| v.iter().map(app_row).collect()).unwrap_or_default();
-                    emit(out, &a, &["NAME", "CLIENT ID", "OBJECT ID", "AUDIENCE"], rows);
+                    let a = client
+                        .get(&format!("/admin/{tenant}/v1.0/applications"))
+                        .await?;
+                    let rows = a["value"]
+                        .as_array()
+                        .map(|v| v.iter().map(app_row).collect())
+                        .unwrap_or_default();
+                    emit(
+                        out,
+                        &a,
+                        &["NAME", "CLIENT ID", "OBJECT ID", "AUDIENCE"],
+                        rows,
+                    );
                 }
                 AppCommand::Show { app } => {
                     let a = find_app(&client, &tenant, app).await?;
@@ -430,7 +547,15 @@ async fn admin(args: AdminArgs) -> Result<()> {
                         vec!["redirectUris".into(), field(&a, "/web/redirectUris")],
                     ];
                     for s in a["passwordCredentials"].as_array().into_iter().flatten() {
-                        rows.push(vec!["secret".into(), format!("{} {}… until {}", field(s, "/keyId"), field(s, "/hint"), field(s, "/endDateTime"))]);
+                        rows.push(vec![
+                            "secret".into(),
+                            format!(
+                                "{} {}… until {}",
+                                field(s, "/keyId"),
+                                field(s, "/hint"),
+                                field(s, "/endDateTime")
+                            ),
+                        ]);
                     }
                     for r in a["requiredResourceAccess"].as_array().into_iter().flatten() {
                         rows.push(vec!["requiredResourceAccess".into(), r.to_string()]);
@@ -439,15 +564,30 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 }
                 AppCommand::Delete { app } => {
                     let a = find_app(&client, &tenant, app).await?;
-                    client.delete(&format!("/admin/{tenant}/v1.0/applications/{}", field(&a, "/id"))).await?;
-                    emit(out, &json!({"deleted": field(&a, "/appId")}), &["DELETED"], vec![vec![field(&a, "/appId")]]);
+                    client
+                        .delete(&format!(
+                            "/admin/{tenant}/v1.0/applications/{}",
+                            field(&a, "/id")
+                        ))
+                        .await?;
+                    emit(
+                        out,
+                        &json!({"deleted": field(&a, "/appId")}),
+                        &["DELETED"],
+                        vec![vec![field(&a, "/appId")]],
+                    );
                 }
             }
         }
         AdminCommand::Secret { command } => {
             let tenant = resolve_tenant(&client, &args).await?;
             match command {
-                SecretCommand::Add { app, name, end, days } => {
+                SecretCommand::Add {
+                    app,
+                    name,
+                    end,
+                    days,
+                } => {
                     let a = find_app(&client, &tenant, app).await?;
                     let end = match (end, days) {
                         (Some(e), _) => Some(e.clone()),
@@ -457,31 +597,67 @@ async fn admin(args: AdminArgs) -> Result<()> {
                         ),
                         (None, None) => None,
                     };
-                    let body = json!({"passwordCredential": {"displayName": name, "endDateTime": end}});
-                    let s = client.post(&format!("/admin/{tenant}/v1.0/applications/{}/addPassword", field(&a, "/id")), &body).await?;
+                    let body =
+                        json!({"passwordCredential": {"displayName": name, "endDateTime": end}});
+                    let s = client
+                        .post(
+                            &format!(
+                                "/admin/{tenant}/v1.0/applications/{}/addPassword",
+                                field(&a, "/id")
+                            ),
+                            &body,
+                        )
+                        .await?;
                     emit(
                         out,
                         &s,
                         &["KEY ID", "SECRET (shown once)", "EXPIRES"],
-                        vec![vec![field(&s, "/keyId"), field(&s, "/secretText"), field(&s, "/endDateTime")]],
+                        vec![vec![
+                            field(&s, "/keyId"),
+                            field(&s, "/secretText"),
+                            field(&s, "/endDateTime"),
+                        ]],
                     );
                 }
                 SecretCommand::List { app } => {
                     let a = find_app(&client, &tenant, app).await?;
                     let creds = a["passwordCredentials"].clone();
-                    let rows = creds.as_array().map(|v| v.iter().map(secret_row).collect()).unwrap_or_default();
-                    emit(out, &json!({"value": creds}), &["KEY ID", "NAME", "HINT", "START", "END"], rows);
+                    let rows = creds
+                        .as_array()
+                        .map(|v| v.iter().map(secret_row).collect())
+                        .unwrap_or_default();
+                    emit(
+                        out,
+                        &json!({"value": creds}),
+                        &["KEY ID", "NAME", "HINT", "START", "END"],
+                        rows,
+                    );
                 }
                 SecretCommand::Remove { app, key_id } => {
                     let a = find_app(&client, &tenant, app).await?;
                     client
-                        .post(&format!("/admin/{tenant}/v1.0/applications/{}/removePassword", field(&a, "/id")), &json!({"keyId": key_id}))
+                        .post(
+                            &format!(
+                                "/admin/{tenant}/v1.0/applications/{}/removePassword",
+                                field(&a, "/id")
+                            ),
+                            &json!({"keyId": key_id}),
+                        )
                         .await?;
-                    emit(out, &json!({"removed": key_id}), &["REMOVED"], vec![vec![key_id.clone()]]);
+                    emit(
+                        out,
+                        &json!({"removed": key_id}),
+                        &["REMOVED"],
+                        vec![vec![key_id.clone()]],
+                    );
                 }
             }
         }
-        AdminCommand::Grant { app, permissions, resource } => {
+        AdminCommand::Grant {
+            app,
+            permissions,
+            resource,
+        } => {
             let tenant = resolve_tenant(&client, &args).await?;
             let a = find_app(&client, &tenant, app).await?;
             let g = client
@@ -493,10 +669,24 @@ async fn admin(args: AdminArgs) -> Result<()> {
             let resource_name = field(&g, "/resourceDisplayName");
             let rows = g["granted"]
                 .as_array()
-                .map(|v| v.iter().map(|x| vec![field(x, "/value"), resource_name.clone(), field(x, "/appRoleId")]).collect())
+                .map(|v| {
+                    v.iter()
+                        .map(|x| {
+                            vec![
+                                field(x, "/value"),
+                                resource_name.clone(),
+                                field(x, "/appRoleId"),
+                            ]
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             if out == Format::Table {
-                println!("Granted admin consent in tenant {} for {}:", field(&g, "/tenantId"), field(&a, "/displayName"));
+                println!(
+                    "Granted admin consent in tenant {} for {}:",
+                    field(&g, "/tenantId"),
+                    field(&a, "/displayName")
+                );
             }
             emit(out, &g, &["PERMISSION", "RESOURCE", "APP ROLE ID"], rows);
         }
@@ -510,19 +700,34 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 .map(|v| {
                     v.iter()
                         .map(|x| {
-                            vec![field(x, "/kid"), field(x, "/active"), field(x, "/published"), field(x, "/activatedDateTime"), field(x, "/retireDateTime")]
+                            vec![
+                                field(x, "/kid"),
+                                field(x, "/active"),
+                                field(x, "/published"),
+                                field(x, "/activatedDateTime"),
+                                field(x, "/retireDateTime"),
+                            ]
                         })
                         .collect()
                 })
                 .unwrap_or_default();
-            emit(out, &k, &["KID", "ACTIVE", "PUBLISHED", "ACTIVATED", "RETIRES"], rows);
+            emit(
+                out,
+                &k,
+                &["KID", "ACTIVE", "PUBLISHED", "ACTIVATED", "RETIRES"],
+                rows,
+            );
         }
     }
     Ok(())
 }
 
 fn tenant_row(t: &Value) -> Vec<String> {
-    vec![field(t, "/id"), field(t, "/displayName"), field(t, "/verifiedDomains/0/name")]
+    vec![
+        field(t, "/id"),
+        field(t, "/displayName"),
+        field(t, "/verifiedDomains/0/name"),
+    ]
 }
 
 /// Exposed for tests: parse arguments without running.
@@ -533,4 +738,3 @@ where
 {
     Cli::try_parse_from(args)
 }
-

@@ -5,8 +5,8 @@
 //! - [`tls`]: the local CA and server certificates.
 //! - [`cli`]: the `palisade` command line.
 
-pub mod cli;
 mod admin_client;
+pub mod cli;
 mod output;
 pub mod server;
 pub mod tls;

@@ -77,7 +77,8 @@ impl Drop for RunningServer {
 }
 
 fn create_data_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -89,8 +90,14 @@ fn create_data_dir(dir: &Path) -> Result<()> {
 /// HTTP/2 requests carry the host in `:authority`; give handlers a `Host` header either way.
 async fn host_from_authority(mut request: Request, next: Next) -> Response {
     if !request.headers().contains_key(axum::http::header::HOST) {
-        if let Some(value) = request.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
-            request.headers_mut().insert(axum::http::header::HOST, value);
+        if let Some(value) = request
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            request
+                .headers_mut()
+                .insert(axum::http::header::HOST, value);
         }
     }
     next.run(request).await
@@ -99,7 +106,9 @@ async fn host_from_authority(mut request: Request, next: Next) -> Response {
 /// Opens the data directory (creating what is missing) and starts serving.
 pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningServer> {
     create_data_dir(&config.data_dir)?;
-    let store = Store::open_sqlite(&config.data_dir.join(DATABASE_FILE)).await.context("opening the database")?;
+    let store = Store::open_sqlite(&config.data_dir.join(DATABASE_FILE))
+        .await
+        .context("opening the database")?;
     let directory = Directory::new(store.clone(), clock.clone());
     directory.ensure_builtins().await?;
     let keys = Arc::new(KeyManager::load_or_create(store.clone(), clock.clone()).await?);
@@ -109,14 +118,30 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
         write_private(&config.data_dir.join(ADMIN_KEY_FILE), key.as_bytes())?;
     }
 
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let mut known_hosts = vec![format!("localhost:{}", addr.port()), format!("127.0.0.1:{}", addr.port())];
+    let mut known_hosts = vec![
+        format!("localhost:{}", addr.port()),
+        format!("127.0.0.1:{}", addr.port()),
+    ];
     known_hosts.extend(config.hostnames.iter().cloned());
-    known_hosts.extend(config.hostnames.iter().map(|h| format!("{h}:{}", addr.port())));
-    let settings = AuthoritySettings { scheme: if config.plain_http { "http" } else { "https" }, known_hosts };
+    known_hosts.extend(
+        config
+            .hostnames
+            .iter()
+            .map(|h| format!("{h}:{}", addr.port())),
+    );
+    let settings = AuthoritySettings {
+        scheme: if config.plain_http { "http" } else { "https" },
+        known_hosts,
+    };
     let authority = Authority::new(directory.clone(), keys.clone(), settings);
-    let admin = palisade_admin::router(AdminState { directory: directory.clone(), keys: keys.clone() });
+    let admin = palisade_admin::router(AdminState {
+        directory: directory.clone(),
+        keys: keys.clone(),
+    });
 
     let app: Router = authority
         .router()
@@ -135,10 +160,22 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
         let tls = ca.server_config(&config.hostnames)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
         let task = tokio::spawn(serve_tls(listener, acceptor, app));
-        (format!("https://localhost:{}", addr.port()), Some(ca.cert_path), task)
+        (
+            format!("https://localhost:{}", addr.port()),
+            Some(ca.cert_path),
+            task,
+        )
     };
     tracing::info!(%addr, %base_url, "palisade listening");
-    Ok(RunningServer { addr, base_url, ca_path, new_admin_key, directory, authority, task })
+    Ok(RunningServer {
+        addr,
+        base_url,
+        ca_path,
+        new_admin_key,
+        directory,
+        authority,
+        task,
+    })
 }
 
 async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {
@@ -154,7 +191,12 @@ async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, a
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await {
+            let tls = match tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                acceptor.accept(stream),
+            )
+            .await
+            {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");

@@ -7,8 +7,8 @@
 
 use anyhow::{Context, Result};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,7 +30,11 @@ fn ca_params() -> Result<CertificateParams> {
     dn.push(DnType::OrganizationName, "Palisade");
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let now = OffsetDateTime::now_utc();
     params.not_before = now - Duration::days(1);
     params.not_after = now + Duration::days(10 * 365);
@@ -46,7 +50,9 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     options.mode(0o600);
-    let mut f = options.open(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
     f.write_all(contents)?;
     Ok(())
 }
@@ -65,17 +71,26 @@ impl LocalCa {
         let cert_path = ca_path(data_dir);
         let key_path = data_dir.join(CA_KEY_FILE);
         if key_path.exists() && cert_path.exists() {
-            let key = KeyPair::from_pem(&std::fs::read_to_string(&key_path)?).context("reading the CA key")?;
+            let key = KeyPair::from_pem(&std::fs::read_to_string(&key_path)?)
+                .context("reading the CA key")?;
             // Re-issuing with the same name and key gives an issuer identical for signing
             // purposes to the stored certificate, which is what clients trust.
             let cert = ca_params()?.self_signed(&key)?;
-            return Ok(Self { key, cert, cert_path });
+            return Ok(Self {
+                key,
+                cert,
+                cert_path,
+            });
         }
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let cert = ca_params()?.self_signed(&key)?;
         write_private(&key_path, key.serialize_pem().as_bytes())?;
         std::fs::write(&cert_path, cert.pem())?;
-        Ok(Self { key, cert, cert_path })
+        Ok(Self {
+            key,
+            cert,
+            cert_path,
+        })
     }
 
     /// Issues a server certificate for the given names plus the loopback ones, and returns
@@ -89,7 +104,9 @@ impl LocalCa {
         }
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, names[0].clone());
+        params
+            .distinguished_name
+            .push(DnType::CommonName, names[0].clone());
         params.subject_alt_names = names
             .iter()
             .map(|n| match n.parse::<std::net::IpAddr>() {

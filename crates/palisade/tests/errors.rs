@@ -28,7 +28,16 @@ async fn snapshot(t: &TestServer) -> Value {
     for tenant in tenants["value"].as_array().unwrap() {
         let id = tenant["id"].as_str().unwrap();
         for set in ["applications", "servicePrincipals"] {
-            all.push(t.admin(reqwest::Method::GET, &format!("/admin/{id}/v1.0/{set}"), None).await.1["value"].clone());
+            all.push(
+                t.admin(
+                    reqwest::Method::GET,
+                    &format!("/admin/{id}/v1.0/{set}"),
+                    None,
+                )
+                .await
+                .1["value"]
+                    .clone(),
+            );
         }
     }
     all.push(t.admin(reqwest::Method::GET, "/admin/keys", None).await.1);
@@ -47,7 +56,9 @@ async fn each_failure_has_its_aadsts_code() {
     let secret = app.secret.as_str();
     let cc = ("grant_type", "client_credentials");
 
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, u16, &str, u64)> = vec![
+    // (name, path, form, status, error, AADSTS code)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, u16, &'a str, u64);
+    let cases: Vec<Case> = vec![
         ("unknown tenant", "/no-such-tenant.onmicrosoft.com/oauth2/token".into(), vec![cc, ("client_id", id), ("client_secret", secret), ("resource", MTP)], 400, "invalid_request", 90002),
         ("unknown tenant guid", "/00000000-1111-2222-3333-444444444444/oauth2/v2.0/token".into(), vec![cc], 400, "invalid_request", 90002),
         ("unknown client", v1.clone(), vec![cc, ("client_id", "11111111-2222-3333-4444-555555555555"), ("client_secret", secret), ("resource", MTP)], 400, "unauthorized_client", 700016),
@@ -76,19 +87,31 @@ async fn each_failure_has_its_aadsts_code() {
     }
 
     // Malformed bodies and wrong content types.
-    let (s, body) = raw(&t, &v1, "application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=%zz%").await;
+    let (s, body) = raw(
+        &t,
+        &v1,
+        "application/x-www-form-urlencoded",
+        "grant_type=client_credentials&client_id=%zz%",
+    )
+    .await;
     assert_aad_error(s, &body, 400, "invalid_request", 9002313);
     let (s, body) = raw(&t, &v1, "application/x-www-form-urlencoded", &format!("grant_type=client_credentials&client_id={id}&client_id={id}&client_secret=x&resource={MTP}")).await;
     assert_aad_error(s, &body, 400, "invalid_request", 9002313);
     let json_body = json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "resource": MTP}).to_string();
     let (s, body) = raw(&t, &v1, "application/json", &json_body).await;
     assert_aad_error(s, &body, 400, "invalid_request", 900144);
-    assert!(body["error_description"].as_str().unwrap().contains("'grant_type'"));
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("'grant_type'"));
     let (s, body) = raw(&t, &v1, "text/plain", "grant_type=client_credentials").await;
     assert_aad_error(s, &body, 400, "invalid_request", 900144);
 
     // Basic and body must agree; a secret may not be sent twice.
-    let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{id}:{secret}"));
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{id}:{secret}"),
+    );
     let resp = t
         .http
         .post(t.url(&v1))
@@ -98,13 +121,25 @@ async fn each_failure_has_its_aadsts_code() {
         .await
         .unwrap();
     let s = resp.status().as_u16();
-    assert_aad_error(s, &resp.json().await.unwrap(), 400, "invalid_request", 9002313);
+    assert_aad_error(
+        s,
+        &resp.json().await.unwrap(),
+        400,
+        "invalid_request",
+        9002313,
+    );
 
     // GET on a token endpoint.
     let resp = t.http.get(t.url(&v2)).send().await.unwrap();
     assert_eq!(resp.headers()["allow"], "POST, OPTIONS");
     let s = resp.status().as_u16();
-    assert_aad_error(s, &resp.json().await.unwrap(), 405, "invalid_request", 900561);
+    assert_aad_error(
+        s,
+        &resp.json().await.unwrap(),
+        405,
+        "invalid_request",
+        900561,
+    );
 
     // The client's correlation id is echoed.
     let cid = uuid::Uuid::new_v4().to_string();
@@ -112,15 +147,27 @@ async fn each_failure_has_its_aadsts_code() {
         .http
         .post(t.url(&v1))
         .header("client-request-id", &cid)
-        .form(&[cc, ("client_id", id), ("client_secret", "bad"), ("resource", MTP)])
+        .form(&[
+            cc,
+            ("client_id", id),
+            ("client_secret", "bad"),
+            ("resource", MTP),
+        ])
         .send()
         .await
         .unwrap();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["correlation_id"], cid.as_str());
-    assert!(body["error_description"].as_str().unwrap().contains(&format!("Correlation ID: {cid}")));
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("Correlation ID: {cid}")));
 
-    assert_eq!(snapshot(&t).await, before, "failed requests change nothing stored");
+    assert_eq!(
+        snapshot(&t).await,
+        before,
+        "failed requests change nothing stored"
+    );
 }
 
 #[tokio::test]
@@ -139,13 +186,25 @@ async fn public_clients_may_not_present_secrets_and_certificates_are_not_registe
     let (s, _, body) = t
         .post_form(
             &format!("/{tid}/oauth2/token"),
-            &[("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", "x"), ("resource", MTP)],
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", "x"),
+                ("resource", MTP),
+            ],
         )
         .await;
     assert_aad_error(s, &body, 401, "invalid_client", 700025);
     // A public client cannot get a secret at all.
     let (s, e) = t
-        .admin(reqwest::Method::POST, &format!("/admin/{tid}/v1.0/applications/{}/addPassword", a["id"].as_str().unwrap()), None)
+        .admin(
+            reqwest::Method::POST,
+            &format!(
+                "/admin/{tid}/v1.0/applications/{}/addPassword",
+                a["id"].as_str().unwrap()
+            ),
+            None,
+        )
         .await;
     assert_eq!(s, 400, "{e}");
 
@@ -156,7 +215,10 @@ async fn public_clients_may_not_present_secrets_and_certificates_are_not_registe
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", &app.client_id),
-                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
                 ("client_assertion", "e30.e30.sig"),
                 ("resource", MTP),
             ],

@@ -27,14 +27,25 @@ pub async fn start() -> TestServer {
         plain_http: false,
         hostnames: vec!["palisade.test".into()],
     };
-    let server = server::start(config, Arc::new(clock.clone())).await.expect("server starts");
+    let server = server::start(config, Arc::new(clock.clone()))
+        .await
+        .expect("server starts");
     let ca = std::fs::read(server.ca_path.as_ref().expect("https")).expect("CA file");
     let http = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("pem"))
         .build()
         .expect("client");
-    let admin_key = server.new_admin_key.clone().expect("first start creates an admin key");
-    TestServer { server, clock, http, admin_key, dir }
+    let admin_key = server
+        .new_admin_key
+        .clone()
+        .expect("first start creates an admin key");
+    TestServer {
+        server,
+        clock,
+        http,
+        admin_key,
+        dir,
+    }
 }
 
 /// A tenant with a confidential app, a secret and the given MTP roles granted.
@@ -52,8 +63,16 @@ impl TestServer {
         format!("{}{}", self.server.base_url, path)
     }
 
-    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, self.url(path)).bearer_auth(&self.admin_key);
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.admin_key);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -64,9 +83,21 @@ impl TestServer {
     }
 
     pub async fn tenant(&self, name: &str) -> (String, String) {
-        let (s, t) = self.admin(reqwest::Method::POST, "/admin/tenants", Some(json!({"displayName": name}))).await;
+        let (s, t) = self
+            .admin(
+                reqwest::Method::POST,
+                "/admin/tenants",
+                Some(json!({"displayName": name})),
+            )
+            .await;
         assert_eq!(s, 201, "{t}");
-        (t["id"].as_str().unwrap().to_string(), t["verifiedDomains"][0]["name"].as_str().unwrap().to_string())
+        (
+            t["id"].as_str().unwrap().to_string(),
+            t["verifiedDomains"][0]["name"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
     }
 
     pub async fn app_in(&self, tenant_id: &str, audience: &str, roles: &[&str]) -> App {
@@ -98,7 +129,13 @@ impl TestServer {
                 .await;
             assert_eq!(s, 201, "{g}");
         }
-        let (_, t) = self.admin(reqwest::Method::GET, &format!("/admin/tenants/{tenant_id}"), None).await;
+        let (_, t) = self
+            .admin(
+                reqwest::Method::GET,
+                &format!("/admin/tenants/{tenant_id}"),
+                None,
+            )
+            .await;
         App {
             tenant_id: tenant_id.into(),
             domain: t["verifiedDomains"][0]["name"].as_str().unwrap().into(),
@@ -110,13 +147,28 @@ impl TestServer {
     }
 
     pub async fn app(&self, roles: &[&str]) -> App {
-        let (tid, _) = self.tenant(&format!("T{}", &uuid::Uuid::new_v4().simple().to_string()[..10])).await;
+        let (tid, _) = self
+            .tenant(&format!(
+                "T{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..10]
+            ))
+            .await;
         self.app_in(&tid, "AzureADMyOrg", roles).await
     }
 
     /// POSTs a form to a token endpoint; returns status, headers and JSON.
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Value) {
-        let resp = self.http.post(self.url(path)).form(form).send().await.expect("token call");
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("token call");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let v = resp.json().await.unwrap_or(Value::Null);
@@ -154,7 +206,14 @@ impl TestServer {
     }
 
     pub async fn jwks(&self, path: &str) -> Value {
-        self.http.get(self.url(path)).send().await.expect("jwks").json().await.expect("json")
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("jwks")
+            .json()
+            .await
+            .expect("json")
     }
 }
 
@@ -181,13 +240,18 @@ pub fn verify_with_jwks(token: &str, jwks: &Value) -> Result<(), String> {
         .as_array()
         .and_then(|keys| keys.iter().find(|k| k["kid"] == kid))
         .ok_or_else(|| format!("kid {kid} is not published"))?;
-    let n = rsa::BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap());
-    let e = rsa::BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(key["e"].as_str().unwrap()).unwrap());
+    let n =
+        rsa::BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap());
+    let e =
+        rsa::BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(key["e"].as_str().unwrap()).unwrap());
     let public = rsa::RsaPublicKey::new(n, e).map_err(|e| e.to_string())?;
     let verifier = rsa::pkcs1v15::VerifyingKey::<rsa::sha2::Sha256>::new(public);
     let (signed, sig) = token.rsplit_once('.').unwrap();
-    let sig = rsa::pkcs1v15::Signature::try_from(URL_SAFE_NO_PAD.decode(sig).unwrap().as_slice()).map_err(|e| e.to_string())?;
-    verifier.verify(signed.as_bytes(), &sig).map_err(|e| e.to_string())
+    let sig = rsa::pkcs1v15::Signature::try_from(URL_SAFE_NO_PAD.decode(sig).unwrap().as_slice())
+        .map_err(|e| e.to_string())?;
+    verifier
+        .verify(signed.as_bytes(), &sig)
+        .map_err(|e| e.to_string())
 }
 
 /// Asserts an Entra error body with the AADSTS code and HTTP status.
@@ -195,13 +259,23 @@ pub fn assert_aad_error(status: u16, body: &Value, expected_status: u16, error: 
     assert_eq!(status, expected_status, "{body}");
     assert_eq!(body["error"], error, "{body}");
     assert_eq!(body["error_codes"], json!([code]), "{body}");
-    let desc = body["error_description"].as_str().expect("error_description");
+    let desc = body["error_description"]
+        .as_str()
+        .expect("error_description");
     assert!(desc.starts_with(&format!("AADSTS{code}: ")), "{desc}");
-    assert!(desc.contains("\r\nTrace ID: ") && desc.contains("\r\nCorrelation ID: ") && desc.contains("\r\nTimestamp: "), "{desc}");
+    assert!(
+        desc.contains("\r\nTrace ID: ")
+            && desc.contains("\r\nCorrelation ID: ")
+            && desc.contains("\r\nTimestamp: "),
+        "{desc}"
+    );
     let ts = body["timestamp"].as_str().expect("timestamp");
     assert_eq!(ts.len(), 20, "yyyy-MM-dd HH:mm:ssZ: {ts}");
     assert_eq!(&ts[10..11], " ");
     assert!(uuid::Uuid::parse_str(body["trace_id"].as_str().unwrap()).is_ok());
     assert!(uuid::Uuid::parse_str(body["correlation_id"].as_str().unwrap()).is_ok());
-    assert_eq!(body["error_uri"], format!("https://login.microsoftonline.com/error?code={code}"));
+    assert_eq!(
+        body["error_uri"],
+        format!("https://login.microsoftonline.com/error?code={code}")
+    );
 }

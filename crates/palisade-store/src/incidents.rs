@@ -1,0 +1,827 @@
+//! Defender XDR incidents: rows, comments, filtered paging and transactional updates.
+//!
+//! Every method takes the tenant id and names it in every statement. Timestamps are stored
+//! as fixed-width ISO-8601 UTC text with seven fractional digits
+//! (`2021-01-26T01:00:37.8404534Z`), which sorts in time order.
+
+use crate::{map_unique, Result, Store, StoreError};
+use sqlx::Row;
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+const TS_FORMAT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z");
+
+/// Formats a time the way incidents store and emit it: UTC, `Z`, seven fractional digits.
+pub fn format_incident_time(t: OffsetDateTime) -> String {
+    let utc = t.to_offset(UtcOffset::UTC);
+    // Clamp to the four-digit years the fixed-width format (and its sort order) supports.
+    let utc = if utc.year() < 1 {
+        OffsetDateTime::UNIX_EPOCH
+            .replace_year(1)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    } else if utc.year() > 9999 {
+        OffsetDateTime::UNIX_EPOCH
+            .replace_year(9999)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    } else {
+        utc
+    };
+    utc.format(TS_FORMAT)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.0000000Z".to_string())
+}
+
+/// Parses a time in the fixed stored format of [`format_incident_time`].
+pub fn parse_incident_time(s: &str) -> Option<OffsetDateTime> {
+    PrimitiveDateTime::parse(s, TS_FORMAT)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
+
+fn read_time(row: &sqlx::sqlite::SqliteRow, column: &str) -> Result<OffsetDateTime> {
+    let text: String = row.try_get(column)?;
+    parse_incident_time(&text).ok_or_else(|| StoreError::Corrupt(format!("{column}: {text}")))
+}
+
+/// One comment on an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentCommentRow {
+    /// The text.
+    pub comment: String,
+    /// Author: the caller's UPN or application id.
+    pub created_by: String,
+    /// When it was written.
+    pub created_time: OffsetDateTime,
+}
+
+/// A stored incident. Enum-valued fields hold their canonical wire spelling; the alerts
+/// (with their devices and entities) are one JSON document owned by `palisade-defender`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRow {
+    /// Owning tenant.
+    pub tenant_id: String,
+    /// `incidentId`, unique within the tenant.
+    pub incident_id: i64,
+    /// `incidentName`.
+    pub incident_name: String,
+    /// `createdTime`.
+    pub created_time: OffsetDateTime,
+    /// `lastUpdateTime`.
+    pub last_update_time: OffsetDateTime,
+    /// `status`.
+    pub status: String,
+    /// `severity`.
+    pub severity: String,
+    /// `assignedTo`; `None` when unassigned.
+    pub assigned_to: Option<String>,
+    /// `classification`.
+    pub classification: String,
+    /// `determination`.
+    pub determination: String,
+    /// `detectionSource`.
+    pub detection_source: Option<String>,
+    /// `redirectIncidentId`.
+    pub redirect_incident_id: Option<i64>,
+    /// `tags`.
+    pub tags: Vec<String>,
+    /// `comments`, oldest first.
+    pub comments: Vec<IncidentCommentRow>,
+    /// `alerts` as a JSON array.
+    pub alerts_json: String,
+}
+
+/// A new incident; its id is allocated by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIncident {
+    /// `incidentName`.
+    pub incident_name: String,
+    /// `createdTime`.
+    pub created_time: OffsetDateTime,
+    /// `lastUpdateTime`.
+    pub last_update_time: OffsetDateTime,
+    /// `status`.
+    pub status: String,
+    /// `severity`.
+    pub severity: String,
+    /// `assignedTo`.
+    pub assigned_to: Option<String>,
+    /// `classification`.
+    pub classification: String,
+    /// `determination`.
+    pub determination: String,
+    /// `detectionSource`.
+    pub detection_source: Option<String>,
+    /// `redirectIncidentId`.
+    pub redirect_incident_id: Option<i64>,
+    /// `tags`.
+    pub tags: Vec<String>,
+    /// Initial comments, oldest first.
+    pub comments: Vec<IncidentCommentRow>,
+    /// `alerts` as a JSON array. The string `{incidentId}` is NOT substituted; the resource
+    /// server fills each alert's `incidentId` when it renders.
+    pub alerts_json: String,
+    /// Demo-data key: an incident with the same key in the same tenant is never inserted
+    /// twice (see [`Store::insert_incidents_if_absent`]).
+    pub demo_key: Option<String>,
+}
+
+/// A change to an incident, applied in one transaction. `None` keeps a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentUpdate {
+    /// New `status`.
+    pub status: Option<String>,
+    /// New `assignedTo`: `Some(None)` unassigns.
+    pub assigned_to: Option<Option<String>>,
+    /// New `classification`.
+    pub classification: Option<String>,
+    /// New `determination`.
+    pub determination: Option<String>,
+    /// New `tags` (replaces the list).
+    pub tags: Option<Vec<String>>,
+    /// A comment to append.
+    pub comment: Option<IncidentCommentRow>,
+    /// New `lastUpdateTime` (always written).
+    pub last_update_time: Option<OffsetDateTime>,
+}
+
+/// The outcome of [`Store::update_incident_with`].
+#[derive(Debug)]
+pub enum IncidentUpdateOutcome<E> {
+    /// The update was applied; the incident as now stored.
+    Updated(Box<IncidentRow>),
+    /// No such incident in the tenant.
+    NotFound,
+    /// The caller's check refused the update; nothing was written.
+    Rejected(E),
+}
+
+/// A filterable incident property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentField {
+    /// `lastUpdateTime`.
+    LastUpdateTime,
+    /// `createdTime`.
+    CreatedTime,
+    /// `status`.
+    Status,
+    /// `assignedTo` (compared case-insensitively).
+    AssignedTo,
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterOp {
+    /// `eq`
+    Eq,
+    /// `ne`
+    Ne,
+    /// `gt`
+    Gt,
+    /// `ge`
+    Ge,
+    /// `lt`
+    Lt,
+    /// `le`
+    Le,
+}
+
+/// A literal in a filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterValue {
+    /// A point in time.
+    Time(OffsetDateTime),
+    /// A string.
+    Text(String),
+    /// `null`.
+    Null,
+}
+
+/// A boolean filter over incidents (the typed form of an OData `$filter`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncidentFilter {
+    /// Both hold.
+    And(Box<IncidentFilter>, Box<IncidentFilter>),
+    /// Either holds.
+    Or(Box<IncidentFilter>, Box<IncidentFilter>),
+    /// `field op value`.
+    Compare {
+        /// The property.
+        field: IncidentField,
+        /// The operator.
+        op: FilterOp,
+        /// The literal.
+        value: FilterValue,
+    },
+}
+
+/// Bind values collected while compiling a filter.
+enum Bind {
+    Text(String),
+}
+
+/// Compiles a filter to SQL; placeholders continue from `binds.len() + 1`.
+fn compile_filter(filter: &IncidentFilter, binds: &mut Vec<Bind>) -> String {
+    match filter {
+        IncidentFilter::And(a, b) => {
+            format!(
+                "({} AND {})",
+                compile_filter(a, binds),
+                compile_filter(b, binds)
+            )
+        }
+        IncidentFilter::Or(a, b) => {
+            format!(
+                "({} OR {})",
+                compile_filter(a, binds),
+                compile_filter(b, binds)
+            )
+        }
+        IncidentFilter::Compare { field, op, value } => {
+            let (column, nullable, folded) = match field {
+                IncidentField::LastUpdateTime => ("last_update_time", false, false),
+                IncidentField::CreatedTime => ("created_time", false, false),
+                IncidentField::Status => ("status", false, false),
+                IncidentField::AssignedTo => ("assigned_to", true, true),
+            };
+            let text = match value {
+                FilterValue::Null => {
+                    return match op {
+                        FilterOp::Eq => format!("({column} IS NULL)"),
+                        FilterOp::Ne => format!("({column} IS NOT NULL)"),
+                        // Ordering against null is never true.
+                        _ => "(1 = 0)".to_string(),
+                    };
+                }
+                FilterValue::Time(t) => format_incident_time(*t),
+                FilterValue::Text(s) => s.clone(),
+            };
+            binds.push(Bind::Text(if folded { text.to_lowercase() } else { text }));
+            let n = binds.len();
+            let lhs = if folded {
+                format!("LOWER({column})")
+            } else {
+                column.to_string()
+            };
+            let sql_op = match op {
+                FilterOp::Eq => "=",
+                FilterOp::Ne => "<>",
+                FilterOp::Gt => ">",
+                FilterOp::Ge => ">=",
+                FilterOp::Lt => "<",
+                FilterOp::Le => "<=",
+            };
+            if nullable && *op == FilterOp::Ne {
+                format!("({column} IS NULL OR {lhs} <> ${n})")
+            } else {
+                format!("({lhs} {sql_op} ${n})")
+            }
+        }
+    }
+}
+
+const INCIDENT_COLUMNS: &str = "tenant_id, incident_id, incident_name, created_time, last_update_time, status, severity, \
+     assigned_to, classification, determination, detection_source, redirect_incident_id, tags, alerts";
+
+fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<IncidentRow> {
+    let tags_json: String = row.try_get("tags")?;
+    let tags: Vec<String> = serde_json::from_str(&tags_json)
+        .map_err(|e| StoreError::Corrupt(format!("incident tags: {e}")))?;
+    Ok(IncidentRow {
+        tenant_id: row.try_get("tenant_id")?,
+        incident_id: row.try_get("incident_id")?,
+        incident_name: row.try_get("incident_name")?,
+        created_time: read_time(row, "created_time")?,
+        last_update_time: read_time(row, "last_update_time")?,
+        status: row.try_get("status")?,
+        severity: row.try_get("severity")?,
+        assigned_to: row.try_get("assigned_to")?,
+        classification: row.try_get("classification")?,
+        determination: row.try_get("determination")?,
+        detection_source: row.try_get("detection_source")?,
+        redirect_incident_id: row.try_get("redirect_incident_id")?,
+        tags,
+        comments: Vec::new(),
+        alerts_json: row.try_get("alerts")?,
+    })
+}
+
+fn tags_to_json(tags: &[String]) -> Result<String> {
+    serde_json::to_string(tags).map_err(|e| StoreError::Corrupt(format!("incident tags: {e}")))
+}
+
+async fn insert_comment(
+    conn: &mut sqlx::SqliteConnection,
+    tenant_id: &str,
+    incident_id: i64,
+    c: &IncidentCommentRow,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO incident_comments (tenant_id, incident_id, seq, comment, created_by, created_time) \
+         SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5 FROM incident_comments \
+         WHERE tenant_id = $1 AND incident_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(incident_id)
+    .bind(&c.comment)
+    .bind(&c.created_by)
+    .bind(format_incident_time(c.created_time))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| map_unique(e, "incident comment"))?;
+    Ok(())
+}
+
+/// Inserts one incident (allocating the tenant's next id) unless its `demo_key` is already
+/// present in the tenant. Returns the new id, if inserted.
+async fn insert_one(
+    conn: &mut sqlx::SqliteConnection,
+    tenant_id: &str,
+    inc: &NewIncident,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "INSERT INTO incidents (tenant_id, incident_id, incident_name, created_time, last_update_time, status, \
+         severity, assigned_to, classification, determination, detection_source, redirect_incident_id, tags, alerts, demo_key) \
+         SELECT $1, n.next_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+         FROM (SELECT COALESCE(MAX(incident_id), 0) + 1 AS next_id FROM incidents WHERE tenant_id = $1) n \
+         WHERE NOT EXISTS (SELECT 1 FROM incidents WHERE tenant_id = $1 AND demo_key IS NOT NULL AND demo_key = $14) \
+         RETURNING incident_id",
+    )
+    .bind(tenant_id)
+    .bind(&inc.incident_name)
+    .bind(format_incident_time(inc.created_time))
+    .bind(format_incident_time(inc.last_update_time))
+    .bind(&inc.status)
+    .bind(&inc.severity)
+    .bind(&inc.assigned_to)
+    .bind(&inc.classification)
+    .bind(&inc.determination)
+    .bind(&inc.detection_source)
+    .bind(inc.redirect_incident_id)
+    .bind(tags_to_json(&inc.tags)?)
+    .bind(&inc.alerts_json)
+    .bind(&inc.demo_key)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(|e| map_unique(e, "incident"))?;
+    let Some(row) = row else { return Ok(None) };
+    let id: i64 = row.try_get("incident_id")?;
+    for c in &inc.comments {
+        insert_comment(&mut *conn, tenant_id, id, c).await?;
+    }
+    Ok(Some(id))
+}
+
+impl Store {
+    /// Inserts an incident in the tenant, allocating the next incident id. Returns the id.
+    /// (With a `demo_key` already present the insert is refused as a conflict.)
+    pub async fn insert_incident(&self, tenant_id: &str, incident: &NewIncident) -> Result<i64> {
+        let mut tx = self.pool().begin().await?;
+        let id = insert_one(&mut tx, tenant_id, incident)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("incident demo key".to_string()))?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Inserts, in one transaction, every incident whose `demo_key` is not yet present in
+    /// the tenant (incidents without a key are always inserted). Existing incidents are
+    /// never touched. Returns how many were inserted.
+    pub async fn insert_incidents_if_absent(
+        &self,
+        tenant_id: &str,
+        incidents: &[NewIncident],
+    ) -> Result<usize> {
+        let mut tx = self.pool().begin().await?;
+        let mut inserted = 0;
+        for inc in incidents {
+            if insert_one(&mut tx, tenant_id, inc).await?.is_some() {
+                inserted += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Number of incidents in the tenant.
+    pub async fn count_incidents(&self, tenant_id: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM incidents WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// One page of the tenant's incidents matching `filter`, newest first (`createdTime`
+    /// desc, then `incidentId` desc), skipping `skip` and returning at most `limit`.
+    pub async fn list_incidents(
+        &self,
+        tenant_id: &str,
+        filter: Option<&IncidentFilter>,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<IncidentRow>> {
+        let mut binds = vec![Bind::Text(tenant_id.to_string())];
+        let where_filter = match filter {
+            Some(f) => format!(" AND {}", compile_filter(f, &mut binds)),
+            None => String::new(),
+        };
+        let n = binds.len();
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = $1{where_filter} \
+             ORDER BY created_time DESC, incident_id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            match b {
+                Bind::Text(s) => query = query.bind(s),
+            }
+        }
+        let rows = query
+            .bind(limit.max(0))
+            .bind(skip.max(0))
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(incident_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        self.attach_comments(tenant_id, &mut out).await?;
+        Ok(out)
+    }
+
+    async fn attach_comments(&self, tenant_id: &str, incidents: &mut [IncidentRow]) -> Result<()> {
+        if incidents.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> = (0..incidents.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT incident_id, comment, created_by, created_time FROM incident_comments \
+             WHERE tenant_id = $1 AND incident_id IN ({}) ORDER BY incident_id, seq",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(tenant_id);
+        for inc in incidents.iter() {
+            query = query.bind(inc.incident_id);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        for row in &rows {
+            let id: i64 = row.try_get("incident_id")?;
+            let c = IncidentCommentRow {
+                comment: row.try_get("comment")?,
+                created_by: row.try_get("created_by")?,
+                created_time: read_time(row, "created_time")?,
+            };
+            if let Some(inc) = incidents.iter_mut().find(|i| i.incident_id == id) {
+                inc.comments.push(c);
+            }
+        }
+        Ok(())
+    }
+
+    /// One incident of the tenant.
+    pub async fn get_incident(
+        &self,
+        tenant_id: &str,
+        incident_id: i64,
+    ) -> Result<Option<IncidentRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = $1 AND incident_id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(incident_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut out = [incident_from_row(&row)?];
+        self.attach_comments(tenant_id, &mut out).await?;
+        let [inc] = out;
+        Ok(Some(inc))
+    }
+
+    /// Updates one incident of the tenant in a single transaction: the row is locked, read,
+    /// passed to `decide` (which validates against the current state and returns the
+    /// change, or refuses it), and the change is written. Nothing is written when the
+    /// incident does not exist or `decide` refuses.
+    pub async fn update_incident_with<E, F>(
+        &self,
+        tenant_id: &str,
+        incident_id: i64,
+        decide: F,
+    ) -> Result<IncidentUpdateOutcome<E>>
+    where
+        F: FnOnce(&IncidentRow) -> std::result::Result<IncidentUpdate, E>,
+    {
+        let mut tx = self.pool().begin().await?;
+        // Take the write lock first (a row lock elsewhere) so read-validate-write is atomic.
+        let locked = sqlx::query(
+            "UPDATE incidents SET incident_id = incident_id WHERE tenant_id = $1 AND incident_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(incident_id)
+        .execute(&mut *tx)
+        .await?;
+        if locked.rows_affected() == 0 {
+            return Ok(IncidentUpdateOutcome::NotFound);
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = $1 AND incident_id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(incident_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let current = incident_from_row(&row)?;
+        let update = match decide(&current) {
+            Ok(u) => u,
+            Err(e) => return Ok(IncidentUpdateOutcome::Rejected(e)),
+        };
+        let assigned_set = update.assigned_to.is_some();
+        let assigned_value = update.assigned_to.clone().flatten();
+        let tags_json = update.tags.as_deref().map(tags_to_json).transpose()?;
+        sqlx::query(
+            "UPDATE incidents SET \
+             status = COALESCE($3, status), \
+             assigned_to = CASE WHEN $4 = 1 THEN $5 ELSE assigned_to END, \
+             classification = COALESCE($6, classification), \
+             determination = COALESCE($7, determination), \
+             tags = COALESCE($8, tags), \
+             last_update_time = COALESCE($9, last_update_time) \
+             WHERE tenant_id = $1 AND incident_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(incident_id)
+        .bind(&update.status)
+        .bind(i64::from(assigned_set))
+        .bind(assigned_value)
+        .bind(&update.classification)
+        .bind(&update.determination)
+        .bind(tags_json)
+        .bind(update.last_update_time.map(format_incident_time))
+        .execute(&mut *tx)
+        .await?;
+        if let Some(c) = &update.comment {
+            insert_comment(&mut tx, tenant_id, incident_id, c).await?;
+        }
+        tx.commit().await?;
+        match self.get_incident(tenant_id, incident_id).await? {
+            Some(inc) => Ok(IncidentUpdateOutcome::Updated(Box::new(inc))),
+            None => Ok(IncidentUpdateOutcome::NotFound),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TenantRow;
+    use time::macros::datetime;
+
+    async fn store_with(tenants: &[&str]) -> Store {
+        let store = Store::open_in_memory().await.expect("store");
+        for t in tenants {
+            store
+                .create_tenant(&TenantRow {
+                    id: t.to_string(),
+                    display_name: t.to_string(),
+                    initial_domain: format!("{t}.onmicrosoft.com"),
+                    created_at: 0,
+                })
+                .await
+                .expect("tenant");
+        }
+        store
+    }
+
+    fn new_incident(name: &str, created: OffsetDateTime, key: Option<&str>) -> NewIncident {
+        NewIncident {
+            incident_name: name.to_string(),
+            created_time: created,
+            last_update_time: created,
+            status: "Active".into(),
+            severity: "High".into(),
+            assigned_to: None,
+            classification: "Unknown".into(),
+            determination: "NotAvailable".into(),
+            detection_source: None,
+            redirect_incident_id: None,
+            tags: vec!["a".into()],
+            comments: vec![],
+            alerts_json: "[]".into(),
+            demo_key: key.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn time_format_is_fixed_width() {
+        let t = datetime!(2021-01-26 01:00:37.8404534 UTC);
+        assert_eq!(format_incident_time(t), "2021-01-26T01:00:37.8404534Z");
+        assert_eq!(
+            format_incident_time(datetime!(2020-09-04 05:22:59 UTC)),
+            "2020-09-04T05:22:59.0000000Z"
+        );
+        assert_eq!(parse_incident_time("2021-01-26T01:00:37.8404534Z"), Some(t));
+    }
+
+    #[tokio::test]
+    async fn ids_are_per_tenant_and_isolated() {
+        let store = store_with(&["ta", "tb"]).await;
+        let t0 = datetime!(2024-01-01 00:00 UTC);
+        let a1 = store
+            .insert_incident("ta", &new_incident("a1", t0, None))
+            .await
+            .expect("a1");
+        let b1 = store
+            .insert_incident("tb", &new_incident("b1", t0, None))
+            .await
+            .expect("b1");
+        assert_eq!((a1, b1), (1, 1));
+        assert_eq!(
+            store
+                .get_incident("ta", 1)
+                .await
+                .expect("get")
+                .expect("some")
+                .incident_name,
+            "a1"
+        );
+        assert_eq!(
+            store
+                .get_incident("tb", 1)
+                .await
+                .expect("get")
+                .expect("some")
+                .incident_name,
+            "b1"
+        );
+        assert!(store.get_incident("tc", 1).await.expect("get").is_none());
+        let out = store
+            .update_incident_with("tc", 1, |_| Ok::<_, ()>(IncidentUpdate::default()))
+            .await
+            .expect("update");
+        assert!(matches!(out, IncidentUpdateOutcome::NotFound));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writers_on_a_file_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_sqlite(&dir.path().join("p.db"))
+            .await
+            .expect("open");
+        store
+            .create_tenant(&TenantRow {
+                id: "ta".into(),
+                display_name: "ta".into(),
+                initial_domain: "ta.onmicrosoft.com".into(),
+                created_at: 0,
+            })
+            .await
+            .expect("tenant");
+        let t0 = datetime!(2024-01-01 00:00 UTC);
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .insert_incident("ta", &new_incident(&format!("n{i}"), t0, None))
+                    .await
+            }));
+        }
+        let mut ids = Vec::new();
+        for t in tasks {
+            ids.push(t.await.expect("join").expect("insert"));
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, (1..=16).collect::<Vec<i64>>());
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .update_incident_with("ta", 1, |_| {
+                        Ok::<_, ()>(IncidentUpdate {
+                            comment: Some(IncidentCommentRow {
+                                comment: format!("c{i}"),
+                                created_by: "me".into(),
+                                created_time: t0,
+                            }),
+                            ..Default::default()
+                        })
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            let out = t.await.expect("join").expect("update");
+            assert!(matches!(out, IncidentUpdateOutcome::Updated(_)));
+        }
+        let inc = store
+            .get_incident("ta", 1)
+            .await
+            .expect("get")
+            .expect("some");
+        assert_eq!(inc.comments.len(), 16);
+    }
+
+    #[tokio::test]
+    async fn demo_keys_are_idempotent() {
+        let store = store_with(&["ta"]).await;
+        let t0 = datetime!(2024-01-01 00:00 UTC);
+        let batch = vec![
+            new_incident("x", t0, Some("k1")),
+            new_incident("y", t0, Some("k2")),
+        ];
+        assert_eq!(
+            store
+                .insert_incidents_if_absent("ta", &batch)
+                .await
+                .expect("seed"),
+            2
+        );
+        assert_eq!(
+            store
+                .insert_incidents_if_absent("ta", &batch)
+                .await
+                .expect("seed"),
+            0
+        );
+        assert_eq!(store.count_incidents("ta").await.expect("count"), 2);
+    }
+
+    #[tokio::test]
+    async fn filter_update_and_comments() {
+        let store = store_with(&["ta"]).await;
+        let t0 = datetime!(2024-01-01 00:00 UTC);
+        for i in 0..5 {
+            store
+                .insert_incident(
+                    "ta",
+                    &new_incident(&format!("i{i}"), t0 + time::Duration::hours(i), None),
+                )
+                .await
+                .expect("insert");
+        }
+        let out = store
+            .update_incident_with("ta", 2, |cur| {
+                assert_eq!(cur.status, "Active");
+                Ok::<_, ()>(IncidentUpdate {
+                    assigned_to: Some(Some("Bob@Contoso.com".into())),
+                    comment: Some(IncidentCommentRow {
+                        comment: "hi".into(),
+                        created_by: "me".into(),
+                        created_time: t0,
+                    }),
+                    last_update_time: Some(t0 + time::Duration::days(1)),
+                    ..Default::default()
+                })
+            })
+            .await
+            .expect("update");
+        let IncidentUpdateOutcome::Updated(inc) = out else {
+            panic!("not updated")
+        };
+        assert_eq!(inc.comments.len(), 1);
+        let f = IncidentFilter::Compare {
+            field: IncidentField::AssignedTo,
+            op: FilterOp::Eq,
+            value: FilterValue::Text("bob@contoso.com".into()),
+        };
+        let page = store
+            .list_incidents("ta", Some(&f), 0, 10)
+            .await
+            .expect("list");
+        assert_eq!(
+            page.iter().map(|i| i.incident_id).collect::<Vec<_>>(),
+            vec![2]
+        );
+        let f = IncidentFilter::Or(
+            Box::new(IncidentFilter::Compare {
+                field: IncidentField::AssignedTo,
+                op: FilterOp::Ne,
+                value: FilterValue::Text("bob@contoso.com".into()),
+            }),
+            Box::new(IncidentFilter::Compare {
+                field: IncidentField::LastUpdateTime,
+                op: FilterOp::Gt,
+                value: FilterValue::Time(t0 + time::Duration::hours(20)),
+            }),
+        );
+        let page = store
+            .list_incidents("ta", Some(&f), 1, 3)
+            .await
+            .expect("list");
+        assert_eq!(
+            page.iter().map(|i| i.incident_id).collect::<Vec<_>>(),
+            vec![4, 3, 2]
+        );
+        let rejected = store
+            .update_incident_with("ta", 1, |_| Err::<IncidentUpdate, _>("no"))
+            .await
+            .expect("update");
+        assert!(matches!(rejected, IncidentUpdateOutcome::Rejected("no")));
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every Palisade test on a fresh machine: installs what is missing (system packages,
+# the Python clients of the compatibility tests), checks formatting and lints, runs the Rust
+# test suites (unit and integration: each starts the real HTTPS server), then runs the
+# compatibility tests: the Defender docs' own samples and third-party clients against a
+# live `palisade serve`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+missing=()
+for tool in curl python3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  apt-get update -qq && apt-get install -y -qq "${missing[@]/python3/python3 python3-venv}"
+fi
+
+step "python clients (.venv)"
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/pip install -q --disable-pip-version-check -r tests/compat/requirements.txt
+
+step "cargo fmt"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "cargo test (unit + integration against the live server)"
+cargo test --workspace --quiet 2>&1 | tee target/cargo-test.log
+grep -q "test result" target/cargo-test.log
+
+step "compatibility: docs samples and third-party clients against palisade serve"
+cargo build -p palisade --quiet
+PALISADE_BIN="$PWD/target/debug/palisade" .venv/bin/python -m pytest tests/compat -q
