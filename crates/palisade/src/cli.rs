@@ -1,6 +1,7 @@
 //! The `palisade` command line.
 
 use crate::admin_client::AdminClient;
+use crate::client_cmds::{ClientArgs, IncidentsCommand, TokenCommand};
 use crate::output::{emit, field, Format};
 use crate::server::{self, ServerConfig, ADMIN_KEY_FILE};
 use anyhow::{bail, Context, Result};
@@ -31,6 +32,31 @@ enum Command {
     },
     /// Manage tenants, applications, secrets, grants and signing keys.
     Admin(AdminArgs),
+    /// The docs' Hello World: app token, incidents updated in the last 48 hours, saved as JSON.
+    Hello {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Look-back window in hours.
+        #[arg(long, default_value_t = 48)]
+        hours: i64,
+        /// Where to save Latest-token.txt and the incidents JSON.
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+    },
+    /// Get or inspect access tokens.
+    Token {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// List, show and update incidents.
+    Incidents {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: IncidentsCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -58,9 +84,13 @@ struct ServeArgs {
     /// Extra host names for the server certificate (repeatable), e.g. login.microsoftonline.com.
     #[arg(long = "host", value_name = "NAME")]
     hosts: Vec<String>,
-    /// Create (once) and print a demo tenant with an app granted the Defender permissions.
+    /// Create (once) and print a demo tenant with an app granted the Defender permissions,
+    /// and seed its incident history.
     #[arg(long)]
     demo: bool,
+    /// Switch the Defender API quotas off (load tests, query corpora).
+    #[arg(long)]
+    no_quotas: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,6 +276,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Admin(args) => admin(args).await,
+        Command::Hello {
+            client,
+            hours,
+            out_dir,
+        } => crate::client_cmds::hello(&client, hours, &out_dir).await,
+        Command::Token { client, command } => crate::client_cmds::token(&client, command).await,
+        Command::Incidents { client, command } => {
+            crate::client_cmds::incidents(&client, command).await
+        }
     }
 }
 
@@ -255,6 +294,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         listen: args.listen,
         plain_http: args.plain_http,
         hostnames: args.hosts,
+        quotas: if args.no_quotas {
+            palisade_defender::QuotaConfig::disabled()
+        } else {
+            palisade_defender::QuotaConfig::default()
+        },
     };
     let running = server::start(config, Arc::new(SystemClock)).await?;
     println!("Palisade listening on {}", running.base_url);
@@ -272,19 +316,21 @@ async fn serve(args: ServeArgs) -> Result<()> {
         );
     }
     if args.demo {
-        let demo = crate::cli::demo::ensure(&running.directory, &args.data.data_dir).await?;
+        let demo = demo::ensure(&running, &args.data.data_dir).await?;
+        let config = std::fs::canonicalize(args.data.data_dir.join(demo::CLIENT_CONFIG_FILE))?;
         println!();
         println!("Demo tenant:   {} ({})", demo.tenant_id, demo.domain);
         println!("Client id:     {}", demo.client_id);
         println!("Client secret: {}", demo.client_secret);
+        println!("Incidents:     {} in the demo tenant", demo.incidents);
+        println!();
         println!(
-            "Get a token:   curl --cacert {ca} -d grant_type=client_credentials -d client_id={cid} --data-urlencode client_secret={sec} \
-             -d resource=https://api.security.microsoft.com {base}/{tid}/oauth2/token",
-            ca = running.ca_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
-            cid = demo.client_id,
-            sec = demo.client_secret,
-            base = running.base_url,
-            tid = demo.tenant_id
+            "Hello world:   palisade hello --config {}",
+            config.display()
+        );
+        println!(
+            "          or:  cargo run -q -p palisade -- hello --config {}",
+            config.display()
         );
     }
     tokio::select! {
@@ -296,17 +342,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
 pub mod demo {
     //! The demo tenant of `palisade serve --demo`.
 
+    use crate::server::RunningServer;
     use crate::tls::write_private;
     use anyhow::Result;
-    use palisade_directory::{
-        ApplicationDefinition, Directory, NewApplication, SignInAudience, MTP_APP_ID,
-    };
+    use palisade_directory::{ApplicationDefinition, NewApplication, SignInAudience, MTP_APP_ID};
     use serde::{Deserialize, Serialize};
     use std::path::Path;
 
     /// File holding the demo app's credentials (mode 0600): the secret cannot be recovered
     /// from the store, so the demo keeps its copy here.
     pub const DEMO_FILE: &str = "demo-credentials.json";
+    /// A client config file for the demo app (mode 0600), for `--config`.
+    pub const CLIENT_CONFIG_FILE: &str = "client.toml";
 
     /// The demo tenant and app.
     #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -319,63 +366,99 @@ pub mod demo {
         pub client_id: String,
         /// Client secret.
         pub client_secret: String,
+        /// Incidents in the demo tenant.
+        #[serde(skip)]
+        pub incidents: i64,
     }
 
-    /// Creates the demo tenant and app the first time; afterwards reads them back. Never
-    /// touches anything else in the directory.
-    pub async fn ensure(directory: &Directory, data_dir: &Path) -> Result<Demo> {
+    /// Creates the demo tenant and app the first time; afterwards reads them back. Seeds
+    /// the demo incidents idempotently (never duplicating or touching anything a user
+    /// added). Writes the client config for this server's address.
+    pub async fn ensure(server: &RunningServer, data_dir: &Path) -> Result<Demo> {
+        let directory = &server.directory;
         let file = data_dir.join(DEMO_FILE);
-        if let Ok(text) = std::fs::read_to_string(&file) {
-            let demo: Demo = serde_json::from_str(&text)?;
-            if directory.resolve_tenant(&demo.tenant_id).await?.is_some() {
-                return Ok(demo);
-            }
-        }
-        let tenant = match directory
-            .resolve_tenant("palisadedemo.onmicrosoft.com")
-            .await?
-        {
-            Some(t) => t,
-            None => {
+        let existing = match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let demo: Demo = serde_json::from_str(&text)?;
                 directory
-                    .create_tenant("Palisade Demo", Some("palisadedemo"), None)
+                    .resolve_tenant(&demo.tenant_id)
                     .await?
+                    .map(|_| demo)
+            }
+            Err(_) => None,
+        };
+        let mut demo = match existing {
+            Some(d) => d,
+            None => {
+                let tenant = match directory
+                    .resolve_tenant("palisadedemo.onmicrosoft.com")
+                    .await?
+                {
+                    Some(t) => t,
+                    None => {
+                        directory
+                            .create_tenant("Palisade Demo", Some("palisadedemo"), None)
+                            .await?
+                    }
+                };
+                let app = directory
+                    .create_application(
+                        &tenant.id,
+                        NewApplication {
+                            display_name: "Palisade Demo App".into(),
+                            sign_in_audience: SignInAudience::AzureADMyOrg,
+                            is_public_client: false,
+                            identifier_uris: vec![],
+                            definition: ApplicationDefinition::default(),
+                        },
+                    )
+                    .await?;
+                directory
+                    .grant_permissions(
+                        &tenant.id,
+                        &app.app_id,
+                        MTP_APP_ID,
+                        &[
+                            "Incident.Read.All".into(),
+                            "Incident.ReadWrite.All".into(),
+                            "AdvancedHunting.Read.All".into(),
+                        ],
+                    )
+                    .await?;
+                let (_, secret) = directory
+                    .add_password(&tenant.id, &app.app_id, Some("demo".into()), None, None)
+                    .await?;
+                let demo = Demo {
+                    tenant_id: tenant.id,
+                    domain: tenant.initial_domain,
+                    client_id: app.app_id,
+                    client_secret: secret,
+                    incidents: 0,
+                };
+                write_private(&file, serde_json::to_string_pretty(&demo)?.as_bytes())?;
+                demo
             }
         };
-        let app = directory
-            .create_application(
-                &tenant.id,
-                NewApplication {
-                    display_name: "Palisade Demo App".into(),
-                    sign_in_audience: SignInAudience::AzureADMyOrg,
-                    is_public_client: false,
-                    identifier_uris: vec![],
-                    definition: ApplicationDefinition::default(),
-                },
-            )
-            .await?;
-        directory
-            .grant_permissions(
-                &tenant.id,
-                &app.app_id,
-                MTP_APP_ID,
-                &[
-                    "Incident.Read.All".into(),
-                    "Incident.ReadWrite.All".into(),
-                    "AdvancedHunting.Read.All".into(),
-                ],
-            )
-            .await?;
-        let (_, secret) = directory
-            .add_password(&tenant.id, &app.app_id, Some("demo".into()), None, None)
-            .await?;
-        let demo = Demo {
-            tenant_id: tenant.id,
-            domain: tenant.initial_domain,
-            client_id: app.app_id,
-            client_secret: secret,
-        };
-        write_private(&file, serde_json::to_string_pretty(&demo)?.as_bytes())?;
+        palisade_defender::seed_demo_incidents(
+            &server.store,
+            &demo.tenant_id,
+            directory.clock(),
+            palisade_defender::DEMO_INCIDENT_COUNT,
+        )
+        .await?;
+        demo.incidents = server.store.count_incidents(&demo.tenant_id).await?;
+        let ca = server
+            .ca_path
+            .as_deref()
+            .and_then(|p| std::fs::canonicalize(p).ok());
+        let mut config = format!(
+            "# Palisade demo app (written by `palisade serve --demo`)\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\nauthority = \"{}\"\napi = \"{}\"\n",
+            demo.tenant_id, demo.client_id, demo.client_secret, server.base_url, server.base_url
+        );
+        if let Some(ca) = ca {
+            config.push_str(&format!("ca_file = \"{}\"\n", ca.display()));
+        }
+        write_private(&data_dir.join(CLIENT_CONFIG_FILE), config.as_bytes())?;
         Ok(demo)
     }
 }

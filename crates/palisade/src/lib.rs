@@ -7,6 +7,7 @@
 
 mod admin_client;
 pub mod cli;
+pub mod client_cmds;
 mod output;
 pub mod server;
 pub mod tls;

@@ -58,6 +58,45 @@ pub fn field(v: &Value, pointer: &str) -> String {
     }
 }
 
+/// Rows as CSV (RFC 4180 quoting) under a header line.
+pub fn csv(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let cell = |c: &str| {
+        if c.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", c.replace('"', "\"\""))
+        } else {
+            c.to_string()
+        }
+    };
+    let mut out = String::new();
+    out.push_str(
+        &headers
+            .iter()
+            .map(|h| cell(h))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    out.push('\n');
+    for row in rows {
+        out.push_str(&row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// ISO-8601 UTC with seconds and `Z`.
+pub fn iso(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// Prints either the JSON or the table.
 pub fn emit(format: Format, json: &Value, headers: &[&str], rows: Vec<Vec<String>>) {
     match format {
@@ -69,6 +108,14 @@ pub fn emit(format: Format, json: &Value, headers: &[&str], rows: Vec<Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        assert_eq!(
+            csv(&["a", "b"], &[vec!["x,y".into(), "say \"hi\"".into()]]),
+            "a,b\n\"x,y\",\"say \"\"hi\"\"\"\n"
+        );
+    }
 
     #[test]
     fn table_aligns_columns() {

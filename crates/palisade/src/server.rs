@@ -11,6 +11,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use palisade_admin::{bootstrap_admin_key, AdminState};
 use palisade_authority::{Authority, AuthoritySettings, KeyManager};
 use palisade_clock::SharedClock;
+use palisade_defender::{DefenderState, QuotaConfig, SigningKeySource};
 use palisade_directory::Directory;
 use palisade_store::Store;
 use std::net::SocketAddr;
@@ -35,6 +36,8 @@ pub struct ServerConfig {
     pub plain_http: bool,
     /// Extra host names for the server certificate and instance discovery.
     pub hostnames: Vec<String>,
+    /// Defender API quotas (the documented ones by default).
+    pub quotas: QuotaConfig,
 }
 
 /// A running server.
@@ -51,6 +54,8 @@ pub struct RunningServer {
     pub directory: Directory,
     /// The token service.
     pub authority: Authority,
+    /// The store.
+    pub store: Store,
     task: JoinHandle<()>,
 }
 
@@ -142,10 +147,19 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
         directory: directory.clone(),
         keys: keys.clone(),
     });
+    let defender = palisade_defender::router(
+        DefenderState::new(
+            store.clone(),
+            clock.clone(),
+            Arc::new(PublishedKeys::new(keys.clone())),
+        )
+        .with_quotas(config.quotas.clone()),
+    );
 
     let app: Router = authority
         .router()
         .merge(admin)
+        .merge(defender)
         .layer(axum::middleware::from_fn(host_from_authority));
 
     let (base_url, ca_path, task) = if config.plain_http {
@@ -174,8 +188,53 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
         new_admin_key,
         directory,
         authority,
+        store,
         task,
     })
+}
+
+/// The authority's published keys as the resource server reads them: in process, the same
+/// set the JWKS endpoints serve. The JWK set is rebuilt only when the published keys change.
+struct PublishedKeys {
+    keys: Arc<KeyManager>,
+    cache: std::sync::RwLock<(
+        Vec<palisade_authority::PublishedKey>,
+        jsonwebtoken::jwk::JwkSet,
+    )>,
+}
+
+impl PublishedKeys {
+    fn new(keys: Arc<KeyManager>) -> Self {
+        Self {
+            keys,
+            cache: std::sync::RwLock::new((
+                Vec::new(),
+                jsonwebtoken::jwk::JwkSet { keys: Vec::new() },
+            )),
+        }
+    }
+}
+
+fn to_jwk_set(keys: &[palisade_authority::PublishedKey]) -> jsonwebtoken::jwk::JwkSet {
+    let value = serde_json::json!({ "keys": keys.iter().map(|k| serde_json::json!({
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": k.kid, "x5t": k.kid, "n": k.n, "e": k.e, "x5c": [k.x5c]
+    })).collect::<Vec<_>>() });
+    serde_json::from_value(value).unwrap_or(jsonwebtoken::jwk::JwkSet { keys: Vec::new() })
+}
+
+impl SigningKeySource for PublishedKeys {
+    fn published_keys(&self) -> jsonwebtoken::jwk::JwkSet {
+        let current = self.keys.published_keys();
+        {
+            let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+            if cache.0 == current {
+                return cache.1.clone();
+            }
+        }
+        let set = to_jwk_set(&current);
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = (current, set.clone());
+        set
+    }
 }
 
 async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {

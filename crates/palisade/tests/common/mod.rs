@@ -26,6 +26,7 @@ pub async fn start() -> TestServer {
         listen: "127.0.0.1:0".parse().expect("addr"),
         plain_http: false,
         hostnames: vec!["palisade.test".into()],
+        quotas: palisade_defender::QuotaConfig::default(),
     };
     let server = server::start(config, Arc::new(clock.clone()))
         .await
