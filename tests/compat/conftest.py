@@ -28,7 +28,7 @@ def run_cli(server, *args):
 def server():
     data = tempfile.mkdtemp(prefix="palisade-compat-")
     proc = subprocess.Popen(
-        [BIN, "serve", "--data-dir", data, "--listen", "127.0.0.1:0"],
+        [BIN, "serve", "--demo", "--data-dir", data, "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -47,6 +47,16 @@ def server():
         proc.kill()
         raise RuntimeError("palisade serve did not start")
     info = {"base": base, "ca": os.path.join(data, "ca.pem"), "data": data, "port": base.rsplit(":", 1)[1]}
+    # Wait until the demo tenant is seeded (the server prints the hello-world line last).
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line or "Hello world:" in line:
+            break
+    with open(os.path.join(data, "demo-credentials.json")) as f:
+        info["demo"] = json.load(f)
+    info["client_config"] = os.path.join(data, "client.toml")
+    tenants = run_cli(info, "tenant", "list")["value"]
+    assert len(tenants) == 1
     tenant = run_cli(info, "tenant", "create", "Compat Contoso", "--domain", "compatcontoso")
     info["tenant"] = tenant["id"]
     app = run_cli(info, "--tenant", tenant["id"], "app", "create", "docs-sample-daemon", "--multi-tenant")
