@@ -30,6 +30,7 @@
 mod auth;
 mod demo;
 mod error;
+mod hunting;
 mod model;
 pub mod odata;
 mod patch;
@@ -45,6 +46,7 @@ pub use demo::{
     seed_demo_incidents, DemoDevice, DemoEstate, DemoFile, DemoUser, SeedError, DEMO_INCIDENT_COUNT,
 };
 pub use error::ApiError;
+pub use hunting::{HuntingColumn, HuntingFailure, HuntingFuture, HuntingOutput, HuntingService};
 pub use model::{
     Alert, Classification, Comment, Determination, Device, Entity, Incident, IncidentStatus,
     Severity,
@@ -75,6 +77,8 @@ pub struct DefenderState {
     pub authority_host: String,
     /// The user-role check for delegated calls (default: [`AllowAllUsers`]).
     pub user_roles: Arc<dyn UserRolePolicy>,
+    /// The advanced hunting engine; without one the hunting endpoint answers 503.
+    pub hunting: Option<Arc<dyn HuntingService>>,
 }
 
 impl DefenderState {
@@ -88,7 +92,14 @@ impl DefenderState {
             quotas: QuotaConfig::default(),
             authority_host: "https://login.microsoftonline.com".to_string(),
             user_roles: Arc::new(AllowAllUsers),
+            hunting: None,
         }
+    }
+
+    /// Installs the advanced hunting engine behind `POST /api/advancedhunting/run`.
+    pub fn with_hunting(mut self, engine: Arc<dyn HuntingService>) -> Self {
+        self.hunting = Some(engine);
+        self
     }
 
     /// Replaces the quota configuration.

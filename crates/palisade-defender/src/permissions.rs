@@ -14,6 +14,8 @@ pub enum Operation {
     GetIncident,
     /// `PATCH /api/incidents/{id}`.
     UpdateIncident,
+    /// `POST /api/advancedhunting/run`.
+    RunHuntingQuery,
 }
 
 impl Operation {
@@ -24,6 +26,7 @@ impl Operation {
                 &["Incident.Read.All", "Incident.ReadWrite.All"]
             }
             Operation::UpdateIncident => &["Incident.ReadWrite.All"],
+            Operation::RunHuntingQuery => &["AdvancedHunting.Read.All"],
         }
     }
 
@@ -34,6 +37,7 @@ impl Operation {
                 &["Incident.Read", "Incident.ReadWrite"]
             }
             Operation::UpdateIncident => &["Incident.ReadWrite"],
+            Operation::RunHuntingQuery => &["AdvancedHunting.Read"],
         }
     }
 }

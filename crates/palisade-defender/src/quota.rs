@@ -45,6 +45,8 @@ pub struct QuotaConfig {
     pub get_incident: Vec<QuotaLimit>,
     /// Limits for `PATCH /api/incidents/{id}`.
     pub update_incident: Vec<QuotaLimit>,
+    /// Limits for `POST /api/advancedhunting/run`, counted per tenant (all apps together).
+    pub hunting: Vec<QuotaLimit>,
 }
 
 impl Default for QuotaConfig {
@@ -54,6 +56,7 @@ impl Default for QuotaConfig {
             list_incidents: vec![QuotaLimit::per_minute(50), QuotaLimit::per_hour(1500)],
             get_incident: vec![QuotaLimit::per_minute(100), QuotaLimit::per_hour(1500)],
             update_incident: vec![QuotaLimit::per_minute(50), QuotaLimit::per_hour(1500)],
+            hunting: vec![QuotaLimit::per_minute(45)],
         }
     }
 }
@@ -73,6 +76,7 @@ impl QuotaConfig {
             Operation::ListIncidents => &self.list_incidents,
             Operation::GetIncident => &self.get_incident,
             Operation::UpdateIncident => &self.update_incident,
+            Operation::RunHuntingQuery => &self.hunting,
         }
     }
 }

@@ -19,7 +19,7 @@ use palisade_store::{IncidentRow, IncidentUpdateOutcome};
 use std::sync::Arc;
 
 pub(crate) struct App {
-    state: DefenderState,
+    pub(crate) state: DefenderState,
     validator: TokenValidator,
     quotas: QuotaTracker,
 }
@@ -35,6 +35,14 @@ pub(crate) fn build(state: DefenderState) -> Router {
         .route(
             "/api/incidents/{id}",
             get(get_incident).patch(update_incident),
+        )
+        .route(
+            "/api/advancedhunting/run",
+            axum::routing::post(crate::hunting::run),
+        )
+        .route(
+            "/api/v1.0/advancedhunting/run",
+            axum::routing::post(crate::hunting::run),
         )
         .route("/api/v1.0/incidents", get(list_incidents))
         .route(
@@ -56,7 +64,11 @@ impl App {
     }
 
     /// Token → tenant → permission → user role → quota.
-    async fn authorize(&self, headers: &HeaderMap, op: Operation) -> Result<Caller, ApiError> {
+    pub(crate) async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        op: Operation,
+    ) -> Result<Caller, ApiError> {
         let token =
             bearer_token(headers.get(header::AUTHORIZATION)).map_err(|e| self.unauthorized(&e))?;
         let now = self.state.clock.now();
@@ -80,8 +92,14 @@ impl App {
                 "The signed-in user does not have a role that allows this operation.".to_string(),
             ));
         }
+        // Hunting quotas are per tenant; incident quotas per (tenant, app).
+        let quota_app = if op == Operation::RunHuntingQuery {
+            ""
+        } else {
+            caller.app_id.as_str()
+        };
         self.quotas
-            .check(&caller.tenant_id, &caller.app_id, op, now)
+            .check(&caller.tenant_id, quota_app, op, now)
             .map_err(|q| ApiError::TooManyRequests {
                 limit: q.max_calls,
                 window: q.window,
@@ -184,7 +202,7 @@ async fn get_incident(
     Ok(Json(IncidentEntity::new(&incident)).into_response())
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
