@@ -19,11 +19,17 @@ struct Opts {
 
 impl Opts {
     fn get(&self, name: &str) -> Option<String> {
-        self.args.iter().position(|a| a == name).and_then(|i| self.args.get(i + 1)).cloned()
+        self.args
+            .iter()
+            .position(|a| a == name)
+            .and_then(|i| self.args.get(i + 1))
+            .cloned()
     }
     fn num(&self, name: &str, default: u64) -> Result<u64> {
         Ok(match self.get(name) {
-            Some(v) => v.parse().with_context(|| format!("{name} takes a number"))?,
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("{name} takes a number"))?,
             None => default,
         })
     }
@@ -38,7 +44,13 @@ fn client(ca: Option<String>) -> Result<reqwest::Client> {
 }
 
 fn is_loopback(url: &str) -> bool {
-    let host = url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
     host == "localhost" || host.starts_with("127.") || host == "[::1]"
 }
 
@@ -80,7 +92,12 @@ async fn closed_loop(
     }
     let elapsed = start.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0) as f64 / 1000.0;
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
     println!(
         "requests={} errors={} seconds={:.1} rps={:.0} p50_ms={:.2} p99_ms={:.2}",
         all.len(),
@@ -95,7 +112,8 @@ async fn closed_loop(
 
 fn rsa(seconds: u64, threads: u64) -> Result<()> {
     let key = palisade_authority::keys::generate_key(time::OffsetDateTime::now_utc())?;
-    let rsa = <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_der(&key.private_key_der)?;
+    let rsa =
+        <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_der(&key.private_key_der)?;
     let der = <rsa::RsaPrivateKey as rsa::pkcs1::EncodeRsaPrivateKey>::to_pkcs1_der(&rsa)?;
     let enc = Arc::new(jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()));
     let input = "x".repeat(900);
@@ -107,7 +125,11 @@ fn rsa(seconds: u64, threads: u64) -> Result<()> {
             std::thread::spawn(move || {
                 let mut n = 0u64;
                 while Instant::now() < deadline {
-                    let _ = jsonwebtoken::crypto::sign(input.as_bytes(), &enc, jsonwebtoken::Algorithm::RS256);
+                    let _ = jsonwebtoken::crypto::sign(
+                        input.as_bytes(),
+                        &enc,
+                        jsonwebtoken::Algorithm::RS256,
+                    );
                     n += 1;
                 }
                 n
@@ -115,7 +137,10 @@ fn rsa(seconds: u64, threads: u64) -> Result<()> {
         })
         .collect();
     let total: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
-    println!("rsa2048_signatures={total} threads={threads} seconds={seconds} per_second={:.0}", total as f64 / seconds as f64);
+    println!(
+        "rsa2048_signatures={total} threads={threads} seconds={seconds} per_second={:.0}",
+        total as f64 / seconds as f64
+    );
     Ok(())
 }
 
@@ -127,11 +152,19 @@ async fn serve_bare(data_dir: &str, body: &str) -> Result<()> {
         "/api/incidents",
         axum::routing::get(move || {
             let body = body.clone();
-            async move { ([("content-type", "application/json; charset=utf-8")], body.as_ref().clone()) }
+            async move {
+                (
+                    [("content-type", "application/json; charset=utf-8")],
+                    body.as_ref().clone(),
+                )
+            }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("bare listening on https://localhost:{}", listener.local_addr()?.port());
+    println!(
+        "bare listening on https://localhost:{}",
+        listener.local_addr()?.port()
+    );
     loop {
         let (stream, _) = listener.accept().await?;
         let tls = tls.clone();
@@ -139,9 +172,11 @@ async fn serve_bare(data_dir: &str, body: &str) -> Result<()> {
         tokio::spawn(async move {
             if let Ok(s) = tls.accept(stream).await {
                 let svc = hyper_util::service::TowerToHyperService::new(app);
-                let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
-                    .await;
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                .await;
             }
         });
     }
@@ -150,13 +185,21 @@ async fn serve_bare(data_dir: &str, body: &str) -> Result<()> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(mode) = args.first().cloned() else { bail!("usage: load tokens|get|rsa|serve-bare …") };
+    let Some(mode) = args.first().cloned() else {
+        bail!("usage: load tokens|get|rsa|serve-bare …")
+    };
     let o = Opts { args };
     let seconds = o.num("--seconds", 10)?.min(120);
     let concurrency = o.num("--concurrency", 16)?.clamp(1, 256);
     match mode.as_str() {
         "rsa" => rsa(seconds, o.num("--threads", 2)?.clamp(1, 64)),
-        "serve-bare" => serve_bare(&o.get("--data-dir").context("--data-dir")?, &o.get("--body").context("--body")?).await,
+        "serve-bare" => {
+            serve_bare(
+                &o.get("--data-dir").context("--data-dir")?,
+                &o.get("--body").context("--body")?,
+            )
+            .await
+        }
         "tokens" | "get" => {
             let url = o.get("--url").context("--url")?;
             if !is_loopback(&url) {
@@ -165,7 +208,11 @@ async fn main() -> Result<()> {
             let http = client(o.get("--ca"))?;
             let make: Arc<dyn Fn() -> reqwest::RequestBuilder + Send + Sync> = if mode == "tokens" {
                 let form = o.get("--form").context("--form")?;
-                Arc::new(move || http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(form.clone()))
+                Arc::new(move || {
+                    http.post(&url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(form.clone())
+                })
             } else {
                 let bearer = o.get("--bearer");
                 Arc::new(move || {
