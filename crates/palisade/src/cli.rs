@@ -50,6 +50,48 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Run an advanced hunting (KQL) query.
+    Hunt {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The query.
+        query: Option<String>,
+        /// Read the query from a file.
+        #[arg(long, short = 'f')]
+        file: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value_t = crate::client_cmds::IncidentFormat::Table)]
+        output: crate::client_cmds::IncidentFormat,
+        /// Print the parsed and planned query instead of running it.
+        #[arg(long)]
+        explain: bool,
+        /// Data directory (for --explain's table catalogue).
+        #[arg(long, env = "PALISADE_DATA_DIR", default_value = "./palisade-data")]
+        data_dir: PathBuf,
+    },
+    /// Generate advanced-hunting events for a tenant (default: the demo tenant).
+    Seed {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// How many events.
+        #[arg(long)]
+        events: u64,
+        /// Tenant id (default: the demo tenant of `serve --demo`).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Ingest JSON-lines events into an advanced-hunting table.
+    Ingest {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// Table, e.g. DeviceProcessEvents.
+        table: String,
+        /// JSON-lines file (one event object per line).
+        file: PathBuf,
+        /// Tenant id (default: the demo tenant of `serve --demo`).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// List, show and update incidents.
     Incidents {
         #[command(flatten)]
@@ -285,6 +327,25 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Incidents { client, command } => {
             crate::client_cmds::incidents(&client, command).await
         }
+        Command::Hunt {
+            client,
+            query,
+            file,
+            output,
+            explain,
+            data_dir,
+        } => crate::client_cmds::hunt(&client, query, file, output, explain, &data_dir).await,
+        Command::Seed {
+            data,
+            events,
+            tenant,
+        } => seed(&data.data_dir, events, tenant).await,
+        Command::Ingest {
+            data,
+            table,
+            file,
+            tenant,
+        } => ingest(&data.data_dir, &table, &file, tenant).await,
     }
 }
 
@@ -460,6 +521,83 @@ pub mod demo {
         }
         write_private(&data_dir.join(CLIENT_CONFIG_FILE), config.as_bytes())?;
         Ok(demo)
+    }
+}
+
+/// The tenant (and its domain) for seeding: the given one, else the demo tenant.
+async fn seed_tenant(
+    data_dir: &std::path::Path,
+    tenant: Option<String>,
+) -> Result<(String, String)> {
+    let store = palisade_store::Store::open_sqlite(&data_dir.join(server::DATABASE_FILE)).await?;
+    let id = match tenant {
+        Some(t) => t,
+        None => {
+            let text = std::fs::read_to_string(data_dir.join(demo::DEMO_FILE))
+                .context("no --tenant and no demo tenant: run `palisade serve --demo` once, or pass --tenant")?;
+            serde_json::from_str::<demo::Demo>(&text)?.tenant_id
+        }
+    };
+    let directory = palisade_directory::Directory::new(store, Arc::new(SystemClock));
+    let t = directory
+        .resolve_tenant(&id)
+        .await?
+        .with_context(|| format!("tenant {id} does not exist in {}", data_dir.display()))?;
+    Ok((t.id, t.initial_domain))
+}
+
+async fn seed(data_dir: &std::path::Path, events: u64, tenant: Option<String>) -> Result<()> {
+    let (tenant_id, domain) = seed_tenant(data_dir, tenant).await?;
+    let store = palisade_hunting::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    let estate = crate::hunting::estate_for(&tenant_id, &domain);
+    let bar = indicatif::ProgressBar::new(events);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} events ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let written = palisade_hunting::seed_events(
+        &store,
+        &tenant_id,
+        &estate,
+        events,
+        crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+        |n| bar.set_position(n),
+    )
+    .await?;
+    bar.finish();
+    println!(
+        "{written} events written for tenant {tenant_id} under {}",
+        crate::hunting::events_dir(data_dir).display()
+    );
+    Ok(())
+}
+
+async fn ingest(
+    data_dir: &std::path::Path,
+    table: &str,
+    file: &std::path::Path,
+    tenant: Option<String>,
+) -> Result<()> {
+    let (tenant_id, _) = seed_tenant(data_dir, tenant).await?;
+    let store = palisade_hunting::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+    );
+    let report = palisade_hunting::ingest_jsonl(&store, &tenant_id, table, reader).await?;
+    for e in &report.rejected {
+        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+    }
+    println!(
+        "{} rows ingested into {table}, {} rejected",
+        report.accepted,
+        report.rejected.len()
+    );
+    if report.rejected.is_empty() {
+        Ok(())
+    } else {
+        bail!("{} rows were rejected", report.rejected.len())
     }
 }
 

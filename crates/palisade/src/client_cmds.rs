@@ -648,3 +648,78 @@ async fn verify(settings: &Settings, token: &str, header: &Value, tid: &str) -> 
     jsonwebtoken::decode::<Value>(token, &key, &validation)?;
     Ok(())
 }
+
+/// `palisade hunt`: runs a KQL query through `POST /api/advancedhunting/run`, or with
+/// `--explain` prints the parsed and planned query (locally, no call).
+pub async fn hunt(
+    args: &ClientArgs,
+    query: Option<String>,
+    file: Option<PathBuf>,
+    output: IncidentFormat,
+    explain: bool,
+    data_dir: &std::path::Path,
+) -> Result<()> {
+    let query = match (query, file) {
+        (Some(q), None) => q,
+        (None, Some(f)) => {
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?
+        }
+        (Some(_), Some(_)) => bail!("give the query either as an argument or with -f, not both"),
+        (None, None) => bail!("no query: palisade hunt 'DeviceInfo | take 10' or -f FILE"),
+    };
+    if explain {
+        let engine = crate::hunting::engine(data_dir)?;
+        let tenant = args
+            .resolve()?
+            .tenant_id
+            .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into());
+        let tenant = if uuid::Uuid::parse_str(&tenant).is_ok() {
+            tenant
+        } else {
+            "00000000-0000-0000-0000-000000000000".into()
+        };
+        let plan = engine
+            .explain(
+                &tenant,
+                &query,
+                crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+        println!("{plan}");
+        return Ok(());
+    }
+    let response = args.resolve()?.defender()?.hunt(&query).await?;
+    let headers: Vec<&str> = response.schema.iter().map(|c| c.name.as_str()).collect();
+    let cell = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    let rows: Vec<Vec<String>> = response
+        .results
+        .iter()
+        .map(|r| {
+            response
+                .schema
+                .iter()
+                .map(|c| cell(r.get(&c.name)))
+                .collect()
+        })
+        .collect();
+    match output {
+        IncidentFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "Stats": response.stats,
+                "Schema": response.schema.iter().map(|c| serde_json::json!({"Name": c.name, "Type": c.r#type})).collect::<Vec<_>>(),
+                "Results": response.results,
+            }))?
+        ),
+        IncidentFormat::Table => {
+            println!("{}", table(&headers, &rows));
+            eprintln!("{} rows", rows.len());
+        }
+        IncidentFormat::Csv => print!("{}", csv(&headers, &rows)),
+    }
+    Ok(())
+}

@@ -8,6 +8,7 @@
 mod admin_client;
 pub mod cli;
 pub mod client_cmds;
+pub mod hunting;
 mod output;
 pub mod server;
 pub mod tls;

@@ -153,7 +153,10 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
             clock.clone(),
             Arc::new(PublishedKeys::new(keys.clone())),
         )
-        .with_quotas(config.quotas.clone()),
+        .with_quotas(config.quotas.clone())
+        .with_hunting(Arc::new(crate::hunting::EngineService(
+            crate::hunting::engine(&config.data_dir)?,
+        ))),
     );
 
     let app: Router = authority

@@ -1,0 +1,502 @@
+//! The advanced-hunting engine: KQL text → bound query → DataFusion plan over the tenant's
+//! Parquet files → API-shaped rows.
+//!
+//! Semantics the API exposes:
+//! - **Data window**: every table scan is restricted to the caller's tenant directory and to
+//!   `Timestamp >= now - 30d` (day partitions older than that are never listed).
+//! - **Several statements**: a query with several result statements returns the **first**
+//!   one (the one Defender's portal would run for a cursor at the top of the query).
+//! - **Row limit**: at most [`Limits::max_rows`] rows are returned; more set
+//!   [`HuntResult::truncated`].
+//! - **Timeout / memory**: [`Limits::timeout`] bounds execution (→ [`HuntError::Timeout`]);
+//!   DataFusion's memory pool is capped at [`Limits::memory_bytes`] (→ [`HuntError::TooLarge`]).
+//! - `dcount` is exact (Kusto's is a HyperLogLog estimate); `percentile(s)` are exact
+//!   nearest-rank values (Kusto's are T-Digest estimates).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use chrono::{DateTime, Utc};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::provider_as_source;
+use datafusion::execution::memory_pool::{
+    GreedyMemoryPool, MemoryConsumer, MemoryPool, MemoryReservation,
+};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::{cast, LogicalPlan, LogicalPlanBuilder};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use serde_json::{Map, Value};
+
+use crate::catalog::{Catalog, Schema};
+use crate::error::{BindError, KqlError, ParseError};
+use crate::exec::planner::{empty_plan, ncol, ts_lit, PlanError, Planner, ScanSource};
+use crate::exec::udf::{self, arrow_type, format_datetime, format_timespan, parse_dyn};
+use crate::store::{EventStore, StoreError};
+use crate::types::KqlType;
+
+/// The hunting window: 30 days.
+pub const WINDOW_NS: i64 = 30 * 86_400 * 1_000_000_000;
+
+/// Resource limits of one query.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Rows returned at most (Defender: 100,000).
+    pub max_rows: usize,
+    /// Wall-clock execution limit (Defender: 3 minutes).
+    pub timeout: Duration,
+    /// DataFusion memory-pool size in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_rows: 100_000,
+            timeout: Duration::from_secs(180),
+            memory_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Execution statistics.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct HuntStats {
+    /// Wall-clock seconds from parse to last row.
+    pub execution_time_secs: f64,
+    /// Parquet files the query's scans listed.
+    pub files_scanned: u64,
+    /// Bytes of those files.
+    pub bytes_scanned: u64,
+    /// Rows in those files (before filtering).
+    pub rows_scanned: u64,
+    /// Peak bytes reserved in DataFusion's memory pool.
+    pub peak_memory_bytes: u64,
+}
+
+/// A query result shaped like the advanced-hunting API response.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HuntResult {
+    /// `(Name, Type)` per output column; types are .NET names (`DateTime`, `String`, ...).
+    pub columns: Vec<(String, String)>,
+    /// One JSON object per row, keyed by column name.
+    pub rows: Vec<Map<String, Value>>,
+    /// Statistics.
+    pub stats: HuntStats,
+    /// True when rows beyond [`Limits::max_rows`] were dropped.
+    pub truncated: bool,
+}
+
+/// Errors of [`HuntingEngine::run`], grouped by the HTTP answer they map to.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HuntError {
+    /// The query does not parse (400).
+    #[error("syntax error at {line}:{column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+        /// Description.
+        message: String,
+    },
+    /// The query parses but is invalid: unknown names, type errors (400).
+    #[error("semantic error at {line}:{column}: {message}")]
+    Semantic {
+        /// 1-based line (0 when unknown).
+        line: u32,
+        /// 1-based column (0 when unknown).
+        column: u32,
+        /// Description.
+        message: String,
+    },
+    /// A KQL construct Palisade does not implement (400).
+    #[error("'{name}' is not supported")]
+    Unsupported {
+        /// The construct's name.
+        name: String,
+    },
+    /// The query ran longer than [`Limits::timeout`] (408/400).
+    #[error("query exceeded the time limit of {0:?}")]
+    Timeout(Duration),
+    /// The query needed more memory than [`Limits::memory_bytes`] (400).
+    #[error("query exceeded the memory limit: {0}")]
+    TooLarge(String),
+    /// The tenant id is invalid (400).
+    #[error("invalid tenant id")]
+    InvalidTenant,
+    /// Anything else (500).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<KqlError> for HuntError {
+    fn from(e: KqlError) -> Self {
+        if let Some(name) = e.unsupported_name() {
+            return HuntError::Unsupported {
+                name: name.to_string(),
+            };
+        }
+        match e {
+            KqlError::Parse(p) => {
+                let pos = p.pos();
+                let message = match &p {
+                    ParseError::Syntax { .. } | ParseError::Limit { .. } => p.to_string(),
+                    ParseError::Unsupported { .. } => p.to_string(),
+                };
+                HuntError::Syntax {
+                    line: pos.line,
+                    column: pos.column,
+                    message,
+                }
+            }
+            KqlError::Bind(b) => {
+                let pos = b.pos();
+                let message = match &b {
+                    BindError::Unknown { .. } | BindError::Invalid { .. } => b.to_string(),
+                    BindError::Unsupported { .. } => b.to_string(),
+                };
+                HuntError::Semantic {
+                    line: pos.line,
+                    column: pos.column,
+                    message,
+                }
+            }
+        }
+    }
+}
+
+impl From<PlanError> for HuntError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Unsupported { name } => HuntError::Unsupported { name },
+            PlanError::Invalid(message) => HuntError::Semantic {
+                line: 0,
+                column: 0,
+                message,
+            },
+            PlanError::DataFusion(m) => HuntError::Internal(m),
+        }
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for HuntError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        let root = e.find_root();
+        match root {
+            datafusion::error::DataFusionError::ResourcesExhausted(m) => {
+                HuntError::TooLarge(m.clone())
+            }
+            other => HuntError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for HuntError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidTenant(_) => HuntError::InvalidTenant,
+            other => HuntError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Scans of one tenant's data in the 30-day window.
+struct TenantScan<'a> {
+    store: &'a EventStore,
+    tenant: &'a str,
+    now: i64,
+    stats: Mutex<HuntStats>,
+}
+
+impl ScanSource for TenantScan<'_> {
+    fn scan(&self, table: &str, schema: &Schema) -> Result<LogicalPlan, PlanError> {
+        let since = self.now - WINDOW_NS;
+        let files = self
+            .store
+            .files(self.tenant, table, &crate::store::day_of(since))
+            .map_err(|e| PlanError::DataFusion(e.to_string()))?;
+        let has_ts = schema
+            .columns
+            .iter()
+            .any(|c| c.name == "Timestamp" && c.ty == KqlType::DateTime);
+        let arrow_schema = EventStore::arrow_schema_of(schema);
+        let plan = if files.is_empty() {
+            let empty = empty_plan(schema)?;
+            // Rename `_i` to the catalog names.
+            let exprs = schema
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    cast(crate::exec::planner::pcol(i), arrow_type(c.ty)).alias(c.name.clone())
+                })
+                .collect::<Vec<_>>();
+            LogicalPlanBuilder::from(empty).project(exprs)?.build()?
+        } else {
+            {
+                let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+                st.files_scanned += files.len() as u64;
+                st.bytes_scanned += files.iter().map(|f| f.bytes).sum::<u64>();
+                st.rows_scanned += files.iter().map(|f| f.rows).sum::<u64>();
+            }
+            let urls = files
+                .iter()
+                .map(|f| ListingTableUrl::parse(f.path.to_string_lossy()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet");
+            let cfg = ListingTableConfig::new_with_multi_paths(urls)
+                .with_listing_options(opts)
+                .with_schema(arrow_schema);
+            let t = ListingTable::try_new(cfg)?;
+            let mut b = LogicalPlanBuilder::scan(table, provider_as_source(Arc::new(t)), None)?;
+            if has_ts {
+                b = b.filter(ncol("Timestamp").gt_eq(ts_lit(since)))?;
+            }
+            b.build()?
+        };
+        Ok(plan)
+    }
+}
+
+/// A memory pool that remembers its peak reservation.
+#[derive(Debug)]
+struct TrackingPool {
+    inner: GreedyMemoryPool,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+impl TrackingPool {
+    fn note(&self) {
+        self.peak
+            .fetch_max(self.inner.reserved(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl MemoryPool for TrackingPool {
+    fn register(&self, consumer: &MemoryConsumer) {
+        self.inner.register(consumer)
+    }
+    fn unregister(&self, consumer: &MemoryConsumer) {
+        self.inner.unregister(consumer)
+    }
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        self.inner.grow(reservation, additional);
+        self.note();
+    }
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        self.inner.shrink(reservation, shrink)
+    }
+    fn try_grow(
+        &self,
+        reservation: &MemoryReservation,
+        additional: usize,
+    ) -> datafusion::error::Result<()> {
+        self.inner.try_grow(reservation, additional)?;
+        self.note();
+        Ok(())
+    }
+    fn reserved(&self) -> usize {
+        self.inner.reserved()
+    }
+}
+
+/// Runs KQL hunting queries for tenants over an [`EventStore`].
+#[derive(Debug)]
+pub struct HuntingEngine {
+    catalog: Catalog,
+    store: Arc<EventStore>,
+    limits: Limits,
+}
+
+impl HuntingEngine {
+    /// An engine over `store` with the Defender catalog and default [`Limits`].
+    pub fn new(store: Arc<EventStore>) -> Self {
+        HuntingEngine {
+            catalog: store.catalog().clone(),
+            store,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Replaces the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<EventStore> {
+        &self.store
+    }
+
+    fn plan(
+        &self,
+        scan: &TenantScan<'_>,
+        query: &str,
+        now: i64,
+    ) -> Result<(LogicalPlan, Schema), HuntError> {
+        let bound = crate::analyze(query, &self.catalog)?;
+        let first = bound.results.first().ok_or_else(|| HuntError::Semantic {
+            line: 1,
+            column: 1,
+            message: "the query has no result statement".into(),
+        })?;
+        let mut planner = Planner::new(scan, now);
+        let plan = planner.plan(first)?;
+        let plan = planner.finish(plan, &first.schema)?;
+        Ok((plan, first.schema.clone()))
+    }
+
+    /// The parsed query and its (unoptimised and optimised) logical plans, as text.
+    pub fn explain(
+        &self,
+        tenant_id: &str,
+        query: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, HuntError> {
+        if !crate::store::valid_tenant(tenant_id) {
+            return Err(HuntError::InvalidTenant);
+        }
+        let now = now.timestamp_nanos_opt().unwrap_or(0);
+        let ast = crate::parse(query).map_err(KqlError::from)?;
+        let scan = TenantScan {
+            store: &self.store,
+            tenant: tenant_id,
+            now,
+            stats: Mutex::new(HuntStats::default()),
+        };
+        let (plan, _) = self.plan(&scan, query, now)?;
+        let ctx = self.context()?;
+        let optimized = ctx.state().optimize(&plan)?;
+        Ok(format!(
+            "== AST ==\n{ast:#?}\n== Logical plan ==\n{}\n== Optimized plan ==\n{}",
+            plan.display_indent(),
+            optimized.display_indent()
+        ))
+    }
+
+    fn context(&self) -> Result<SessionContext, HuntError> {
+        self.context_with_pool().map(|(c, _)| c)
+    }
+
+    fn context_with_pool(&self) -> Result<(SessionContext, Arc<TrackingPool>), HuntError> {
+        let pool = Arc::new(TrackingPool {
+            inner: GreedyMemoryPool::new(self.limits.memory_bytes),
+            peak: Default::default(),
+        });
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(pool.clone())
+            .build_arc()?;
+        let mut config = SessionConfig::new().with_target_partitions(2);
+        config
+            .options_mut()
+            .execution
+            .parquet
+            .schema_force_view_types = false;
+        Ok((SessionContext::new_with_config_rt(config, runtime), pool))
+    }
+
+    /// Runs `query` for `tenant_id` with `now()` fixed to `now`.
+    pub async fn run(
+        &self,
+        tenant_id: &str,
+        query: &str,
+        now: DateTime<Utc>,
+    ) -> Result<HuntResult, HuntError> {
+        let started = Instant::now();
+        if !crate::store::valid_tenant(tenant_id) {
+            return Err(HuntError::InvalidTenant);
+        }
+        let now_ns = now.timestamp_nanos_opt().unwrap_or(0);
+        let scan = TenantScan {
+            store: &self.store,
+            tenant: tenant_id,
+            now: now_ns,
+            stats: Mutex::new(HuntStats::default()),
+        };
+        let (plan, schema) = self.plan(&scan, query, now_ns)?;
+        let max = self.limits.max_rows;
+        let plan = LogicalPlanBuilder::from(plan)
+            .limit(0, Some(max.saturating_add(1)))?
+            .build()?;
+        let (ctx, pool) = self.context_with_pool()?;
+        let exec = async {
+            let df = ctx.execute_logical_plan(plan).await?;
+            df.collect().await
+        };
+        let batches = match tokio::time::timeout(self.limits.timeout, exec).await {
+            Ok(r) => r?,
+            Err(_) => return Err(HuntError::Timeout(self.limits.timeout)),
+        };
+        let (rows, truncated) = batches_to_rows(&batches, &schema, max)?;
+        let mut stats = scan.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        stats.peak_memory_bytes = pool.peak.load(std::sync::atomic::Ordering::Relaxed) as u64;
+        stats.execution_time_secs = started.elapsed().as_secs_f64();
+        Ok(HuntResult {
+            columns: schema
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.ty.api_name().to_string()))
+                .collect(),
+            rows,
+            stats,
+            truncated,
+        })
+    }
+}
+
+/// Converts result batches to API rows (at most `max`), returning whether rows were dropped.
+pub fn batches_to_rows(
+    batches: &[RecordBatch],
+    schema: &Schema,
+    max: usize,
+) -> Result<(Vec<Map<String, Value>>, bool), HuntError> {
+    let mut rows = Vec::new();
+    let mut truncated = false;
+    for b in batches {
+        for r in 0..b.num_rows() {
+            if rows.len() >= max {
+                truncated = true;
+                return Ok((rows, truncated));
+            }
+            let mut m = Map::new();
+            for (i, c) in schema.columns.iter().enumerate() {
+                let col = b.column(i);
+                let v =
+                    udf::val_at(col.as_ref(), r).map_err(|e| HuntError::Internal(e.to_string()))?;
+                m.insert(c.name.clone(), to_json(v, c.ty));
+            }
+            rows.push(m);
+        }
+    }
+    Ok((rows, truncated))
+}
+
+fn to_json(v: udf::Val, ty: KqlType) -> Value {
+    use udf::Val;
+    match (v, ty) {
+        (Val::Null, _) => Value::Null,
+        (Val::Str(s), KqlType::Dynamic) => parse_dyn(s),
+        (Val::Str(s), _) => Value::String(s.to_string()),
+        (Val::Bool(b), _) => Value::Bool(b),
+        (Val::Ts(n), _) | (Val::I64(n), KqlType::DateTime) => Value::String(format_datetime(n)),
+        (Val::I64(n), KqlType::TimeSpan) => Value::String(format_timespan(n)),
+        (Val::I64(n), _) => Value::from(n),
+        (Val::F64(f), _) => match serde_json::Number::from_f64(f) {
+            Some(n) => Value::Number(n),
+            None if f.is_nan() => Value::String("NaN".into()),
+            None if f > 0.0 => Value::String("Infinity".into()),
+            None => Value::String("-Infinity".into()),
+        },
+    }
+}

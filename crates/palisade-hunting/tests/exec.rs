@@ -1,0 +1,614 @@
+//! Execution semantics: hand-computed results for operators, functions, joins, nulls, case
+//! rules, dynamic values, tenant isolation, the 30-day window, ingestion and limits.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use palisade_hunting::{ingest_jsonl, EventStore, HuntError, HuntingEngine, Limits};
+use serde_json::{json, Value};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
+}
+
+fn engine() -> (tempfile::TempDir, HuntingEngine) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path()).unwrap();
+    (dir, HuntingEngine::new(Arc::new(store)))
+}
+
+async fn rows(e: &HuntingEngine, q: &str) -> Vec<Value> {
+    match e.run("t1", q, now()).await {
+        Ok(r) => r.rows.into_iter().map(Value::Object).collect(),
+        Err(err) => panic!("query failed: {err}\n{q}"),
+    }
+}
+
+/// Values of column `c` in row order.
+async fn col(e: &HuntingEngine, q: &str, c: &str) -> Vec<Value> {
+    rows(e, q).await.into_iter().map(|r| r[c].clone()).collect()
+}
+
+async fn count(e: &HuntingEngine, q: &str) -> i64 {
+    let r = rows(e, &format!("{q} | count")).await;
+    r[0]["Count"].as_i64().unwrap()
+}
+
+const WORDS: &str = r#"datatable(s:string)["cmd.exe /c whoami", "C:\\x\\CMD.EXE", "cmdline", "PowerShell -enc AAA", ""]"#;
+
+#[tokio::test]
+async fn string_operators() {
+    let (_d, e) = engine();
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s has 'cmd.exe'")).await,
+        2
+    );
+    assert_eq!(count(&e, &format!("{WORDS} | where s has 'cmd'")).await, 2);
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s has_cs 'cmd'")).await,
+        1
+    );
+    assert_eq!(count(&e, &format!("{WORDS} | where s !has 'cmd'")).await, 3);
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s contains 'CMD'")).await,
+        3
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s contains_cs 'CMD'")).await,
+        1
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s startswith 'power'")).await,
+        1
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s endswith '.EXE'")).await,
+        1
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s hasprefix 'who'")).await,
+        1
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s == 'cmdline'")).await,
+        1
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s == 'CMDLINE'")).await,
+        0
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s =~ 'CMDLINE'")).await,
+        1
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s !~ 'CMDLINE'")).await,
+        4
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s matches regex @'^cmd\\w+$'")).await,
+        1
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s in~ ('CMDLINE', 'x')")).await,
+        1
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s in ('CMDLINE', 'x')")).await,
+        0
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s !in ('cmdline')")).await,
+        4
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s has_any ('whoami', 'enc')")).await,
+        2
+    );
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where s has_all ('cmd', 'whoami')")).await,
+        1
+    );
+    assert_eq!(count(&e, &format!("{WORDS} | where isempty(s)")).await, 1);
+    assert_eq!(
+        count(&e, &format!("{WORDS} | where isnotempty(s)")).await,
+        4
+    );
+}
+
+#[tokio::test]
+async fn nulls_and_arithmetic() {
+    let (_d, e) = engine();
+    let t = "datatable(x:long)[1, long(null), 3]";
+    assert_eq!(count(&e, &format!("{t} | where x > 1")).await, 1);
+    assert_eq!(count(&e, &format!("{t} | where x != 1")).await, 1);
+    assert_eq!(count(&e, &format!("{t} | where isnull(x)")).await, 1);
+    let r = rows(&e, &format!("{t} | summarize n=count(), s=sum(x), c=countif(isnull(x)), a=avg(x), mn=min(x), mx=max(x)")).await;
+    assert_eq!(
+        r[0],
+        json!({"n": 3, "s": 4, "c": 1, "a": 2.0, "mn": 1, "mx": 3})
+    );
+    let r = rows(
+        &e,
+        "print a = 7 / 2, b = 7.0 / 2, c = -7 / 2, d = 7 % 3, e = 1 / 0",
+    )
+    .await;
+    assert_eq!(r[0], json!({"a": 3, "b": 3.5, "c": -3, "d": 1, "e": null}));
+}
+
+#[tokio::test]
+async fn datetimes_and_timespans() {
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        "print a = datetime(2020-01-02) - datetime(2020-01-01), b = datetime(2020-01-01) + 90m, \
+         c = bin(datetime(2020-01-01 13:47:00), 1h), d = 2h / 30m, e = ago(1d), f = now(), \
+         g = startofday(datetime(2020-03-04 05:06:07)), h = datetime_diff('day', datetime(2020-01-10), datetime(2020-01-01)), \
+         i = format_datetime(datetime(2020-01-02 03:04:05), 'yyyy-MM-dd HH:mm:ss'), j = dayofweek(datetime(2020-01-01)), \
+         k = bin(17, 5), l = bin(-3, 5), m = tostring(datetime(2020-08-30T06:38:35.7664356Z))",
+    )
+    .await;
+    assert_eq!(
+        r[0],
+        json!({
+            "a": "1.00:00:00", "b": "2020-01-01T01:30:00.0000000Z", "c": "2020-01-01T13:00:00.0000000Z",
+            "d": 4.0, "e": "2026-11-19T12:00:00.0000000Z", "f": "2026-11-20T12:00:00.0000000Z",
+            "g": "2020-03-04T00:00:00.0000000Z", "h": 9, "i": "2020-01-02 03:04:05", "j": "3.00:00:00",
+            "k": 15, "l": -5, "m": "2020-08-30T06:38:35.7664356Z"
+        })
+    );
+    let t = "datatable(T:datetime, v:long)[datetime(2020-01-01 01:00), 1, datetime(2020-01-01 23:00), 2, datetime(2020-01-02 05:00), 4]";
+    let r = rows(
+        &e,
+        &format!("{t} | summarize s=sum(v) by d=bin(T, 1d) | sort by d asc"),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"d": "2020-01-01T00:00:00.0000000Z", "s": 3}),
+            json!({"d": "2020-01-02T00:00:00.0000000Z", "s": 4})
+        ]
+    );
+    assert_eq!(
+        count(
+            &e,
+            &format!("{t} | where T between (datetime(2020-01-01) .. 1d)")
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn dynamic_values() {
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        r#"print d = parse_json('{"a":{"b":[1,2,3]},"s":"x"}') | extend x = d.a.b[1], y = tostring(d.a.b), n = array_length(d.a.b), s = tostring(d.s), z = d['a']['b'][-1], m = isnull(d.missing)"#,
+    )
+    .await;
+    assert_eq!(r[0]["x"], json!(2));
+    assert_eq!(r[0]["y"], json!("[1,2,3]"));
+    assert_eq!(r[0]["n"], json!(3));
+    assert_eq!(r[0]["s"], json!("x"));
+    assert_eq!(r[0]["z"], json!(3));
+    assert_eq!(r[0]["m"], json!(true));
+    assert_eq!(r[0]["d"], json!({"a": {"b": [1, 2, 3]}, "s": "x"}));
+    let r = rows(
+        &e,
+        r#"print p = bag_pack("k", 1, "v", "w"), a = pack_array(1, "x"), sp = split("a,b,c", ",")"#,
+    )
+    .await;
+    assert_eq!(
+        r[0],
+        json!({"p": {"k": 1, "v": "w"}, "a": [1, "x"], "sp": ["a", "b", "c"]})
+    );
+    let t = r#"datatable(a:long, d:dynamic)[1, dynamic([1,2]), 2, dynamic(["x"]), 3, dynamic([])]"#;
+    assert_eq!(count(&e, &format!("{t} | mv-expand d")).await, 3);
+    let r = col(
+        &e,
+        &format!("{t} | mv-expand d to typeof(long) | where a == 1 | sort by d asc"),
+        "d",
+    )
+    .await;
+    assert_eq!(r, vec![json!(1), json!(2)]);
+    assert_eq!(count(&e, &format!("{t} | where d has 'x'")).await, 1);
+}
+
+const L: &str = r#"datatable(k:string, a:long)["x", 1, "x", 2, "y", 3]"#;
+const R: &str = r#"datatable(k:string, b:long)["x", 10, "z", 30]"#;
+
+#[tokio::test]
+async fn join_kinds() {
+    let (_d, e) = engine();
+    let j = |kind: &str| format!("{L} | join {kind} ({R}) on k");
+    assert_eq!(
+        count(&e, &j("")).await,
+        1,
+        "innerunique de-duplicates the left side"
+    );
+    assert_eq!(count(&e, &j("kind=innerunique")).await, 1);
+    assert_eq!(count(&e, &j("kind=inner")).await, 2);
+    assert_eq!(count(&e, &j("kind=leftouter")).await, 3);
+    assert_eq!(count(&e, &j("kind=rightouter")).await, 3);
+    assert_eq!(count(&e, &j("kind=fullouter")).await, 4);
+    assert_eq!(count(&e, &j("kind=leftanti")).await, 1);
+    assert_eq!(count(&e, &j("kind=rightanti")).await, 1);
+    assert_eq!(count(&e, &j("kind=leftsemi")).await, 2);
+    assert_eq!(count(&e, &j("kind=rightsemi")).await, 1);
+    let r = rows(
+        &e,
+        &format!("{L} | join kind=inner ({R}) on k | project k, k1, a, b | sort by a asc"),
+    )
+    .await;
+    assert_eq!(r[0], json!({"k": "x", "k1": "x", "a": 1, "b": 10}));
+    let r = rows(
+        &e,
+        &format!("{L} | join kind=leftouter ({R}) on $left.k == $right.k | where k == 'y'"),
+    )
+    .await;
+    assert_eq!(r[0]["b"], Value::Null);
+    assert_eq!(r[0]["k1"], json!(""));
+    let r = rows(&e, &format!("{L} | lookup ({R}) on k | sort by a asc")).await;
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[0], json!({"k": "x", "a": 1, "b": 10}));
+    assert_eq!(r[2], json!({"k": "y", "a": 3, "b": null}));
+}
+
+#[tokio::test]
+async fn tabular_operators() {
+    let (_d, e) = engine();
+    let t = r#"datatable(k:string, t:long, v:string)["a", 1, "x", "a", 3, "y", "b", 2, "z", "b", 2, "z"]"#;
+    assert_eq!(count(&e, &format!("{t} | distinct k, v")).await, 3);
+    assert_eq!(count(&e, &format!("{t} | take 2")).await, 2);
+    assert_eq!(
+        col(&e, &format!("{t} | top 2 by t"), "t").await,
+        vec![json!(3), json!(2)]
+    );
+    assert_eq!(
+        col(&e, &format!("{t} | sort by t asc, k desc | project k"), "k").await,
+        vec![json!("a"), json!("b"), json!("b"), json!("a")]
+    );
+    let r = rows(
+        &e,
+        &format!("{t} | summarize arg_max(t, v) by k | sort by k asc"),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"k": "a", "t": 3, "v": "y"}),
+            json!({"k": "b", "t": 2, "v": "z"})
+        ]
+    );
+    let r = rows(
+        &e,
+        &format!("{t} | summarize arg_min(t, *) by k | sort by k asc"),
+    )
+    .await;
+    assert_eq!(r[0], json!({"k": "a", "t": 1, "v": "x"}));
+    let r = rows(&e, &format!("{t} | summarize s = array_sort_asc(make_set(v)), l = array_length(make_list(v)), d = dcount(v), dc = dcountif(v, t > 1), c = count() by k | sort by k asc")).await;
+    assert_eq!(
+        r[0],
+        json!({"k": "a", "s": ["x", "y"], "l": 2, "d": 2, "dc": 1, "c": 2})
+    );
+    assert_eq!(
+        r[1],
+        json!({"k": "b", "s": ["z"], "l": 2, "d": 1, "dc": 1, "c": 2})
+    );
+    let r = rows(&e, &format!("{t} | summarize p50 = percentile(t, 50), ms = make_set_if(v, t >= 2), sm = sumif(t, k == 'b')")).await;
+    assert_eq!(r[0]["p50"], json!(2));
+    assert_eq!(r[0]["sm"], json!(4));
+    assert_eq!(r[0]["ms"].as_array().unwrap().len(), 2);
+    let r = rows(
+        &e,
+        &format!(
+            "{t} | where k == 'a' | project-away v | project-rename key = k | project-reorder t"
+        ),
+    )
+    .await;
+    assert_eq!(
+        r[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+        vec!["key", "t"]
+    );
+    let r = rows(
+        &e,
+        &format!("{t} | extend d = t * 2 | project-keep d | take 1"),
+    )
+    .await;
+    assert_eq!(r[0].as_object().unwrap().len(), 1);
+    assert_eq!(
+        col(&e, "range x from 1 to 5 step 2", "x").await,
+        vec![json!(1), json!(3), json!(5)]
+    );
+    let r = rows(
+        &e,
+        "print s = 'user=bob id=42' | parse s with 'user=' u ' id=' id:long | project u, id",
+    )
+    .await;
+    assert_eq!(r[0], json!({"u": "bob", "id": 42}));
+    assert_eq!(
+        count(
+            &e,
+            "union withsource=Src (datatable(a:long)[1]), (datatable(a:long)[2, 3])"
+        )
+        .await,
+        3
+    );
+    let r = rows(
+        &e,
+        &format!(
+            "let x = materialize({t} | where k == 'a'); x | summarize c = count() | extend r = 1"
+        ),
+    )
+    .await;
+    assert_eq!(r[0], json!({"c": 2, "r": 1}));
+    assert_eq!(
+        count(&e, &format!("{t} | serialize | render table")).await,
+        4
+    );
+    let r = rows(
+        &e,
+        &format!("{t} | summarize by k | where k in (({t} | where t > 2 | project k))"),
+    )
+    .await;
+    assert_eq!(r, vec![json!({"k": "a"})]);
+    let r = rows(
+        &e,
+        "print x = toscalar(datatable(a:long)[5, 7] | summarize max(a))",
+    )
+    .await;
+    assert_eq!(r[0]["x"], json!(7));
+    let r = rows(
+        &e,
+        "datatable(a:long, b:long)[1, long(null), 2, 5] | sort by b asc | project a",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![json!({"a": 1}), json!({"a": 2})],
+        "ascending sorts put nulls first"
+    );
+    let r = rows(
+        &e,
+        "datatable(a:long, b:long)[1, long(null), 2, 5] | sort by b desc | project a",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![json!({"a": 2}), json!({"a": 1})],
+        "descending sorts put nulls last"
+    );
+    let r = rows(&e, "print a = iff(1 > 2, 'y', 'n'), b = case(false, 1, true, 2, 3), c = coalesce('', 'z'), d = strcat('a', 1, 'b'), e = substring('abcdef', 2, 3), f = extract(@'(\\d+)', 1, 'abc 123'), g = replace_string('aXbX', 'X', '-'), h = toupper('x'), i = strlen('héllo'), j = trim(' ', '  x  ')").await;
+    assert_eq!(
+        r[0],
+        json!({"a": "n", "b": 2, "c": "z", "d": "a1b", "e": "cde", "f": "123", "g": "a-b-", "h": "X", "i": 5, "j": "x"})
+    );
+}
+
+async fn ingest(
+    store: &EventStore,
+    tenant: &str,
+    table: &str,
+    lines: &[Value],
+) -> palisade_hunting::IngestReport {
+    let text = lines
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    ingest_jsonl(store, tenant, table, std::io::Cursor::new(text))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tenant_isolation_and_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path()).unwrap();
+    let recent = "2026-11-19T10:00:00Z";
+    let old = "2026-10-01T10:00:00Z";
+    let rep = ingest(
+        &store,
+        "t1",
+        "DeviceProcessEvents",
+        &[
+            json!({"Timestamp": recent, "DeviceName": "a", "FileName": "cmd.exe"}),
+            json!({"Timestamp": recent, "DeviceName": "b", "FileName": "x.exe", "ProcessId": 4}),
+            json!({"Timestamp": old, "DeviceName": "c", "FileName": "old.exe"}),
+        ],
+    )
+    .await;
+    assert_eq!(rep.accepted, 3);
+    ingest(
+        &store,
+        "t2",
+        "DeviceProcessEvents",
+        &[json!({"Timestamp": recent, "DeviceName": "z"})],
+    )
+    .await;
+    let e = HuntingEngine::new(Arc::new(store));
+    let n = |tenant: &'static str| {
+        let e = &e;
+        async move {
+            let r = e
+                .run(tenant, "DeviceProcessEvents | count", now())
+                .await
+                .unwrap();
+            r.rows[0]["Count"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(n("t1").await, 2, "30-day window hides the old row");
+    assert_eq!(n("t2").await, 1);
+    assert_eq!(
+        n("t3").await,
+        0,
+        "a tenant without data sees an empty table"
+    );
+    let r = e
+        .run(
+            "t2",
+            "DeviceProcessEvents | project DeviceName, FileName, Timestamp",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.rows.len(), 1);
+    assert_eq!(r.rows[0]["DeviceName"], json!("z"));
+    assert_eq!(
+        r.rows[0]["FileName"],
+        json!(""),
+        "missing strings read as empty"
+    );
+    assert_eq!(
+        r.rows[0]["Timestamp"],
+        json!("2026-11-19T10:00:00.0000000Z")
+    );
+    assert_eq!(
+        r.columns[2],
+        ("Timestamp".to_string(), "DateTime".to_string())
+    );
+    // A union over wildcards also stays inside the tenant.
+    let r = e
+        .run("t2", "union Device*Events | summarize c = count()", now())
+        .await
+        .unwrap();
+    assert_eq!(r.rows[0]["c"], json!(1));
+    assert!(matches!(
+        e.run("../t1", "DeviceProcessEvents", now()).await,
+        Err(HuntError::InvalidTenant)
+    ));
+}
+
+#[tokio::test]
+async fn ingest_rejects_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path()).unwrap();
+    let text = [
+        r#"{"Timestamp": "2026-11-19T10:00:00Z", "DeviceName": "ok"}"#,
+        r#"{"Timestamp": "2026-11-19T10:00:00Z", "Bogus": 1}"#,
+        r#"{"Timestamp": "2026-11-19T10:00:00Z", "ProcessId": "notanumber"}"#,
+        r#"{"Timestamp": "yesterday"}"#,
+        r#"not json"#,
+        r#"{"DeviceName": "no timestamp"}"#,
+    ]
+    .join("\n");
+    let rep = ingest_jsonl(
+        &store,
+        "t1",
+        "DeviceProcessEvents",
+        std::io::Cursor::new(text),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rep.accepted, 1);
+    let lines: Vec<usize> = rep.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(lines, vec![2, 3, 4, 5, 6]);
+    assert!(rep.rejected[0].message.contains("unknown column 'Bogus'"));
+    assert!(rep.rejected[1].message.contains("ProcessId"));
+    assert!(
+        ingest_jsonl(&store, "t1", "NoSuchTable", std::io::Cursor::new(""))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn limits_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path()).unwrap();
+    let e = HuntingEngine::new(Arc::new(store)).with_limits(Limits {
+        max_rows: 2,
+        ..Limits::default()
+    });
+    let r = e
+        .run("t1", "range x from 1 to 10 step 1", now())
+        .await
+        .unwrap();
+    assert_eq!(r.rows.len(), 2);
+    assert!(r.truncated);
+    let r = e
+        .run("t1", "range x from 1 to 2 step 1", now())
+        .await
+        .unwrap();
+    assert!(!r.truncated);
+    assert!(matches!(
+        e.run("t1", "DeviceProcessEvents | where", now()).await,
+        Err(HuntError::Syntax { .. })
+    ));
+    assert!(matches!(
+        e.run("t1", "DeviceProcessEvents | where Nope == 1", now())
+            .await,
+        Err(HuntError::Semantic { .. })
+    ));
+    match e
+        .run(
+            "t1",
+            "DeviceProcessEvents | make-series count() on Timestamp step 1d",
+            now(),
+        )
+        .await
+    {
+        Err(HuntError::Unsupported { name }) => assert_eq!(name, "make-series"),
+        other => panic!("expected unsupported, got {other:?}"),
+    }
+    let text = e
+        .explain("t1", "DeviceProcessEvents | take 1", now())
+        .unwrap();
+    assert!(text.contains("Logical plan"));
+    // Several statements: the first result is returned.
+    let r = e
+        .run("t1", "print a = 1;\nprint b = 2", now())
+        .await
+        .unwrap();
+    assert_eq!(r.columns[0].0, "a");
+}
+
+#[tokio::test]
+async fn row_order_functions() {
+    let (_d, e) = engine();
+    let t = "datatable(a:long)[30, 10, 20] | sort by a asc";
+    let r = rows(
+        &e,
+        &format!("{t} | extend n = row_number(), p = prev(a), q = next(a, 1, -1)"),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"a": 10, "n": 1, "p": null, "q": 20}),
+            json!({"a": 20, "n": 2, "p": 10, "q": 30}),
+            json!({"a": 30, "n": 3, "p": 20, "q": -1}),
+        ]
+    );
+    let r = rows(&e, "print s = make_string(72, 105)").await;
+    assert_eq!(r[0]["s"], json!("Hi"));
+}
+
+#[tokio::test]
+async fn memory_limit_and_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EventStore::open(dir.path()).unwrap());
+    let q = "range x from 1 to 200000 step 1 | summarize c = count() by k = x % 100000, s = tostring(x) | count";
+    let small = HuntingEngine::new(store.clone()).with_limits(Limits {
+        memory_bytes: 64 * 1024,
+        ..Limits::default()
+    });
+    match small.run("t1", q, now()).await {
+        Err(HuntError::TooLarge(_)) => {}
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let quick = HuntingEngine::new(store.clone()).with_limits(Limits {
+        timeout: std::time::Duration::from_millis(1),
+        ..Limits::default()
+    });
+    match quick.run("t1", q, now()).await {
+        Err(HuntError::Timeout(_)) => {}
+        other => panic!("expected Timeout, got {other:?}"),
+    }
+    let big = HuntingEngine::new(store);
+    let r = big.run("t1", q, now()).await.unwrap();
+    assert_eq!(r.rows[0]["Count"], json!(200000));
+    assert!(r.stats.peak_memory_bytes > 0);
+}
