@@ -384,6 +384,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         println!("Client id:     {}", demo.client_id);
         println!("Client secret: {}", demo.client_secret);
         println!("Incidents:     {} in the demo tenant", demo.incidents);
+        if demo.events > 0 {
+            println!("Events:        {} advanced-hunting events seeded (palisade seed --events N for more)", demo.events);
+        }
         println!();
         println!(
             "Hello world:   palisade hello --config {}",
@@ -413,6 +416,8 @@ pub mod demo {
     /// File holding the demo app's credentials (mode 0600): the secret cannot be recovered
     /// from the store, so the demo keeps its copy here.
     pub const DEMO_FILE: &str = "demo-credentials.json";
+    /// Advanced-hunting events seeded for the demo tenant on first start.
+    pub const DEMO_EVENTS: u64 = 20_000;
     /// A client config file for the demo app (mode 0600), for `--config`.
     pub const CLIENT_CONFIG_FILE: &str = "client.toml";
 
@@ -430,6 +435,9 @@ pub mod demo {
         /// Incidents in the demo tenant.
         #[serde(skip)]
         pub incidents: i64,
+        /// Hunting events seeded at this start (0 when they existed already).
+        #[serde(skip)]
+        pub events: u64,
     }
 
     /// Creates the demo tenant and app the first time; afterwards reads them back. Seeds
@@ -495,6 +503,7 @@ pub mod demo {
                     client_id: app.app_id,
                     client_secret: secret,
                     incidents: 0,
+                    events: 0,
                 };
                 write_private(&file, serde_json::to_string_pretty(&demo)?.as_bytes())?;
                 demo
@@ -508,6 +517,23 @@ pub mod demo {
         )
         .await?;
         demo.incidents = server.store.count_incidents(&demo.tenant_id).await?;
+        // A first slice of advanced-hunting events, once (`palisade seed --events N` adds more).
+        let events_dir = crate::hunting::events_dir(data_dir);
+        let tenant_events = events_dir.join(format!("tenant={}", demo.tenant_id));
+        if !tenant_events.exists() {
+            let store = palisade_hunting::EventStore::open(&events_dir)?;
+            let estate = crate::hunting::estate_for(&demo.tenant_id, &demo.domain);
+            let now = crate::hunting::chrono_time(directory.clock().now());
+            demo.events = palisade_hunting::seed_events(
+                &store,
+                &demo.tenant_id,
+                &estate,
+                DEMO_EVENTS,
+                now,
+                |_| {},
+            )
+            .await?;
+        }
         let ca = server
             .ca_path
             .as_deref()
