@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${SECONDS_EACH:-10}
 CONC=${CONC:-16}
 cargo build --release -q -p palisade --bin palisade --example load
-BIN=target/release/palisade
-LOAD=target/release/examples/load
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET/release/palisade
+LOAD=$TARGET/release/examples/load
 DATA=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
 

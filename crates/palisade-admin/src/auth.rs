@@ -2,10 +2,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use palisade_directory::{hash_secret, verify_secret_hash};
 use palisade_store::{Store, StoreError};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// Admin key errors.
 #[derive(Debug, thiserror::Error)]
@@ -13,10 +12,6 @@ pub enum AdminKeyError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-fn hash(key: &str) -> Vec<u8> {
-    Sha256::digest(key.as_bytes()).to_vec()
 }
 
 /// Creates an admin key if the store has none and returns it (`None` if one exists: the
@@ -29,18 +24,17 @@ pub async fn bootstrap_admin_key(store: &Store, now: i64) -> Result<Option<Strin
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let key = format!("pal_admin_{}", URL_SAFE_NO_PAD.encode(bytes));
     store
-        .insert_admin_credential(&uuid::Uuid::new_v4().to_string(), &hash(&key), now)
+        .insert_admin_credential(&uuid::Uuid::new_v4().to_string(), &hash_secret(&key), now)
         .await?;
     Ok(Some(key))
 }
 
-/// Whether `presented` is a stored admin key; every stored hash is compared in constant
-/// time.
+/// Whether `presented` is a stored admin key; every stored hash is compared (each in
+/// constant time), whichever matches.
 pub(crate) async fn is_admin_key(store: &Store, presented: &str) -> Result<bool, StoreError> {
-    let presented = hash(presented);
-    let mut ok = subtle::Choice::from(0u8);
+    let mut ok = false;
     for stored in store.list_admin_credential_hashes().await? {
-        ok |= presented.ct_eq(&stored);
+        ok |= verify_secret_hash(presented, &stored);
     }
-    Ok(ok.into())
+    Ok(ok)
 }

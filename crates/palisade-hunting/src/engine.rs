@@ -351,10 +351,13 @@ impl HuntingEngine {
             column: 1,
             message: "the query has no result statement".into(),
         })?;
-        let mut planner = Planner::new(scan, now);
-        let plan = planner.plan(first)?;
-        let plan = planner.finish(plan, &first.schema)?;
-        Ok((plan, first.schema.clone()))
+        let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut planner = Planner::new(scan, now);
+            let plan = planner.plan(first)?;
+            planner.finish(plan, &first.schema)
+        }))
+        .map_err(|_| HuntError::Internal("the query planner panicked".into()))??;
+        Ok((planned, first.schema.clone()))
     }
 
     /// The parsed query and its (unoptimised and optimised) logical plans, as text.
@@ -430,13 +433,23 @@ impl HuntingEngine {
             .limit(0, Some(max.saturating_add(1)))?
             .build()?;
         let (ctx, pool) = self.context_with_pool()?;
-        let exec = async {
+        // Run on a task so that a panic inside DataFusion becomes an error, and so that a
+        // timeout can abort the work.
+        let mut task = tokio::spawn(async move {
             let df = ctx.execute_logical_plan(plan).await?;
             df.collect().await
-        };
-        let batches = match tokio::time::timeout(self.limits.timeout, exec).await {
-            Ok(r) => r?,
-            Err(_) => return Err(HuntError::Timeout(self.limits.timeout)),
+        });
+        let batches = match tokio::time::timeout(self.limits.timeout, &mut task).await {
+            Ok(Ok(r)) => r?,
+            Ok(Err(join)) => {
+                return Err(HuntError::Internal(format!(
+                    "query execution failed: {join}"
+                )))
+            }
+            Err(_) => {
+                task.abort();
+                return Err(HuntError::Timeout(self.limits.timeout));
+            }
         };
         let (rows, truncated) = batches_to_rows(&batches, &schema, max)?;
         let mut stats = scan.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();

@@ -518,7 +518,7 @@ impl Gen<'_> {
             "IsInitiatingProcessRemoteSession": false,
         }));
         self.device_cols(&mut m, &d, t);
-        let cmd = format!("{proc_}");
+        let cmd = proc_.to_string();
         self.initiating(&mut m, proc_, &cmd, "explorer.exe", &u, t);
         m
     }

@@ -310,7 +310,7 @@ async fn tabular_operators() {
     .await;
     assert_eq!(
         r[0].as_object().unwrap().keys().collect::<Vec<_>>(),
-        vec!["key", "t"]
+        vec!["t", "key"]
     );
     let r = rows(
         &e,

@@ -165,21 +165,8 @@ async fn serve_bare(data_dir: &str, body: &str) -> Result<()> {
         "bare listening on https://localhost:{}",
         listener.local_addr()?.port()
     );
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let tls = tls.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            if let Ok(s) = tls.accept(stream).await {
-                let svc = hyper_util::service::TowerToHyperService::new(app);
-                let _ = hyper_util::server::conn::auto::Builder::new(
-                    hyper_util::rt::TokioExecutor::new(),
-                )
-                .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
-                .await;
-            }
-        });
-    }
+    palisade::server::serve_tls(listener, tls, app).await;
+    Ok(())
 }
 
 #[tokio::main]

@@ -240,7 +240,9 @@ impl SigningKeySource for PublishedKeys {
     }
 }
 
-async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {
+/// Serves `app` over TLS on `listener` until the task is dropped: HTTP/1.1 and HTTP/2,
+/// a 10-second handshake limit, one task per connection.
+pub async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,

@@ -298,13 +298,31 @@ impl<'a> Planner<'a> {
                 let mut p = self.plan(input)?;
                 // Row-order functions (`row_number`, `prev`, `next`) become window columns
                 // computed over the (serialized) input order first.
-                let mut wins: Vec<Expr> = Vec::new();
+                let mut wins: Vec<(Expr, Option<i64>)> = Vec::new();
                 let exprs: Vec<BoundExpr> = exprs
                     .iter()
                     .map(|e| self.replace_windows(e, &mut wins))
                     .collect::<PResult<_>>()?;
                 if !wins.is_empty() {
-                    p = LogicalPlanBuilder::from(p).window(wins)?.build()?;
+                    // Window expressions must be bare calls: compute `__wr{k}`, then derive
+                    // `__w{k}` (row_number's start offset, Int64 type) in a projection.
+                    let mut bare = Vec::new();
+                    let mut post: Vec<Expr> = (0..input.schema.columns.len()).map(pcol).collect();
+                    for (k, (w, start)) in wins.into_iter().enumerate() {
+                        bare.push(w.alias(format!("__wr{k}")));
+                        let c = ncol(&format!("__wr{k}"));
+                        post.push(
+                            match start {
+                                Some(s) => cast(c, DataType::Int64) + lit(s - 1),
+                                None => c,
+                            }
+                            .alias(format!("__w{k}")),
+                        );
+                    }
+                    p = LogicalPlanBuilder::from(p)
+                        .window(bare)?
+                        .project(post)?
+                        .build()?;
                 }
                 let mut out = Vec::with_capacity(exprs.len());
                 for (i, e) in exprs.iter().enumerate() {
@@ -655,12 +673,16 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn replace_windows(&mut self, e: &BoundExpr, wins: &mut Vec<Expr>) -> PResult<BoundExpr> {
+    fn replace_windows(
+        &mut self,
+        e: &BoundExpr,
+        wins: &mut Vec<(Expr, Option<i64>)>,
+    ) -> PResult<BoundExpr> {
         if let ExprNode::Call { func, args } = &e.node {
             if matches!(func.as_str(), "row_number" | "prev" | "next") {
                 let w = self.window_call(func, args)?;
                 let name = format!("__w{}", wins.len());
-                wins.push(w.alias(name.clone()));
+                wins.push(w);
                 return Ok(BoundExpr {
                     node: ExprNode::Call {
                         func: "__aggref".into(),
@@ -691,7 +713,7 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn window_call(&mut self, func: &str, args: &[BoundExpr]) -> PResult<Expr> {
+    fn window_call(&mut self, func: &str, args: &[BoundExpr]) -> PResult<(Expr, Option<i64>)> {
         use datafusion::functions_window::expr_fn as w;
         match func {
             "row_number" => {
@@ -706,10 +728,13 @@ impl<'a> Planner<'a> {
                         _ => return unsupported("row_number with a non-constant start"),
                     },
                 };
-                Ok(cast(w::row_number(), DataType::Int64) + lit(start - 1))
+                Ok((w::row_number(), Some(start)))
             }
             _ => {
-                let x = self.expr(&args[0])?;
+                let first = args
+                    .first()
+                    .ok_or_else(|| PlanError::Invalid(format!("{func}: missing argument")))?;
+                let x = self.expr(first)?;
                 let offset = match args.get(1) {
                     None => 1,
                     Some(a) => match const_eval(a, self.now) {
@@ -722,17 +747,20 @@ impl<'a> Planner<'a> {
                     None => None,
                     Some(a) => match const_eval(a, self.now) {
                         Some(l) => match literal(&l)? {
-                            Expr::Literal(v, _) => Some(v.cast_to(&arrow_type(args[0].ty))?),
+                            Expr::Literal(v, _) => Some(v.cast_to(&arrow_type(first.ty))?),
                             _ => None,
                         },
                         None => return unsupported(format!("{func} with a non-constant default")),
                     },
                 };
-                Ok(if func == "prev" {
-                    w::lag(x, Some(offset), default)
-                } else {
-                    w::lead(x, Some(offset), default)
-                })
+                Ok((
+                    if func == "prev" {
+                        w::lag(x, Some(offset), default)
+                    } else {
+                        w::lead(x, Some(offset), default)
+                    },
+                    None,
+                ))
             }
         }
     }

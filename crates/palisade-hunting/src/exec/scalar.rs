@@ -24,6 +24,9 @@ use crate::types::KqlType;
 
 const NS_DAY: i64 = 86_400_000_000_000;
 
+/// A boxed row-wise function body.
+type BoxedRowFn = Box<dyn Fn(&[Val]) -> Out + Send + Sync>;
+
 /// `kql_has(text, term)` and the other string predicates.
 pub(crate) fn str_pred_udf(kind: StrPred, cs: bool) -> ScalarUDF {
     row_udf(
@@ -404,7 +407,7 @@ fn url_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+        if b[i] == b'%' && i + 2 < b.len() {
             if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
                 out.push(v);
                 i += 3;
@@ -603,7 +606,7 @@ pub(crate) fn call(p: &mut Planner, func: &str, args: &[BoundExpr], ty: KqlType)
     };
     // Argument i as KQL type `to`.
     let a_as = |p: &Planner, i: usize, to: KqlType| -> PResult<Expr> { p.conv(arg(i)?, t(i), to) };
-    let row = |name: &str, ret: KqlType, f: Box<dyn Fn(&[Val]) -> Out + Send + Sync>| {
+    let row = |name: &str, ret: KqlType, f: BoxedRowFn| {
         row_udf(format!("kql_{name}"), arrow_type(ret), f)
     };
     let all = |p: &Planner, to: KqlType| -> PResult<Vec<Expr>> {
