@@ -21,7 +21,7 @@ QUERIES = [
     ("filter+summarize", """SELECT "DeviceName", count(*) AS c FROM dpe WHERE lower("FileName") = 'powershell.exe' GROUP BY "DeviceName" ORDER BY c DESC LIMIT 10"""),
     ("has filter+count", """SELECT count(*) FROM dpe WHERE "ProcessCommandLine" ILIKE '%shadows%'"""),
     ("join network", """SELECT count(*) FROM (SELECT DISTINCT "DeviceId" FROM dpe WHERE lower("FileName") = 'powershell.exe') p JOIN dne n ON p."DeviceId" = n."DeviceId" WHERE n."RemotePort" = 443"""),
-    ("arg_max", """SELECT "DeviceId", max("Timestamp"), arg_max("FileName", "Timestamp"), arg_max("ProcessCommandLine", "Timestamp") FROM dpe GROUP BY "DeviceId\""""),
+    ("arg_max", """SELECT "DeviceId", CAST(max("Timestamp") AS VARCHAR), arg_max("FileName", "Timestamp"), arg_max("ProcessCommandLine", "Timestamp") FROM dpe GROUP BY "DeviceId\""""),
     ("make_set", """SELECT "DeviceId", list(DISTINCT "FileName") FROM dpe GROUP BY "DeviceId\""""),
 ]
 
@@ -33,4 +33,4 @@ for name, sql in QUERIES:
         t = time.perf_counter()
         rows = len(con.execute(sql).fetchall())
         best = min(best, (time.perf_counter() - t) * 1e3)
-    print(f"{name:<20} {best:>10.1} {rows:>8}")
+    print(f"{name:<20} {best:>10.1f} {rows:>8}")

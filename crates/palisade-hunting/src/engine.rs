@@ -12,6 +12,18 @@
 //!   DataFusion's memory pool is capped at [`Limits::memory_bytes`] (→ [`HuntError::TooLarge`]).
 //! - `dcount` is exact (Kusto's is a HyperLogLog estimate); `percentile(s)` are exact
 //!   nearest-rank values (Kusto's are T-Digest estimates).
+//! - Storage/plan types: `timespan` is `Int64` nanoseconds, `decimal` is `Float64`, `dynamic`
+//!   is JSON text, `datetime` is `Timestamp(ns, UTC)` (printed with 7 fractional digits).
+//! - Strings are never null (Kusto semantics): missing strings read as `""`, including the
+//!   unmatched side of outer joins and columns a `union` input lacks. Other types keep nulls;
+//!   comparisons with null are not true (a `where` drops the row).
+//! - `sample N` returns N uniformly random rows; `row_number()`/`prev()`/`next()` follow the
+//!   input order (use them after `sort`/`serialize`).
+//! - Not implemented (rejected by name): `make-series`, multi-level `top-nested` and
+//!   `with others`, `partition` bodies other than `top N by ...`, `invoke`, `parse
+//!   kind=relaxed`, multi-result `series_*` functions, hashes (`hash*`), `ipv6_*`,
+//!   `geo_info_from_ip_address`, `ingestion_time`, `percentiles_array`, `pack_all`,
+//!   `column_ifexists`, and the constructs the parser/binder already reject.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -308,7 +320,7 @@ impl MemoryPool for TrackingPool {
 /// Runs KQL hunting queries for tenants over an [`EventStore`].
 #[derive(Debug)]
 pub struct HuntingEngine {
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     store: Arc<EventStore>,
     limits: Limits,
 }
@@ -317,7 +329,7 @@ impl HuntingEngine {
     /// An engine over `store` with the Defender catalog and default [`Limits`].
     pub fn new(store: Arc<EventStore>) -> Self {
         HuntingEngine {
-            catalog: store.catalog().clone(),
+            catalog: Arc::new(store.catalog().clone()),
             store,
             limits: Limits::default(),
         }
@@ -360,8 +372,26 @@ impl HuntingEngine {
         Ok((planned, first.schema.clone()))
     }
 
-    /// The parsed query and its (unoptimised and optimised) logical plans, as text.
+    /// The parsed query and its (unoptimised and optimised) logical plans, as text. Runs on a
+    /// dedicated large-stack thread, like [`HuntingEngine::run`].
     pub fn explain(
+        &self,
+        tenant_id: &str,
+        query: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, HuntError> {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("palisade-explain".into())
+                .stack_size(64 << 20)
+                .spawn_scoped(scope, || self.explain_here(tenant_id, query, now))
+                .map_err(|e| HuntError::Internal(format!("cannot start explain thread: {e}")))?
+                .join()
+                .map_err(|_| HuntError::Internal("the query planner panicked".into()))?
+        })
+    }
+
+    fn explain_here(
         &self,
         tenant_id: &str,
         query: &str,
@@ -410,7 +440,48 @@ impl HuntingEngine {
     }
 
     /// Runs `query` for `tenant_id` with `now()` fixed to `now`.
+    ///
+    /// The query is planned and executed on a dedicated thread with a large stack and its own
+    /// two-worker runtime, so deep plans cannot overflow the caller's (small) task stacks and a
+    /// panic in the engine becomes [`HuntError::Internal`]. If the caller stops awaiting, the
+    /// query still runs to completion or to [`Limits::timeout`].
     pub async fn run(
+        &self,
+        tenant_id: &str,
+        query: &str,
+        now: DateTime<Utc>,
+    ) -> Result<HuntResult, HuntError> {
+        const STACK: usize = 64 << 20;
+        let engine = HuntingEngine {
+            catalog: self.catalog.clone(),
+            store: self.store.clone(),
+            limits: self.limits.clone(),
+        };
+        let (tenant, query) = (tenant_id.to_string(), query.to_string());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("palisade-hunt".into())
+            .stack_size(STACK)
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let rt = tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .thread_stack_size(STACK)
+                        .enable_all()
+                        .build()
+                        .map_err(|e| HuntError::Internal(format!("runtime: {e}")))?;
+                    rt.block_on(engine.run_here(&tenant, &query, now))
+                }));
+                let _ = tx.send(result.unwrap_or_else(|_| {
+                    Err(HuntError::Internal("the query engine panicked".into()))
+                }));
+            })
+            .map_err(|e| HuntError::Internal(format!("cannot start query thread: {e}")))?;
+        rx.await
+            .map_err(|_| HuntError::Internal("query thread ended without a result".into()))?
+    }
+
+    async fn run_here(
         &self,
         tenant_id: &str,
         query: &str,

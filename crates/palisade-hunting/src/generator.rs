@@ -169,6 +169,13 @@ const BINARIES: &[(&str, &str)] = &[
     ("wmic.exe", "C:\\Windows\\System32\\wbem"),
 ];
 
+impl Default for Estate {
+    /// [`Estate::sample`] with seed 0.
+    fn default() -> Self {
+        Estate::sample(0)
+    }
+}
+
 impl Estate {
     /// A deterministic sample estate: 25 devices, 40 users, 40 files, 30 URLs, 40 IPs.
     pub fn sample(seed: u64) -> Estate {
@@ -964,7 +971,7 @@ pub async fn seed_events(
     now: DateTime<Utc>,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, StoreError> {
-    const FLUSH: usize = 20_000;
+    const FLUSH: usize = 100_000;
     let now_ns = now.timestamp_nanos_opt().unwrap_or(0);
     let mut g = Gen {
         e: estate,

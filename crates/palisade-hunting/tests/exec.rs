@@ -612,3 +612,127 @@ async fn memory_limit_and_timeout() {
     assert_eq!(r.rows[0]["Count"], json!(200000));
     assert!(r.stats.peak_memory_bytes > 0);
 }
+
+#[tokio::test]
+async fn row_number_in_where() {
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        "datatable(a:long)[30, 10, 20] | sort by a asc | where row_number() == 2",
+    )
+    .await;
+    assert_eq!(r, vec![json!({"a": 20})]);
+}
+
+#[tokio::test]
+async fn sample_takes_n_rows() {
+    let (_d, e) = engine();
+    assert_eq!(
+        count(&e, "range x from 1 to 100 step 1 | sample 7").await,
+        7
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_estate_is_deterministic_and_queryable() {
+    use palisade_hunting::{seed_events, Estate};
+    let estate = Estate::sample(42);
+    assert_eq!(estate.devices[0].device_id.len(), 40);
+    let mut counts = Vec::new();
+    let mut engines = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(dir.path()).unwrap();
+        let n = seed_events(&store, "t1", &estate, 3000, now(), |_| {})
+            .await
+            .unwrap();
+        counts.push(n);
+        engines.push((dir, HuntingEngine::new(Arc::new(store))));
+    }
+    assert_eq!(counts[0], counts[1]);
+    let e = &engines[0].1;
+    let per_table = |q: &'static str| async move {
+        let r = e.run("t1", q, now()).await.unwrap();
+        r.rows
+            .iter()
+            .map(|r| r.get("Count").and_then(Value::as_i64).unwrap_or(0))
+            .sum::<i64>()
+    };
+    let other = &engines[1].1;
+    let q = "union withsource=T Device*, Email*, Identity*, CloudAppEvents, Alert* | summarize Count = count() by T | sort by T asc";
+    let a = e.run("t1", q, now()).await.unwrap().rows;
+    let b = other.run("t1", q, now()).await.unwrap().rows;
+    assert_eq!(a, b, "same seed, same data");
+    assert!(a.len() >= 12, "events spread over the main tables: {a:?}");
+    assert!(per_table("DeviceProcessEvents | where ProcessCommandLine has_any ('-enc', 'shadows', 'urlcache', '/add') | count").await > 0);
+    assert!(per_table("DeviceProcessEvents | join kind=inner (DeviceNetworkEvents) on DeviceId | take 5 | count").await > 0);
+    assert!(
+        per_table("EmailEvents | join EmailAttachmentInfo on NetworkMessageId | count").await > 0
+    );
+    assert!(per_table("IdentityLogonEvents | where tostring(AdditionalFields.Spns) startswith 'krbtgt' | count").await > 0);
+    assert!(
+        per_table(
+            "AlertInfo | join AlertEvidence on AlertId | where EntityType == 'Machine' | count"
+        )
+        .await
+            > 0
+    );
+    let days = e
+        .run(
+            "t1",
+            "DeviceProcessEvents | summarize count() by bin(Timestamp, 1d)",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(days.rows.len() >= 25, "events spread over the 30 days");
+}
+
+#[tokio::test]
+async fn scalar_functions() {
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        r#"print a = int(7) / int(0), b = toint("12") + 1, c = tolong("x"), d = todouble("1.5"), f = tobool("true"),
+           g = todatetime("2020-01-01"), h = totimespan("01:00:00"), i = gettype(parse_json("[1]")),
+           j = base64_decode_tostring("aGk="), k = tostring(parse_path(@"C:\a\b.txt").Filename),
+           l = ipv4_is_private("10.1.2.3"), m = ipv4_is_in_range("10.1.2.3", "10.1.0.0/16"), n = countof("aaa", "a"),
+           o = indexof("abc", "c"), p = url_decode("a%20b"), q = array_length(extract_all(@"(\d)", "a1b2")),
+           s = round(2.567, 2), t = strcat_delim("-", "a", 1), u = tostring(parse_url("https://h.com:8443/p?q=1").Host),
+           v = tostring(parse_command_line(@'a.exe "b c" d', "windows")[1])"#,
+    )
+    .await;
+    assert_eq!(
+        r[0],
+        json!({"a": null, "b": 13, "c": null, "d": 1.5, "f": true, "g": "2020-01-01T00:00:00.0000000Z",
+               "h": "01:00:00", "i": "array", "j": "hi", "k": "b.txt", "l": true, "m": true, "n": 3, "o": 2,
+               "p": "a b", "q": 2, "s": 2.57, "t": "a-1", "u": "h.com", "v": "b c"})
+    );
+}
+
+#[tokio::test]
+async fn top_nested_and_partition() {
+    let (_d, e) = engine();
+    let t = r#"datatable(k:string, d:string, t:long)["a", "x", 1, "a", "y", 2, "b", "x", 3, "c", "z", 4, "c", "v", 5, "c", "w", 6]"#;
+    let r = rows(&e, &format!("{t} | top-nested 2 of k by dcount(d) asc")).await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"k": "b", "aggregated_k": 1}),
+            json!({"k": "a", "aggregated_k": 2})
+        ]
+    );
+    let r = rows(
+        &e,
+        &format!("{t} | partition by k (top 1 by t) | sort by k asc | project k, t"),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"k": "a", "t": 2}),
+            json!({"k": "b", "t": 3}),
+            json!({"k": "c", "t": 6})
+        ]
+    );
+}

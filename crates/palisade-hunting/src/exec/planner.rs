@@ -290,40 +290,27 @@ impl<'a> Planner<'a> {
             }
             TableNode::Filter { input, predicate } => {
                 let p = self.plan(input)?;
-                let pred = self.expr(predicate)?;
+                if !contains_call(predicate, &["row_number", "prev", "next"]) {
+                    let pred = self.expr(predicate)?;
+                    let pred = self.conv(pred, predicate.ty, KqlType::Bool)?;
+                    return Ok(LogicalPlanBuilder::from(p).filter(pred)?.build()?);
+                }
+                let (p, preds) = self.with_windows(
+                    p,
+                    input.schema.columns.len(),
+                    std::slice::from_ref(predicate),
+                )?;
+                let pred = self.expr(&preds[0])?;
                 let pred = self.conv(pred, predicate.ty, KqlType::Bool)?;
-                Ok(LogicalPlanBuilder::from(p).filter(pred)?.build()?)
+                let back: Vec<Expr> = (0..input.schema.columns.len()).map(pcol).collect();
+                Ok(LogicalPlanBuilder::from(p)
+                    .filter(pred)?
+                    .project(back)?
+                    .build()?)
             }
             TableNode::Project { input, exprs } => {
-                let mut p = self.plan(input)?;
-                // Row-order functions (`row_number`, `prev`, `next`) become window columns
-                // computed over the (serialized) input order first.
-                let mut wins: Vec<(Expr, Option<i64>)> = Vec::new();
-                let exprs: Vec<BoundExpr> = exprs
-                    .iter()
-                    .map(|e| self.replace_windows(e, &mut wins))
-                    .collect::<PResult<_>>()?;
-                if !wins.is_empty() {
-                    // Window expressions must be bare calls: compute `__wr{k}`, then derive
-                    // `__w{k}` (row_number's start offset, Int64 type) in a projection.
-                    let mut bare = Vec::new();
-                    let mut post: Vec<Expr> = (0..input.schema.columns.len()).map(pcol).collect();
-                    for (k, (w, start)) in wins.into_iter().enumerate() {
-                        bare.push(w.alias(format!("__wr{k}")));
-                        let c = ncol(&format!("__wr{k}"));
-                        post.push(
-                            match start {
-                                Some(s) => cast(c, DataType::Int64) + lit(s - 1),
-                                None => c,
-                            }
-                            .alias(format!("__w{k}")),
-                        );
-                    }
-                    p = LogicalPlanBuilder::from(p)
-                        .window(bare)?
-                        .project(post)?
-                        .build()?;
-                }
+                let p = self.plan(input)?;
+                let (p, exprs) = self.with_windows(p, input.schema.columns.len(), exprs)?;
                 let mut out = Vec::with_capacity(exprs.len());
                 for (i, e) in exprs.iter().enumerate() {
                     let x = self.expr(e)?;
@@ -344,10 +331,21 @@ impl<'a> Planner<'a> {
                 }
                 Ok(LogicalPlanBuilder::from(p).sort(sorts)?.build()?)
             }
-            TableNode::Limit { input, n } | TableNode::Sample { input, n } => {
+            TableNode::Limit { input, n } => {
                 let p = self.plan(input)?;
                 let n = self.const_count(n)?;
                 Ok(LogicalPlanBuilder::from(p).limit(0, Some(n))?.build()?)
+            }
+            TableNode::Sample { input, n } => {
+                // `sample N`: N uniformly random rows (random order, then take).
+                let p = self.plan(input)?;
+                let n = self.const_count(n)?;
+                Ok(LogicalPlanBuilder::from(p)
+                    .sort(vec![
+                        datafusion::functions::expr_fn::random().sort(true, false)
+                    ])?
+                    .limit(0, Some(n))?
+                    .build()?)
             }
             TableNode::Distinct { input } => {
                 let p = self.plan(input)?;
@@ -425,12 +423,56 @@ impl<'a> Planner<'a> {
                 Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
             }
             TableNode::MakeSeries { .. } => unsupported("make-series"),
-            TableNode::TopNested { .. } => unsupported("top-nested"),
-            TableNode::Partition { input, body, .. } => {
-                // Only bodies that are row-wise (no per-partition aggregation/limits) would be
-                // equivalent to running the body once; reject all to stay exact.
-                let _ = (input, body);
-                unsupported("partition")
+            TableNode::TopNested { input, levels } => {
+                let [lv] = levels.as_slice() else {
+                    return unsupported("top-nested with several levels");
+                };
+                if lv.others.is_some() {
+                    return unsupported("top-nested with others");
+                }
+                // One level: summarize agg by key, then keep the top N by the aggregate.
+                let p = self.aggregate(
+                    schema,
+                    input,
+                    std::slice::from_ref(&lv.key),
+                    std::slice::from_ref(&lv.agg),
+                )?;
+                let b = LogicalPlanBuilder::from(p).sort(vec![pcol(1).sort(lv.asc, lv.asc)])?;
+                let b = match &lv.n {
+                    Some(n) => b.limit(0, Some(self.const_count(n)?))?,
+                    None => b,
+                };
+                Ok(b.build()?)
+            }
+            TableNode::Partition { input, key, body } => {
+                // Supported exactly: `partition by K ( top N by ... )` = the top N rows of each
+                // partition, via row_number() over (partition by K order by ...).
+                let TableNode::Limit { input: sorted, n } = &body.node else {
+                    return unsupported("partition");
+                };
+                let TableNode::Sort { input: src, keys } = &sorted.node else {
+                    return unsupported("partition");
+                };
+                if !matches!(src.node, TableNode::PartitionSource) {
+                    return unsupported("partition");
+                }
+                let n = self.const_count(n)?;
+                let p = self.plan(input)?;
+                let mut order = Vec::new();
+                for k in keys {
+                    order.push(self.expr(&k.expr)?.sort(k.asc, k.nulls_first));
+                }
+                let rn = datafusion::functions_window::expr_fn::row_number()
+                    .partition_by(vec![pcol(*key)])
+                    .order_by(order)
+                    .build()?
+                    .alias("__prn");
+                let back: Vec<Expr> = (0..schema.columns.len()).map(pcol).collect();
+                Ok(LogicalPlanBuilder::from(p)
+                    .window(vec![rn])?
+                    .filter(ncol("__prn").lt_eq(lit(n as u64)))?
+                    .project(back)?
+                    .build()?)
             }
             TableNode::PartitionSource => match self.partition.last() {
                 Some(p) => Ok(p.clone()),
@@ -671,6 +713,44 @@ impl<'a> Planner<'a> {
             Some(e) => Err(e),
             None => Ok(out),
         }
+    }
+
+    /// Row-order functions (`row_number`, `prev`, `next`) in `exprs` become window columns
+    /// `__w{k}` computed over the (serialized) input order; returns the plan with them and the
+    /// rewritten expressions.
+    fn with_windows(
+        &mut self,
+        mut p: LogicalPlan,
+        ncols: usize,
+        exprs: &[BoundExpr],
+    ) -> PResult<(LogicalPlan, Vec<BoundExpr>)> {
+        let mut wins: Vec<(Expr, Option<i64>)> = Vec::new();
+        let exprs: Vec<BoundExpr> = exprs
+            .iter()
+            .map(|e| self.replace_windows(e, &mut wins))
+            .collect::<PResult<_>>()?;
+        if !wins.is_empty() {
+            // Window expressions must be bare calls: compute `__wr{k}`, then derive `__w{k}`
+            // (row_number's start offset, Int64 type) in a projection.
+            let mut bare = Vec::new();
+            let mut post: Vec<Expr> = (0..ncols).map(pcol).collect();
+            for (k, (w, start)) in wins.into_iter().enumerate() {
+                bare.push(w.alias(format!("__wr{k}")));
+                let c = ncol(&format!("__wr{k}"));
+                post.push(
+                    match start {
+                        Some(s) => cast(c, DataType::Int64) + lit(s - 1),
+                        None => c,
+                    }
+                    .alias(format!("__w{k}")),
+                );
+            }
+            p = LogicalPlanBuilder::from(p)
+                .window(bare)?
+                .project(post)?
+                .build()?;
+        }
+        Ok((p, exprs))
     }
 
     fn replace_windows(
@@ -1612,6 +1692,23 @@ fn compare_type(a: KqlType, b: KqlType, op: BinOp) -> KqlType {
         (Bool, n) | (n, Bool) if n.is_numeric() => Long,
         (x, _) => x,
     }
+}
+
+/// True when `e` calls one of the scalar functions `names`.
+fn contains_call(e: &BoundExpr, names: &[&str]) -> bool {
+    if let ExprNode::Call { func, .. } = &e.node {
+        if names.contains(&func.as_str()) {
+            return true;
+        }
+    }
+    let mut found = false;
+    let mut copy = e.clone();
+    map_children(&mut copy, &mut |c| {
+        if contains_call(c, names) {
+            found = true;
+        }
+    });
+    found
 }
 
 /// True when `e` contains an aggregate call.

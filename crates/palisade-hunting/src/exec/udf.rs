@@ -230,17 +230,21 @@ impl ScalarUDFImpl for RowUdf {
             .iter()
             .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let rows = if all_scalar { 1 } else { n };
-        let arrays: Vec<ArrayRef> = args
+        // Scalars stay one-element arrays (index 0) instead of being expanded per row.
+        let arrays: Vec<(ArrayRef, bool)> = args
             .args
             .iter()
-            .map(|a| a.to_array(rows))
+            .map(|a| match a {
+                ColumnarValue::Scalar(v) => v.to_array_of_size(1).map(|x| (x, true)),
+                ColumnarValue::Array(x) => Ok((x.clone(), false)),
+            })
             .collect::<DfResult<_>>()?;
         let mut b = Builder::new(&self.ret, rows)?;
         let mut vals: Vec<Val> = Vec::with_capacity(arrays.len());
         for i in 0..rows {
             vals.clear();
-            for a in &arrays {
-                vals.push(val_at(a.as_ref(), i)?);
+            for (a, scalar) in &arrays {
+                vals.push(val_at(a.as_ref(), if *scalar { 0 } else { i })?);
             }
             b.push((self.f)(&vals));
         }
@@ -343,7 +347,18 @@ pub(crate) fn str_predicate(kind: StrPred, hay: &str, needle: &str, cs: bool) ->
                 hay.to_lowercase() == needle.to_lowercase()
             }
         }
-        StrPred::Contains => needle.is_empty() || !occurrences(hay, needle, cs).is_empty(),
+        StrPred::Contains => {
+            if needle.is_empty() {
+                true
+            } else if cs {
+                hay.contains(needle)
+            } else if hay.is_ascii() && needle.is_ascii() {
+                let (h, n) = (hay.as_bytes(), needle.as_bytes());
+                n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+            } else {
+                hay.to_lowercase().contains(&needle.to_lowercase())
+            }
+        }
         StrPred::StartsWith => {
             if cs {
                 hay.starts_with(needle)
