@@ -686,33 +686,9 @@ impl<'a> Planner<'a> {
                 Expr::Column(c) => c.name,
                 _ => return Err(PlanError::Invalid("aggregate reference".into())),
             };
-            return Ok(BoundExpr {
-                node: ExprNode::Call {
-                    func: "__aggref".into(),
-                    args: vec![BoundExpr {
-                        node: ExprNode::Literal(Literal::String(name)),
-                        ty: KqlType::String,
-                        span: e.span,
-                    }],
-                },
-                ty: e.ty,
-                span: e.span,
-            });
+            return Ok(aggref(name, e));
         }
-        let mut out = e.clone();
-        let mut err = None;
-        map_children(&mut out, &mut |c| {
-            if err.is_none() {
-                match self.replace_aggs(c, calls) {
-                    Ok(n) => *c = n,
-                    Err(e) => err = Some(e),
-                }
-            }
-        });
-        match err {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        try_map_children(e, &mut |c| self.replace_aggs(c, calls))
     }
 
     /// Row-order functions (`row_number`, `prev`, `next`) in `exprs` become window columns
@@ -763,34 +739,10 @@ impl<'a> Planner<'a> {
                 let w = self.window_call(func, args)?;
                 let name = format!("__w{}", wins.len());
                 wins.push(w);
-                return Ok(BoundExpr {
-                    node: ExprNode::Call {
-                        func: "__aggref".into(),
-                        args: vec![BoundExpr {
-                            node: ExprNode::Literal(Literal::String(name)),
-                            ty: KqlType::String,
-                            span: e.span,
-                        }],
-                    },
-                    ty: e.ty,
-                    span: e.span,
-                });
+                return Ok(aggref(name, e));
             }
         }
-        let mut out = e.clone();
-        let mut err = None;
-        map_children(&mut out, &mut |c| {
-            if err.is_none() {
-                match self.replace_windows(c, wins) {
-                    Ok(n) => *c = n,
-                    Err(e) => err = Some(e),
-                }
-            }
-        });
-        match err {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        try_map_children(e, &mut |c| self.replace_windows(c, wins))
     }
 
     fn window_call(&mut self, func: &str, args: &[BoundExpr]) -> PResult<(Expr, Option<i64>)> {
@@ -1727,6 +1679,43 @@ pub(crate) fn contains_aggregate(e: &BoundExpr) -> bool {
 }
 
 /// Applies `f` to each direct scalar child of `e`.
+/// A reference, by output name, to a column an aggregate or window step computed.
+fn aggref(name: String, e: &BoundExpr) -> BoundExpr {
+    BoundExpr {
+        node: ExprNode::Call {
+            func: "__aggref".into(),
+            args: vec![BoundExpr {
+                node: ExprNode::Literal(Literal::String(name)),
+                ty: KqlType::String,
+                span: e.span,
+            }],
+        },
+        ty: e.ty,
+        span: e.span,
+    }
+}
+
+/// A copy of `e` whose direct children are replaced by `f`; the first error wins.
+fn try_map_children(
+    e: &BoundExpr,
+    f: &mut dyn FnMut(&BoundExpr) -> Result<BoundExpr, PlanError>,
+) -> Result<BoundExpr, PlanError> {
+    let mut out = e.clone();
+    let mut err = None;
+    map_children(&mut out, &mut |c| {
+        if err.is_none() {
+            match f(c) {
+                Ok(n) => *c = n,
+                Err(e) => err = Some(e),
+            }
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
 fn map_children(e: &mut BoundExpr, f: &mut dyn FnMut(&mut BoundExpr)) {
     match &mut e.node {
         ExprNode::Call { args, .. } | ExprNode::Aggregate { args, .. } => {
