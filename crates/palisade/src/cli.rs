@@ -131,8 +131,67 @@ struct ServeArgs {
     #[arg(long)]
     demo: bool,
     /// Switch the Defender API quotas off (load tests, query corpora).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "quotas")]
     no_quotas: bool,
+    /// Replace an operation's quotas, e.g. `--quota list=100/min --quota list=3000/h`
+    /// (operations: list, get, update, hunting; windows: min, h). Repeatable; operations
+    /// not named keep the documented defaults.
+    #[arg(long = "quota", value_name = "OP=N/WINDOW", value_parser = parse_quota)]
+    quotas: Vec<(String, palisade_defender::QuotaLimit)>,
+}
+
+/// Parses `OP=N/WINDOW` for `--quota`.
+fn parse_quota(s: &str) -> Result<(String, palisade_defender::QuotaLimit), String> {
+    let (op, rest) = s
+        .split_once('=')
+        .ok_or("expected OP=N/WINDOW, e.g. list=50/min")?;
+    let op = op.trim().to_ascii_lowercase();
+    if !["list", "get", "update", "hunting"].contains(&op.as_str()) {
+        return Err(format!(
+            "unknown operation '{op}': use list, get, update or hunting"
+        ));
+    }
+    let (n, window) = rest
+        .split_once('/')
+        .ok_or("expected N/WINDOW, e.g. 50/min")?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{n}' is not a whole number"))?;
+    let limit = match window.trim() {
+        "min" | "m" | "minute" => palisade_defender::QuotaLimit::per_minute(n),
+        "h" | "hour" => palisade_defender::QuotaLimit::per_hour(n),
+        other => return Err(format!("unknown window '{other}': use min or h")),
+    };
+    Ok((op, limit))
+}
+
+/// The documented quotas with the operator's replacements.
+fn quota_config(
+    no_quotas: bool,
+    overrides: &[(String, palisade_defender::QuotaLimit)],
+) -> palisade_defender::QuotaConfig {
+    if no_quotas {
+        return palisade_defender::QuotaConfig::disabled();
+    }
+    let mut config = palisade_defender::QuotaConfig::default();
+    for op in ["list", "get", "update", "hunting"] {
+        let limits: Vec<_> = overrides
+            .iter()
+            .filter(|(o, _)| o == op)
+            .map(|(_, l)| *l)
+            .collect();
+        if limits.is_empty() {
+            continue;
+        }
+        match op {
+            "list" => config.list_incidents = limits,
+            "get" => config.get_incident = limits,
+            "update" => config.update_incident = limits,
+            _ => config.hunting = limits,
+        }
+    }
+    config
 }
 
 #[derive(Debug, Subcommand)]
@@ -355,11 +414,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         listen: args.listen,
         plain_http: args.plain_http,
         hostnames: args.hosts,
-        quotas: if args.no_quotas {
-            palisade_defender::QuotaConfig::disabled()
-        } else {
-            palisade_defender::QuotaConfig::default()
-        },
+        quotas: quota_config(args.no_quotas, &args.quotas),
     };
     let running = server::start(config, Arc::new(SystemClock)).await?;
     println!("Palisade listening on {}", running.base_url);
@@ -975,6 +1030,47 @@ fn tenant_row(t: &Value) -> Vec<String> {
         field(t, "/displayName"),
         field(t, "/verifiedDomains/0/name"),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_flags_replace_only_the_named_operations() {
+        let overrides = vec![
+            parse_quota("list=100/min").unwrap(),
+            parse_quota("list=3000/h").unwrap(),
+            parse_quota("hunting=10/min").unwrap(),
+        ];
+        let c = quota_config(false, &overrides);
+        assert_eq!(
+            c.list_incidents,
+            vec![
+                palisade_defender::QuotaLimit::per_minute(100),
+                palisade_defender::QuotaLimit::per_hour(3000)
+            ]
+        );
+        assert_eq!(
+            c.hunting,
+            vec![palisade_defender::QuotaLimit::per_minute(10)]
+        );
+        assert_eq!(
+            c.get_incident,
+            palisade_defender::QuotaConfig::default().get_incident
+        );
+        assert!(c.enabled);
+        assert!(!quota_config(true, &overrides).enabled);
+        for bad in [
+            "list",
+            "list=x/min",
+            "delete=1/min",
+            "get=5/day",
+            "get=-1/min",
+        ] {
+            assert!(parse_quota(bad).is_err(), "{bad}");
+        }
+    }
 }
 
 /// Exposed for tests: parse arguments without running.
