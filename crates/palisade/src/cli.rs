@@ -1032,6 +1032,15 @@ fn tenant_row(t: &Value) -> Vec<String> {
     ]
 }
 
+/// Exposed for tests: parse arguments without running.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(args)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1071,13 +1080,4 @@ mod tests {
             assert!(parse_quota(bad).is_err(), "{bad}");
         }
     }
-}
-
-/// Exposed for tests: parse arguments without running.
-pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
-    Cli::try_parse_from(args)
 }
