@@ -11,9 +11,10 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "system packages"
 missing=()
-for tool in curl python3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+command -v curl >/dev/null || missing+=(curl)
+command -v python3 >/dev/null || missing+=(python3 python3-venv python3-pip)
 if ((${#missing[@]})); then
-  apt-get update -qq && apt-get install -y -qq "${missing[@]/python3/python3 python3-venv}"
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
 
 step "python clients (.venv)"
