@@ -74,6 +74,7 @@ pub struct KeyManager {
     store: Store,
     clock: SharedClock,
     ring: RwLock<KeyRing>,
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for KeyManager {
@@ -152,12 +153,18 @@ impl KeyManager {
                 active: None,
                 keys: Vec::new(),
             }),
+            generation: std::sync::atomic::AtomicU64::new(0),
         };
         manager.reload().await?;
         if manager.read_ring().active.is_none() {
             manager.rotate().await?;
         }
         Ok(manager)
+    }
+
+    /// The clock the keys' publication times are judged by.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     fn read_ring(&self) -> std::sync::RwLockReadGuard<'_, KeyRing> {
@@ -177,6 +184,8 @@ impl KeyManager {
             active: active_key,
             keys,
         };
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 
@@ -233,6 +242,24 @@ impl KeyManager {
             .filter(|k| k.activated_at.is_some() && k.retire_at.is_none_or(|r| r > now))
             .cloned()
             .collect()
+    }
+
+    /// Changes whenever the stored keys are reloaded (rotation, reload). Together with
+    /// [`KeyManager::next_retirement`] it tells a cache of [`KeyManager::published_keys`]
+    /// when to refresh.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The next time (unix seconds) a published key stops being published, if any.
+    pub fn next_retirement(&self) -> Option<i64> {
+        let now = self.clock.now().unix_timestamp();
+        self.read_ring()
+            .keys
+            .iter()
+            .filter_map(|k| k.retire_at)
+            .filter(|r| *r > now)
+            .min()
     }
 
     /// Every stored key with its state (admin view).

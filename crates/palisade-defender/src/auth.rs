@@ -14,27 +14,29 @@ use time::OffsetDateTime;
 /// Where the resource server gets the authority's current signing keys (the JWKS document
 /// content). The lead wires the token service into this; tests publish their own keys.
 pub trait SigningKeySource: Send + Sync + 'static {
-    /// The currently published keys (current and recently rotated ones).
-    fn published_keys(&self) -> JwkSet;
+    /// The currently published keys (current and recently rotated ones). Called on every
+    /// request: return the same `Arc` while the set is unchanged, so the check is a pointer
+    /// comparison.
+    fn published_keys(&self) -> Arc<JwkSet>;
 }
 
-/// Any `Fn() -> JwkSet` is a key source (e.g. a closure reading the authority's key ring).
+/// Any `Fn() -> Arc<JwkSet>` is a key source (e.g. a closure reading the authority's key ring).
 impl<F> SigningKeySource for F
 where
-    F: Fn() -> JwkSet + Send + Sync + 'static,
+    F: Fn() -> Arc<JwkSet> + Send + Sync + 'static,
 {
-    fn published_keys(&self) -> JwkSet {
+    fn published_keys(&self) -> Arc<JwkSet> {
         self()
     }
 }
 
 /// A fixed key set (tests, or a resource server configured with a static JWKS).
 #[derive(Debug, Clone)]
-pub struct StaticKeys(pub JwkSet);
+pub struct StaticKeys(pub Arc<JwkSet>);
 
 impl SigningKeySource for StaticKeys {
-    fn published_keys(&self) -> JwkSet {
-        self.0.clone()
+    fn published_keys(&self) -> Arc<JwkSet> {
+        Arc::clone(&self.0)
     }
 }
 
@@ -160,12 +162,12 @@ struct Claims {
 
 /// Decoding keys by `kid`, rebuilt only when the published set changes.
 struct CachedKeys {
-    set: JwkSet,
+    set: Arc<JwkSet>,
     by_kid: HashMap<String, DecodingKey>,
 }
 
 impl CachedKeys {
-    fn build(set: JwkSet) -> Self {
+    fn build(set: Arc<JwkSet>) -> Self {
         let mut by_kid = HashMap::new();
         for jwk in &set.keys {
             let Some(kid) = jwk.common.key_id.clone() else {
@@ -220,7 +222,7 @@ impl TokenValidator {
         let published = self.source.published_keys();
         {
             let cached = self.cache.read().unwrap_or_else(|e| e.into_inner());
-            if cached.set == published {
+            if Arc::ptr_eq(&cached.set, &published) || *cached.set == *published {
                 return Arc::clone(&cached);
             }
         }

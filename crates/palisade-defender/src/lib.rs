@@ -19,7 +19,7 @@
 //! use std::sync::Arc;
 //!
 //! // The authority's key ring, read on every request (parsed keys are cached by kid).
-//! let keys = Arc::new(|| jsonwebtoken::jwk::JwkSet { keys: Vec::new() });
+//! let keys = Arc::new(|| Arc::new(jsonwebtoken::jwk::JwkSet { keys: Vec::new() }));
 //! seed_demo_incidents(&store, tenant_id, &clock, DEMO_INCIDENT_COUNT).await?;
 //! let app: axum::Router = router(DefenderState::new(store, clock, keys));
 //! # let _ = app; Ok(()) }

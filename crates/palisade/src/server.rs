@@ -197,23 +197,38 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
 }
 
 /// The authority's published keys as the resource server reads them: in process, the same
-/// set the JWKS endpoints serve. The JWK set is rebuilt only when the published keys change.
+/// set the JWKS endpoints serve. The JWK set is rebuilt only when the keys were reloaded or
+/// a rotated key's retirement time has passed; otherwise every request gets the same `Arc`.
 struct PublishedKeys {
     keys: Arc<KeyManager>,
-    cache: std::sync::RwLock<(
-        Vec<palisade_authority::PublishedKey>,
-        jsonwebtoken::jwk::JwkSet,
-    )>,
+    cache: std::sync::RwLock<CachedJwks>,
+}
+
+struct CachedJwks {
+    generation: u64,
+    /// The set is valid until this unix time (the next retirement), if any.
+    valid_until: Option<i64>,
+    set: Arc<jsonwebtoken::jwk::JwkSet>,
 }
 
 impl PublishedKeys {
     fn new(keys: Arc<KeyManager>) -> Self {
+        let cache = Self::build(&keys);
         Self {
             keys,
-            cache: std::sync::RwLock::new((
-                Vec::new(),
-                jsonwebtoken::jwk::JwkSet { keys: Vec::new() },
-            )),
+            cache: std::sync::RwLock::new(cache),
+        }
+    }
+
+    fn build(keys: &KeyManager) -> CachedJwks {
+        // Read the generation first: a reload racing with this build bumps it and forces
+        // the next call to rebuild.
+        let generation = keys.generation();
+        let valid_until = keys.next_retirement();
+        CachedJwks {
+            generation,
+            valid_until,
+            set: Arc::new(to_jwk_set(&keys.published_keys())),
         }
     }
 }
@@ -226,16 +241,19 @@ fn to_jwk_set(keys: &[palisade_authority::PublishedKey]) -> jsonwebtoken::jwk::J
 }
 
 impl SigningKeySource for PublishedKeys {
-    fn published_keys(&self) -> jsonwebtoken::jwk::JwkSet {
-        let current = self.keys.published_keys();
+    fn published_keys(&self) -> Arc<jsonwebtoken::jwk::JwkSet> {
+        let now = self.keys.clock().now().unix_timestamp();
         {
             let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
-            if cache.0 == current {
-                return cache.1.clone();
+            if cache.generation == self.keys.generation()
+                && cache.valid_until.is_none_or(|t| now < t)
+            {
+                return Arc::clone(&cache.set);
             }
         }
-        let set = to_jwk_set(&current);
-        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = (current, set.clone());
+        let fresh = Self::build(&self.keys);
+        let set = Arc::clone(&fresh.set);
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = fresh;
         set
     }
 }
@@ -276,5 +294,43 @@ pub async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAccepto
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_clock::ManualClock;
+
+    #[tokio::test]
+    async fn published_keys_are_shared_until_they_change() {
+        let clock = ManualClock::starting_now();
+        let shared: SharedClock = Arc::new(clock.clone());
+        let store = Store::open_in_memory().await.expect("store");
+        let keys = Arc::new(
+            KeyManager::load_or_create(store, shared)
+                .await
+                .expect("keys"),
+        );
+        let source = PublishedKeys::new(keys.clone());
+        let first = source.published_keys();
+        assert!(
+            Arc::ptr_eq(&first, &source.published_keys()),
+            "unchanged set: same Arc"
+        );
+        assert_eq!(first.keys.len(), 1);
+
+        keys.rotate().await.expect("rotate");
+        let rotated = source.published_keys();
+        assert_eq!(rotated.keys.len(), 2, "a rotation is seen at once");
+
+        clock.advance(palisade_authority::keys::RETIRE_AFTER + time::Duration::seconds(1));
+        let retired = source.published_keys();
+        assert_eq!(
+            retired.keys.len(),
+            1,
+            "the retired key drops out when its time passes"
+        );
+        assert_eq!(retired.keys[0].common.key_id, keys.active_kid());
     }
 }

@@ -211,6 +211,20 @@ async fn tokens_of_retired_keys_are_refused() {
             .0,
         200
     );
+    // A token from the new key is accepted at once.
+    let from_new_key = token(&t, &app).await;
+    assert_eq!(
+        api(
+            &t,
+            reqwest::Method::GET,
+            "/api/incidents",
+            &from_new_key,
+            None
+        )
+        .await
+        .0,
+        200
+    );
     // After retirement (95 min) the old key is no longer published; a fresh token from the
     // new key works.
     t.clock.advance(Duration::minutes(96));

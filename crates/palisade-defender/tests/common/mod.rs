@@ -79,8 +79,8 @@ pub fn jwks_of(keys: &[(&str, &TestKey)]) -> JwkSet {
 pub struct TestKeys(pub Mutex<JwkSet>);
 
 impl SigningKeySource for TestKeys {
-    fn published_keys(&self) -> JwkSet {
-        self.0.lock().expect("lock").clone()
+    fn published_keys(&self) -> Arc<JwkSet> {
+        Arc::new(self.0.lock().expect("lock").clone())
     }
 }
 
