@@ -969,9 +969,36 @@ pub async fn seed_events(
     estate: &Estate,
     total_events: u64,
     now: DateTime<Utc>,
+    progress: impl FnMut(u64),
+) -> Result<u64, StoreError> {
+    seed_tables(store, tenant_id, estate, total_events, now, None, progress).await
+}
+
+/// [`seed_events`] restricted to the tables in `only` (all tables when `None`): the other
+/// tables' events are not generated, so `total_events` rows all land in the chosen tables,
+/// in the same proportions to each other as in a full seed. Unknown names are an error.
+pub async fn seed_tables(
+    store: &EventStore,
+    tenant_id: &str,
+    estate: &Estate,
+    total_events: u64,
+    now: DateTime<Utc>,
+    only: Option<&[&str]>,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, StoreError> {
     const FLUSH: usize = 100_000;
+    if let Some(only) = only {
+        if let Some(bad) = only.iter().find(|t| store.catalog().table(t).is_none()) {
+            return Err(StoreError::UnknownTable(bad.to_string()));
+        }
+        if !only.iter().any(|t| GENERATED_TABLES.contains(t)) {
+            return Err(StoreError::Schema {
+                table: only.join(","),
+                message: "the generator writes none of these tables".into(),
+            });
+        }
+    }
+    let keep = |t: &str| only.is_none_or(|o| o.contains(&t));
     let now_ns = now.timestamp_nanos_opt().unwrap_or(0);
     let mut g = Gen {
         e: estate,
@@ -989,21 +1016,71 @@ pub async fn seed_events(
             g.device_info(d, t, &mut buf);
         }
     }
+    buf.retain(|(t, _)| keep(t));
     let mut produced = buf.len() as u64;
     while produced < total_events {
         let k = g.r.below(100);
+        let single = |t: &'static str| keep(t).then_some(t);
         match k {
-            0..=29 => buf.push(("DeviceProcessEvents", g.process())),
-            30..=49 => buf.push(("DeviceNetworkEvents", g.network())),
-            50..=61 => buf.push(("DeviceFileEvents", g.file_event())),
-            62..=69 => buf.push(("DeviceRegistryEvents", g.registry())),
-            70..=75 => buf.push(("DeviceImageLoadEvents", g.image_load())),
-            76..=81 => buf.push(("DeviceLogonEvents", g.logon())),
-            82..=86 => buf.push(("DeviceEvents", g.device_event())),
-            87..=91 => g.email(&mut buf),
-            92..=94 => buf.push(("IdentityLogonEvents", g.identity_logon())),
-            95..=97 => buf.push(("CloudAppEvents", g.cloud_app())),
-            _ => g.alert(&mut buf),
+            0..=29 => {
+                if let Some(t) = single("DeviceProcessEvents") {
+                    buf.push((t, g.process()))
+                }
+            }
+            30..=49 => {
+                if let Some(t) = single("DeviceNetworkEvents") {
+                    buf.push((t, g.network()))
+                }
+            }
+            50..=61 => {
+                if let Some(t) = single("DeviceFileEvents") {
+                    buf.push((t, g.file_event()))
+                }
+            }
+            62..=69 => {
+                if let Some(t) = single("DeviceRegistryEvents") {
+                    buf.push((t, g.registry()))
+                }
+            }
+            70..=75 => {
+                if let Some(t) = single("DeviceImageLoadEvents") {
+                    buf.push((t, g.image_load()))
+                }
+            }
+            76..=81 => {
+                if let Some(t) = single("DeviceLogonEvents") {
+                    buf.push((t, g.logon()))
+                }
+            }
+            82..=86 => {
+                if let Some(t) = single("DeviceEvents") {
+                    buf.push((t, g.device_event()))
+                }
+            }
+            87..=91 => {
+                if EMAIL_TABLES.iter().any(|t| keep(t)) {
+                    let from = buf.len();
+                    g.email(&mut buf);
+                    retain_from(&mut buf, from, keep);
+                }
+            }
+            92..=94 => {
+                if let Some(t) = single("IdentityLogonEvents") {
+                    buf.push((t, g.identity_logon()))
+                }
+            }
+            95..=97 => {
+                if let Some(t) = single("CloudAppEvents") {
+                    buf.push((t, g.cloud_app()))
+                }
+            }
+            _ => {
+                if ALERT_TABLES.iter().any(|t| keep(t)) {
+                    let from = buf.len();
+                    g.alert(&mut buf);
+                    retain_from(&mut buf, from, keep);
+                }
+            }
         }
         produced = written + buf.len() as u64;
         if buf.len() >= FLUSH {
@@ -1014,6 +1091,40 @@ pub async fn seed_events(
     written += flush(store, tenant_id, &mut buf)?;
     progress(written);
     Ok(written)
+}
+
+/// Tables written by [`Gen::email`].
+const EMAIL_TABLES: &[&str] = &["EmailEvents", "EmailAttachmentInfo", "EmailUrlInfo"];
+/// Tables written by [`Gen::alert`].
+const ALERT_TABLES: &[&str] = &["AlertInfo", "AlertEvidence"];
+/// Every table the generator writes.
+pub const GENERATED_TABLES: &[&str] = &[
+    "DeviceProcessEvents",
+    "DeviceNetworkEvents",
+    "DeviceFileEvents",
+    "DeviceRegistryEvents",
+    "DeviceImageLoadEvents",
+    "DeviceLogonEvents",
+    "DeviceEvents",
+    "DeviceInfo",
+    "DeviceNetworkInfo",
+    "EmailEvents",
+    "EmailAttachmentInfo",
+    "EmailUrlInfo",
+    "IdentityLogonEvents",
+    "CloudAppEvents",
+    "AlertInfo",
+    "AlertEvidence",
+];
+
+/// Keeps only the rows of `buf[from..]` whose table `keep` accepts.
+fn retain_from(
+    buf: &mut Vec<(&'static str, Map<String, Value>)>,
+    from: usize,
+    keep: impl Fn(&str) -> bool,
+) {
+    let tail: Vec<_> = buf.drain(from..).filter(|(t, _)| keep(t)).collect();
+    buf.extend(tail);
 }
 
 fn flush(

@@ -59,10 +59,12 @@ pub use bound::{BoundExpr, BoundQuery, BoundTable, ExprNode, JoinKind, TableNode
 pub use catalog::{Catalog, Column, Schema};
 pub use engine::{HuntError, HuntResult, HuntStats, HuntingEngine, Limits};
 pub use error::{BindError, KqlError, ParseError, Pos};
-pub use generator::{seed_events, Estate, EstateDevice, EstateFile, EstateUser};
+pub use generator::{
+    seed_events, seed_tables, Estate, EstateDevice, EstateFile, EstateUser, GENERATED_TABLES,
+};
 pub use ingest::{ingest_jsonl, IngestReport, RowError};
 pub use parser::parse;
-pub use store::{EventStore, StoreError};
+pub use store::{CompactReport, EventStore, StoreError};
 pub use types::KqlType;
 
 /// Parses and binds `query` against `catalog` in one step.

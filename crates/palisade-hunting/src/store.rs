@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
 use arrow::datatypes::{Field, Schema as ArrowSchema, SchemaRef, TimestampNanosecondType};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -46,6 +47,9 @@ pub enum StoreError {
     /// Parquet error.
     #[error("parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+    /// Another compaction holds the table, or a listing raced one.
+    #[error("event store busy: {0}")]
+    Busy(String),
 }
 
 /// One stored Parquet file.
@@ -229,7 +233,7 @@ impl EventStore {
 
     /// The files of `(tenant, table)` whose day partition is on or after `since_day`
     /// (`yyyy-mm-dd`; static tables are always included). Only the tenant's own directory is
-    /// listed.
+    /// listed. Files replaced by a committed compaction are left out (see [`EventStore::compact`]).
     pub fn files(
         &self,
         tenant: &str,
@@ -238,45 +242,282 @@ impl EventStore {
     ) -> Result<Vec<StoredFile>, StoreError> {
         let dir = self.table_dir(tenant, table)?;
         let mut out = Vec::new();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e.into()),
-        };
-        let mut day_dirs: Vec<(String, PathBuf)> = Vec::new();
-        for e in entries {
-            let e = e?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if let Some(day) = name.strip_prefix("day=") {
-                if day == "static" || day >= since_day {
-                    day_dirs.push((day.to_string(), e.path()));
-                }
+        for (day, d) in day_dirs(&dir)? {
+            if day == "static" || day.as_str() >= since_day {
+                out.extend(visible_parts(&d)?.into_iter().map(|(_, f)| f));
             }
-        }
-        day_dirs.sort();
-        for (_, d) in day_dirs {
-            let mut files: Vec<StoredFile> = Vec::new();
-            for f in std::fs::read_dir(&d)? {
-                let f = f?;
-                let name = f.file_name().to_string_lossy().into_owned();
-                if name.starts_with("part-") && name.ends_with(".parquet") {
-                    let rows = name
-                        .rsplit_once("-r")
-                        .and_then(|(_, r)| r.strip_suffix(".parquet"))
-                        .and_then(|r| r.parse().ok())
-                        .unwrap_or(0);
-                    files.push(StoredFile {
-                        path: f.path(),
-                        bytes: f.metadata()?.len(),
-                        rows,
-                    });
-                }
-            }
-            files.sort_by(|a, b| a.path.cmp(&b.path));
-            out.extend(files);
         }
         Ok(out)
     }
+
+    /// Rewrites each day partition of `(tenant, table)` that holds more than one file into a
+    /// single file (row groups of [`COMPACT_ROW_GROUP`] rows), so scans open a few large files
+    /// instead of many small ones. Streaming: memory is bounded by one row group, not by the
+    /// partition's size.
+    ///
+    /// Crash- and reader-safe: the new file `part-<seq>-r<rows>-m.parquet` is written under a
+    /// temporary name, its manifest `part-<seq>.replaces` (the exact names it replaces) is
+    /// written and synced first, and only then is the file renamed into place; that rename is
+    /// the commit point. Listings hide every file a committed manifest names, so a reader never
+    /// sees a row twice or misses one, even if the process dies before the replaced files are
+    /// deleted. A query that listed the old files just before they were deleted fails with a
+    /// file-not-found error rather than returning wrong rows. Appends that land during a
+    /// compaction are not in its manifest and stay visible. One compaction per table at a time
+    /// (an exclusive lock file); a second one gets [`StoreError::Busy`].
+    pub fn compact(&self, tenant: &str, table: &str) -> Result<CompactReport, StoreError> {
+        let dir = self.table_dir(tenant, table)?;
+        let mut report = CompactReport::default();
+        if !dir.exists() {
+            return Ok(report);
+        }
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".compact.lock"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Busy(format!("{tenant}/{table}")))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+        let schema = self.arrow_schema(table)?;
+        for (_, d) in day_dirs(&dir)? {
+            remove_orphan_manifests(&d)?;
+            let parts = visible_parts(&d)?;
+            report.files_before += parts.len() as u64;
+            if parts.len() <= 1 {
+                report.files_after += parts.len() as u64;
+                report.rows += parts.iter().map(|(_, f)| f.rows).sum::<u64>();
+                continue;
+            }
+            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+            let tmp = d.join(format!(".part-{seq:020}-m.parquet.tmp"));
+            let rows = {
+                let file = std::fs::File::create(&tmp)?;
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .set_max_row_group_size(COMPACT_ROW_GROUP)
+                    .build();
+                let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+                let mut rows = 0u64;
+                for (_, f) in &parts {
+                    let reader =
+                        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&f.path)?)?
+                            .with_batch_size(8192)
+                            .build()?;
+                    for batch in reader {
+                        let batch = batch?;
+                        rows += batch.num_rows() as u64;
+                        // Older files may predate a nullable-field change; realign by name.
+                        let batch = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())?;
+                        w.write(&batch)?;
+                    }
+                }
+                w.close()?;
+                rows
+            };
+            std::fs::File::open(&tmp)?.sync_all()?;
+            let manifest: String = parts.iter().map(|(name, _)| format!("{name}\n")).collect();
+            let mtmp = d.join(format!(".part-{seq:020}.replaces.tmp"));
+            {
+                use std::io::Write;
+                let mut m = std::fs::File::create(&mtmp)?;
+                m.write_all(manifest.as_bytes())?;
+                m.sync_all()?;
+            }
+            std::fs::rename(&mtmp, d.join(format!("part-{seq:020}.replaces")))?;
+            let name = format!("part-{seq:020}-r{rows}-m.parquet");
+            std::fs::rename(&tmp, d.join(&name))?; // the commit point
+            std::fs::File::open(&d)?.sync_all()?;
+            for (old, _) in &parts {
+                remove_if_exists(&d.join(old))?;
+                if let Some(p) = PartName::parse(old) {
+                    if p.compacted {
+                        remove_if_exists(&d.join(manifest_name(p.seq)))?;
+                    }
+                }
+            }
+            report.days_compacted += 1;
+            report.files_after += 1;
+            report.rows += rows;
+        }
+        Ok(report)
+    }
+
+    /// [`EventStore::compact`] for every table the tenant has data in.
+    pub fn compact_tenant(&self, tenant: &str) -> Result<CompactReport, StoreError> {
+        if !valid_tenant(tenant) {
+            return Err(StoreError::InvalidTenant(tenant.to_string()));
+        }
+        let mut total = CompactReport::default();
+        let names: Vec<String> = self.catalog.table_names().map(str::to_string).collect();
+        for table in names {
+            let r = self.compact(tenant, &table)?;
+            total.days_compacted += r.days_compacted;
+            total.files_before += r.files_before;
+            total.files_after += r.files_after;
+            total.rows += r.rows;
+        }
+        Ok(total)
+    }
+}
+
+/// Row-group size of compacted files.
+pub const COMPACT_ROW_GROUP: usize = 128 * 1024;
+
+/// What a compaction did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompactReport {
+    /// Day partitions rewritten.
+    pub days_compacted: u64,
+    /// Visible files before.
+    pub files_before: u64,
+    /// Visible files after.
+    pub files_after: u64,
+    /// Rows in the visible files (unchanged by compaction).
+    pub rows: u64,
+}
+
+/// A parsed data-file name: `part-<seq>-r<rows>.parquet`, or `part-<seq>-r<rows>-m.parquet`
+/// for a compacted file whose manifest is `part-<seq>.replaces`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PartName {
+    seq: u64,
+    rows: u64,
+    compacted: bool,
+}
+
+impl PartName {
+    fn parse(name: &str) -> Option<PartName> {
+        let stem = name.strip_prefix("part-")?.strip_suffix(".parquet")?;
+        let mut it = stem.split('-');
+        let seq = it.next()?.parse().ok()?;
+        let rows = it.next()?.strip_prefix('r')?.parse().ok()?;
+        let compacted = match it.next() {
+            None => false,
+            Some("m") => true,
+            Some(_) => return None,
+        };
+        if it.next().is_some() {
+            return None;
+        }
+        Some(PartName {
+            seq,
+            rows,
+            compacted,
+        })
+    }
+}
+
+fn manifest_name(seq: u64) -> String {
+    format!("part-{seq:020}.replaces")
+}
+
+fn remove_if_exists(p: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The `day=` directories of a table directory, sorted by day.
+fn day_dirs(table_dir: &Path) -> Result<Vec<(String, PathBuf)>, StoreError> {
+    let entries = match std::fs::read_dir(table_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(day) = name.strip_prefix("day=") {
+            out.push((day.to_string(), e.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The data files of one day directory that no committed compaction replaced, in write order,
+/// with their names.
+fn visible_parts(day_dir: &Path) -> Result<Vec<(String, StoredFile)>, StoreError> {
+    let mut parts: Vec<(PartName, String, PathBuf, u64)> = Vec::new();
+    let entries = match std::fs::read_dir(day_dir) {
+        Ok(e) => e,
+        // The whole day was removed between listing the table and listing the day.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    for e in entries {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(p) = PartName::parse(&name) {
+            let bytes = match e.metadata() {
+                Ok(m) => m.len(),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(err.into()),
+            };
+            parts.push((p, name, e.path(), bytes));
+        }
+    }
+    // Names hidden by committed compactions. A compacted file whose manifest is gone was
+    // itself replaced (its manifest is deleted only after it), so some other manifest must
+    // hide it; if none does, the listing raced a compaction and is refused rather than guessed.
+    let mut hidden: std::collections::HashSet<String> = Default::default();
+    let mut unread: Vec<String> = Vec::new();
+    for (p, name, _, _) in parts.iter().filter(|(p, ..)| p.compacted) {
+        match std::fs::read_to_string(day_dir.join(manifest_name(p.seq))) {
+            Ok(text) => hidden.extend(text.lines().map(str::to_string)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => unread.push(name.clone()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(name) = unread.iter().find(|n| !hidden.contains(*n)) {
+        return Err(StoreError::Busy(format!(
+            "{}: manifest of {name} is missing (a compaction is in progress; retry)",
+            day_dir.display()
+        )));
+    }
+    let mut out: Vec<(String, StoredFile)> = parts
+        .into_iter()
+        .filter(|(_, name, ..)| !hidden.contains(name))
+        .map(|(p, name, path, bytes)| {
+            (
+                name,
+                StoredFile {
+                    path,
+                    bytes,
+                    rows: p.rows,
+                },
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.path.cmp(&b.1.path));
+    Ok(out)
+}
+
+/// Removes manifests whose compacted file never got committed (a crash mid-compaction).
+fn remove_orphan_manifests(day_dir: &Path) -> Result<(), StoreError> {
+    let names: Vec<String> = std::fs::read_dir(day_dir)?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    for name in &names {
+        let Some(seq) = name
+            .strip_prefix("part-")
+            .and_then(|s| s.strip_suffix(".replaces"))
+        else {
+            continue;
+        };
+        let data_prefix = format!("part-{seq}-");
+        if !names.iter().any(|n| n.starts_with(&data_prefix)) {
+            remove_if_exists(&day_dir.join(name))?;
+        }
+    }
+    Ok(())
 }
 
 /// `yyyy-mm-dd` of a timestamp in nanoseconds (UTC).

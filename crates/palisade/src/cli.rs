@@ -76,6 +76,19 @@ enum Command {
         /// How many events.
         #[arg(long)]
         events: u64,
+        /// Only these tables (comma-separated, e.g. DeviceProcessEvents,DeviceNetworkEvents);
+        /// all generated tables by default.
+        #[arg(long, value_delimiter = ',')]
+        tables: Vec<String>,
+        /// Tenant id (default: the demo tenant of `serve --demo`).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Merge each day's small Parquet files into one per table (seed and ingest do this
+    /// themselves; safe while the server runs).
+    Compact {
+        #[command(flatten)]
+        data: DataDirArg,
         /// Tenant id (default: the demo tenant of `serve --demo`).
         #[arg(long)]
         tenant: Option<String>,
@@ -397,8 +410,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Seed {
             data,
             events,
+            tables,
             tenant,
-        } => seed(&data.data_dir, events, tenant).await,
+        } => seed(&data.data_dir, events, &tables, tenant).await,
+        Command::Compact { data, tenant } => compact(&data.data_dir, tenant).await,
         Command::Ingest {
             data,
             table,
@@ -627,7 +642,12 @@ async fn seed_tenant(
     Ok((t.id, t.initial_domain))
 }
 
-async fn seed(data_dir: &std::path::Path, events: u64, tenant: Option<String>) -> Result<()> {
+async fn seed(
+    data_dir: &std::path::Path,
+    events: u64,
+    tables: &[String],
+    tenant: Option<String>,
+) -> Result<()> {
     let (tenant_id, domain) = seed_tenant(data_dir, tenant).await?;
     let store = palisade_hunting::EventStore::open(crate::hunting::events_dir(data_dir))?;
     let estate = crate::hunting::estate_for(&tenant_id, &domain);
@@ -638,12 +658,14 @@ async fn seed(data_dir: &std::path::Path, events: u64, tenant: Option<String>) -
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let written = palisade_hunting::seed_events(
+    let only: Vec<&str> = tables.iter().map(String::as_str).collect();
+    let written = palisade_hunting::seed_tables(
         &store,
         &tenant_id,
         &estate,
         events,
         crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+        (!only.is_empty()).then_some(only.as_slice()),
         |n| bar.set_position(n),
     )
     .await?;
@@ -652,7 +674,22 @@ async fn seed(data_dir: &std::path::Path, events: u64, tenant: Option<String>) -
         "{written} events written for tenant {tenant_id} under {}",
         crate::hunting::events_dir(data_dir).display()
     );
+    print_compaction(store.compact_tenant(&tenant_id)?);
     Ok(())
+}
+
+async fn compact(data_dir: &std::path::Path, tenant: Option<String>) -> Result<()> {
+    let (tenant_id, _) = seed_tenant(data_dir, tenant).await?;
+    let store = palisade_hunting::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    print_compaction(store.compact_tenant(&tenant_id)?);
+    Ok(())
+}
+
+fn print_compaction(r: palisade_hunting::CompactReport) {
+    println!(
+        "compacted {} day partitions: {} files -> {} ({} rows)",
+        r.days_compacted, r.files_before, r.files_after, r.rows
+    );
 }
 
 async fn ingest(
@@ -667,6 +704,9 @@ async fn ingest(
         std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
     );
     let report = palisade_hunting::ingest_jsonl(&store, &tenant_id, table, reader).await?;
+    if report.accepted > 0 {
+        print_compaction(store.compact(&tenant_id, table)?);
+    }
     for e in &report.rejected {
         eprintln!("{}:{}: {}", file.display(), e.line, e.message);
     }

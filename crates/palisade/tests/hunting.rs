@@ -290,3 +290,114 @@ async fn sdk_and_cli_hunt() {
         "{plan}"
     );
 }
+
+async fn data_cli(t: &TestServer, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(args)
+        .args(["--data-dir", t.dir.path().join("data").to_str().unwrap()])
+        .output()
+        .await
+        .expect("run palisade");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `palisade seed --tables`, `palisade ingest` and `palisade compact` against the data dir of
+/// a running server: the server sees every row before and after compaction, and only its
+/// tenant's.
+#[tokio::test]
+async fn seed_ingest_and_compact_from_the_cli_while_serving() {
+    let t = start().await;
+    let a = t.app(&["AdvancedHunting.Read.All"]).await;
+    let b = t.app(&["AdvancedHunting.Read.All"]).await;
+    let ta = token(&t, &a).await;
+    let tb = token(&t, &b).await;
+    let (ok, out, err) = data_cli(
+        &t,
+        &[
+            "seed",
+            "--events",
+            "1500",
+            "--tables",
+            "DeviceProcessEvents,DeviceNetworkEvents",
+            "--tenant",
+            &a.tenant_id,
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("1500 events written"), "{out}");
+    assert!(out.contains("compacted"), "{out}");
+
+    let now = iso(t.clock.now() - time::Duration::minutes(5));
+    let file = t.dir.path().join("extra.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n{}\n",
+            json!({"Timestamp": now, "DeviceId": "d-extra", "FileName": "extra.exe"}),
+            json!({"Timestamp": now, "DeviceId": "d-extra", "FileName": "extra2.exe"})
+        ),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let (ok, out, err) = data_cli(
+            &t,
+            &[
+                "ingest",
+                "DeviceProcessEvents",
+                file.to_str().unwrap(),
+                "--tenant",
+                &a.tenant_id,
+            ],
+        )
+        .await;
+        assert!(ok, "{err}");
+        assert!(out.contains("2 rows ingested"), "{out}");
+    }
+    let q = json!({"Query": "union withsource=T DeviceProcessEvents, DeviceNetworkEvents, DeviceFileEvents | summarize n = count(), extra = countif(DeviceId == 'd-extra') by T | sort by T asc"});
+    let (s, _, before) = hunt(&t, &ta, q.clone()).await;
+    assert_eq!(s, 200, "{before}");
+    let rows = before["Results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "only the seeded tables: {rows:?}");
+    let total: i64 = rows.iter().map(|r| r["n"].as_i64().unwrap()).sum();
+    assert_eq!(total, 1504, "{rows:?}");
+    assert_eq!(rows[1]["extra"], 4, "{rows:?}");
+
+    let (ok, out, err) = data_cli(&t, &["compact", "--tenant", &a.tenant_id]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("0 day partitions"),
+        "seed and ingest compacted already: {out}"
+    );
+    let (s, _, after) = hunt(&t, &ta, q.clone()).await;
+    assert_eq!(s, 200);
+    assert_eq!(after["Results"], before["Results"]);
+
+    let (s, _, other) = hunt(&t, &tb, q).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        other["Results"],
+        json!([]),
+        "tenant b sees none of a's rows"
+    );
+
+    let (ok, _, err) = data_cli(
+        &t,
+        &[
+            "seed",
+            "--events",
+            "10",
+            "--tables",
+            "Nope",
+            "--tenant",
+            &a.tenant_id,
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("unknown table 'Nope'"), "{err}");
+}
