@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Runs the SQL of examples/bench.rs on DuckDB over the same Parquet store.
+"""The SQL of examples/bench.rs on DuckDB over the same Parquet store.
 
-Usage: pip install duckdb && python3 duckdb_bench.py STORE_DIR [TENANT]
-(STORE_DIR is printed by `cargo run --release -p palisade-hunting --example bench`.)
+Usage: python3 duckdb_bench.py STORE_DIR [TENANT] [SINCE_SQL]   (needs `pip install duckdb`)
+examples/bench.rs runs this itself; it prints one `name<TAB>best ms<TAB>rows` line per query.
+Each query: one warm-up run, then the best of three.
 """
 import sys
 import time
@@ -11,26 +12,30 @@ import duckdb
 
 root = sys.argv[1]
 tenant = sys.argv[2] if len(sys.argv) > 2 else "bench"
+since = sys.argv[3] if len(sys.argv) > 3 else "TIMESTAMP '1970-01-01T00:00:00Z'"
+# The files store nanosecond UTC timestamps (DuckDB's TIMESTAMPTZ_NS).
+since = since.replace("TIMESTAMP ", "", 1) + "::TIMESTAMPTZ_NS"
 con = duckdb.connect()
 for name, table in [("dpe", "DeviceProcessEvents"), ("dne", "DeviceNetworkEvents")]:
     con.execute(
-        f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{root}/tenant={tenant}/table={table}/*/*.parquet')"
+        f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{root}/tenant={tenant}/table={table}/*/part-*.parquet')"
     )
 
+S = since
 QUERIES = [
-    ("filter+summarize", """SELECT "DeviceName", count(*) AS c FROM dpe WHERE lower("FileName") = 'powershell.exe' GROUP BY "DeviceName" ORDER BY c DESC LIMIT 10"""),
-    ("has filter+count", """SELECT count(*) FROM dpe WHERE "ProcessCommandLine" ILIKE '%shadows%'"""),
-    ("join network", """SELECT count(*) FROM (SELECT DISTINCT "DeviceId" FROM dpe WHERE lower("FileName") = 'powershell.exe') p JOIN dne n ON p."DeviceId" = n."DeviceId" WHERE n."RemotePort" = 443"""),
-    ("arg_max", """SELECT "DeviceId", CAST(max("Timestamp") AS VARCHAR), arg_max("FileName", "Timestamp"), arg_max("ProcessCommandLine", "Timestamp") FROM dpe GROUP BY "DeviceId\""""),
-    ("make_set", """SELECT "DeviceId", list(DISTINCT "FileName") FROM dpe GROUP BY "DeviceId\""""),
+    ("filter+summarize", f"""SELECT "DeviceName", count(*) AS c FROM dpe WHERE "Timestamp" >= {S} AND lower("FileName") = 'powershell.exe' GROUP BY "DeviceName" ORDER BY c DESC LIMIT 10"""),
+    ("has filter+count", f"""SELECT count(*) FROM dpe WHERE "Timestamp" >= {S} AND "ProcessCommandLine" ILIKE '%shadows%'"""),
+    ("bin(1h) summarize", f"""SELECT epoch_ns("Timestamp") // 3600000000000 AS t, count(*), count(DISTINCT "DeviceId") FROM dpe WHERE "Timestamp" >= {S} AND lower("InitiatingProcessFileName") = 'cmd.exe' GROUP BY 1"""),
+    ("join network", f"""SELECT count(*) FROM (SELECT DISTINCT "DeviceId" FROM dpe WHERE "Timestamp" >= {S} AND lower("FileName") = 'powershell.exe') p JOIN dne n ON p."DeviceId" = n."DeviceId" WHERE n."Timestamp" >= {S} AND n."RemotePort" = 443"""),
+    ("arg_max", f"""SELECT "DeviceId", CAST(max("Timestamp") AS VARCHAR), arg_max("FileName", "Timestamp"), arg_max("ProcessCommandLine", "Timestamp") FROM dpe WHERE "Timestamp" >= {S} GROUP BY "DeviceId\""""),
+    ("make_set", f"""SELECT "DeviceId", list(DISTINCT "FileName") FROM dpe WHERE "Timestamp" >= {S} GROUP BY "DeviceId\""""),
 ]
 
-print(f"{'query':<20} {'duckdb ms':>10} {'rows':>8}")
 for name, sql in QUERIES:
+    rows = len(con.execute(sql).fetchall())
     best = float("inf")
-    rows = 0
-    for _ in range(4):
+    for _ in range(3):
         t = time.perf_counter()
         rows = len(con.execute(sql).fetchall())
         best = min(best, (time.perf_counter() - t) * 1e3)
-    print(f"{name:<20} {best:>10.1f} {rows:>8}")
+    print(f"{name}\t{best:.1f}\t{rows}")
