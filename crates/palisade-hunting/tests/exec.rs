@@ -121,8 +121,35 @@ async fn nulls_and_arithmetic() {
     let (_d, e) = engine();
     let t = "datatable(x:long)[1, long(null), 3]";
     assert_eq!(count(&e, &format!("{t} | where x > 1")).await, 1);
-    assert_eq!(count(&e, &format!("{t} | where x != 1")).await, 1);
+    // Kusto, unlike SQL: null != value is true, null == value is false.
+    assert_eq!(count(&e, &format!("{t} | where x != 1")).await, 2);
+    assert_eq!(count(&e, &format!("{t} | where not(x == 1)")).await, 2);
     assert_eq!(count(&e, &format!("{t} | where isnull(x)")).await, 1);
+    // The Kusto docs' null-value table (scalar-data-types/null-values).
+    let r = rows(
+        &e,
+        "datatable(val:int)[5, int(null)] | extend IsBiggerThan3 = val > 3, \
+         IsBiggerThan3OrNull = val > 3 or isnull(val), IsEqualToNull = val == int(null), \
+         IsNotEqualToNull = val != int(null), SelfEqual = val == val, \
+         EqFive = val == 5, NeFive = 5 != val",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"val": 5, "IsBiggerThan3": true, "IsBiggerThan3OrNull": true, "IsEqualToNull": false,
+                   "IsNotEqualToNull": true, "SelfEqual": true, "EqFive": true, "NeFive": false}),
+            json!({"val": null, "IsBiggerThan3": null, "IsBiggerThan3OrNull": true, "IsEqualToNull": null,
+                   "IsNotEqualToNull": null, "SelfEqual": null, "EqFive": false, "NeFive": true}),
+        ]
+    );
+    let r = rows(
+        &e,
+        "datatable(a:datetime, b:bool, c:real)[datetime(null), bool(null), real(null)] \
+         | project x = a == datetime(2020-01-01), y = b != true, z = c == 1.5",
+    )
+    .await;
+    assert_eq!(r[0], json!({"x": false, "y": true, "z": false}));
     let r = rows(&e, &format!("{t} | summarize n=count(), s=sum(x), c=countif(isnull(x)), a=avg(x), mn=min(x), mx=max(x)")).await;
     assert_eq!(
         r[0],

@@ -1367,6 +1367,9 @@ impl<'a> Planner<'a> {
                 let common = compare_type(lt, rt, op);
                 let l = self.conv(l, lt, common)?;
                 let r = self.conv(r, rt, common)?;
+                if matches!(op, BinOp::Eq | BinOp::Ne) && common != KqlType::String {
+                    return kusto_equality(op == BinOp::Eq, l, r, lhs, rhs);
+                }
                 Ok(match op {
                     BinOp::Eq => l.eq(r),
                     BinOp::Ne => l.not_eq(r),
@@ -1615,6 +1618,26 @@ fn op_str(op: BinOp) -> &'static str {
         BinOp::Mod => "%",
         _ => "?",
     }
+}
+
+/// Kusto's `==` / `!=` on nullable (non-string) values: null against a value is `false` for
+/// `==` and `true` for `!=` (SQL would give null, and `where x != 5` would drop null rows);
+/// null against null is null. When one side is a non-null literal the both-null case cannot
+/// happen and the plain distinctness test is enough.
+fn kusto_equality(eq: bool, l: Expr, r: Expr, lhs: &BoundExpr, rhs: &BoundExpr) -> PResult<Expr> {
+    let non_null_literal = |e: &BoundExpr| matches!(&e.node, ExprNode::Literal(lit) if !matches!(lit, Literal::Null(_)));
+    use datafusion::logical_expr::{binary_expr, when, Operator};
+    let op = if eq {
+        Operator::IsNotDistinctFrom
+    } else {
+        Operator::IsDistinctFrom
+    };
+    let test = binary_expr(l.clone(), op, r.clone());
+    if non_null_literal(lhs) || non_null_literal(rhs) {
+        return Ok(test);
+    }
+    let both_null = l.is_null().and(r.is_null());
+    Ok(when(both_null, lit(ScalarValue::Boolean(None))).otherwise(test)?)
 }
 
 /// The type both sides of a comparison are converted to.
