@@ -15,8 +15,9 @@
 //! - Storage/plan types: `timespan` is `Int64` nanoseconds, `decimal` is `Float64`, `dynamic`
 //!   is JSON text, `datetime` is `Timestamp(ns, UTC)` (printed with 7 fractional digits).
 //! - Strings are never null (Kusto semantics): missing strings read as `""`, including the
-//!   unmatched side of outer joins and columns a `union` input lacks. Other types keep nulls;
-//!   comparisons with null are not true (a `where` drops the row).
+//!   unmatched side of outer joins and columns a `union` input lacks. Other types keep nulls,
+//!   with Kusto's equality rules: `null == value` is false, `null != value` is true, null
+//!   against null is null; ordering comparisons with null are null (a `where` drops the row).
 //! - `sample N` returns N uniformly random rows; `row_number()`/`prev()`/`next()` follow the
 //!   input order (use them after `sort`/`serialize`).
 //! - Not implemented (rejected by name): `make-series`, multi-level `top-nested` and
