@@ -49,6 +49,23 @@ async fn string_operators() {
         1
     );
     assert_eq!(count(&e, &format!("{WORDS} | where s !has 'cmd'")).await, 3);
+    // Term prefixes/suffixes are found among overlapping occurrences: "aa" is a suffix of the
+    // term "aaa" (at offset 1, not at the first occurrence, offset 0).
+    let r = rows(
+        &e,
+        "datatable(s:string)['aaa', 'xAAA y', 'Straße aa'] \
+         | extend a = s hassuffix_cs 'aa', b = s hassuffix 'AA', c = s hasprefix_cs 'aa', \
+           d = s has 'aa', f = s has_cs 'AA'",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"s": "aaa", "a": true, "b": true, "c": true, "d": false, "f": false}),
+            json!({"s": "xAAA y", "a": false, "b": true, "c": false, "d": false, "f": false}),
+            json!({"s": "Straße aa", "a": true, "b": true, "c": true, "d": true, "f": false}),
+        ]
+    );
     assert_eq!(
         count(&e, &format!("{WORDS} | where s contains 'CMD'")).await,
         3

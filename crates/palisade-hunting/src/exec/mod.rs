@@ -3,5 +3,6 @@
 /// Bound tables → DataFusion logical plans.
 pub mod planner;
 pub(crate) mod scalar;
+mod strmatch;
 /// Row-wise UDFs, aggregates and the KQL ↔ Arrow value conventions.
 pub mod udf;

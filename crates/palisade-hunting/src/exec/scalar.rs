@@ -27,14 +27,7 @@ const NS_DAY: i64 = 86_400_000_000_000;
 /// A boxed row-wise function body.
 type BoxedRowFn = Box<dyn Fn(&[Val]) -> Out + Send + Sync>;
 
-/// `kql_has(text, term)` and the other string predicates.
-pub(crate) fn str_pred_udf(kind: StrPred, cs: bool) -> ScalarUDF {
-    row_udf(
-        format!("kql_{kind:?}{}", if cs { "_cs" } else { "" }).to_lowercase(),
-        DataType::Boolean,
-        move |a| Out::Bool(str_predicate(kind, a[0].text(), a[1].text(), cs)),
-    )
-}
+pub(crate) use super::strmatch::str_pred_udf;
 
 /// `text has_any (dynamic array)` / `has_all` with a non-constant array.
 pub(crate) fn has_list_udf(all: bool) -> ScalarUDF {

@@ -301,8 +301,18 @@ fn occurrences(hay: &str, needle: &str, cs: bool) -> Vec<usize> {
     if needle.is_empty() {
         return out;
     }
+    // Overlapping occurrences: in "aaa", "aa" occurs at 0 and 1 (only the second is a suffix
+    // of the term, which `hassuffix` needs).
+    let overlapping = |h: &str, n: &str, out: &mut Vec<usize>| {
+        let mut from = 0;
+        while let Some(p) = h.get(from..).and_then(|rest| rest.find(n)) {
+            out.push(from + p);
+            // Next char boundary after the match start.
+            from += p + h[from + p..].chars().next().map_or(1, char::len_utf8);
+        }
+    };
     if cs {
-        out.extend(hay.match_indices(needle).map(|(i, _)| i));
+        overlapping(hay, needle, &mut out);
         return out;
     }
     if hay.is_ascii() && needle.is_ascii() {
@@ -319,7 +329,7 @@ fn occurrences(hay: &str, needle: &str, cs: bool) -> Vec<usize> {
     }
     let (h, n) = (hay.to_lowercase(), needle.to_lowercase());
     // Positions refer to the lower-cased text, which is what the boundary checks inspect.
-    out.extend(h.match_indices(n.as_str()).map(|(i, _)| i));
+    overlapping(&h, &n, &mut out);
     out
 }
 
