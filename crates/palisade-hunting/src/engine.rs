@@ -21,7 +21,7 @@
 //!   input order (use them after `sort`/`serialize`).
 //! - Not implemented (rejected by name): `make-series`, multi-level `top-nested` and
 //!   `with others`, `partition` bodies other than `top N by ...`, `invoke`, `parse
-//!   kind=relaxed`, multi-result `series_*` functions, hashes (`hash*`), `ipv6_*`,
+//!   kind=relaxed`, multi-result `series_*` functions, `hash()` (xxhash64), `ipv6_*`,
 //!   `geo_info_from_ip_address`, `ingestion_time`, `percentiles_array`, `pack_all`,
 //!   `column_ifexists`, and the constructs the parser/binder already reject.
 
