@@ -17,11 +17,14 @@
 //! - Strings are never null (Kusto semantics): missing strings read as `""`, including the
 //!   unmatched side of outer joins and columns a `union` input lacks. Other types keep nulls;
 //!   comparisons with null are not true (a `where` drops the row).
+//! - `parse`: `simple` and `regex` are strict (a typed column that does not convert nulls
+//!   every extended column of the row); `relaxed` nulls only that column. `regex` captures are
+//!   greedy unless `flags=U`, as in Kusto's documented examples.
 //! - `sample N` returns N uniformly random rows; `row_number()`/`prev()`/`next()` follow the
 //!   input order (use them after `sort`/`serialize`).
 //! - Not implemented (rejected by name): `make-series`, multi-level `top-nested` and
-//!   `with others`, `partition` bodies other than `top N by ...`, `invoke`, `parse
-//!   kind=relaxed`, multi-result `series_*` functions, `hash()` (xxhash64), `ipv6_*`,
+//!   `with others`, `partition` bodies other than `top N by ...`, `invoke` of anything but
+//!   `FileProfile`, multi-result `series_*` functions, `hash()` (xxhash64), `ipv6_*`,
 //!   `geo_info_from_ip_address`, `ingestion_time`, `percentiles_array`, `pack_all`,
 //!   `column_ifexists`, and the constructs the parser/binder already reject.
 

@@ -803,3 +803,191 @@ async fn hash_functions() {
         other => panic!("expected unsupported, got {other:?}"),
     }
 }
+
+/// The Kusto docs' relaxed-mode input: row 1 and 3 have an invalid releaseTime, rows 3 and 5
+/// an invalid totalSlices, row 2 an invalid releaseTime.
+const SLICES: &str = r#"datatable(EventText:string)[
+  "Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=27, sliceNumber=23, lockTime=02/17/2016 08:40:01, releaseTime=nonValidDateTime 08:40:01, previousLockTime=02/17/2016 08:39:01)",
+  "Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=27, sliceNumber=15, lockTime=02/17/2016 08:40:00, releaseTime=nonValidDateTime, previousLockTime=02/17/2016 08:39:00)",
+  "Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=nonValidLongValue, sliceNumber=20, lockTime=02/17/2016 08:40:01, releaseTime=nonValidDateTime 08:40:01, previousLockTime=02/17/2016 08:39:01)",
+  "Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=27, sliceNumber=22, lockTime=02/17/2016 08:41:01, releaseTime=02/17/2016 08:41:00, previousLockTime=02/17/2016 08:40:01)",
+  "Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=nonValidLongValue, sliceNumber=16, lockTime=02/17/2016 08:41:00, releaseTime=02/17/2016 08:41:00, previousLockTime=02/17/2016 08:40:00)"
+]"#;
+
+const SLICE_PATTERN: &str = r#"EventText with * "resourceName=" resourceName ", totalSlices=" totalSlices: long ", sliceNumber=" sliceNumber: long * "lockTime=" lockTime ", releaseTime=" releaseTime: date "," * "previousLockTime=" previousLockTime: date ")" * | project-away EventText"#;
+
+fn slice(r: &str, total: Value, n: i64, lock: &str, release: Value, prev: &str) -> Value {
+    json!({"resourceName": r, "totalSlices": total, "sliceNumber": n, "lockTime": lock,
+           "releaseTime": release, "previousLockTime": prev})
+}
+
+#[tokio::test]
+async fn parse_relaxed_vs_simple() {
+    let (_d, e) = engine();
+    let t = |s: &str| Value::String(format!("2016-02-17T{s}.0000000Z"));
+    let ps = "PipelineScheduler";
+    // Relaxed (the docs' example): a typed column that does not convert is null on its own.
+    let r = rows(
+        &e,
+        &format!("{SLICES} | parse kind=relaxed {SLICE_PATTERN}"),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            slice(
+                ps,
+                json!(27),
+                23,
+                "02/17/2016 08:40:01",
+                Value::Null,
+                "2016-02-17T08:39:01.0000000Z"
+            ),
+            slice(
+                ps,
+                json!(27),
+                15,
+                "02/17/2016 08:40:00",
+                Value::Null,
+                "2016-02-17T08:39:00.0000000Z"
+            ),
+            slice(
+                ps,
+                Value::Null,
+                20,
+                "02/17/2016 08:40:01",
+                Value::Null,
+                "2016-02-17T08:39:01.0000000Z"
+            ),
+            slice(
+                ps,
+                json!(27),
+                22,
+                "02/17/2016 08:41:01",
+                t("08:41:00"),
+                "2016-02-17T08:40:01.0000000Z"
+            ),
+            slice(
+                ps,
+                Value::Null,
+                16,
+                "02/17/2016 08:41:00",
+                t("08:41:00"),
+                "2016-02-17T08:40:00.0000000Z"
+            ),
+        ]
+    );
+    // Simple (the default) on the same input: strict, so only the fully valid row parses; the
+    // others get null in every extended column ("" for strings).
+    let empty = json!({"resourceName": "", "totalSlices": null, "sliceNumber": null,
+                       "lockTime": "", "releaseTime": null, "previousLockTime": null});
+    for kind in ["", "kind=simple "] {
+        let r = rows(&e, &format!("{SLICES} | parse {kind}{SLICE_PATTERN}")).await;
+        assert_eq!(
+            r,
+            vec![
+                empty.clone(),
+                empty.clone(),
+                empty.clone(),
+                slice(
+                    ps,
+                    json!(27),
+                    22,
+                    "02/17/2016 08:41:01",
+                    t("08:41:00"),
+                    "2016-02-17T08:40:01.0000000Z"
+                ),
+                empty.clone(),
+            ],
+            "parse {kind}"
+        );
+    }
+    // Relaxed with a number where one is expected still parses it; text after a number
+    // without a delimiter is not a number.
+    let r = rows(
+        &e,
+        "datatable(s:string)['a=12;b=x7;c=3.5', 'a=-4;b=9;c=z'] \
+         | parse kind=relaxed s with 'a=' a:long ';b=' b:int ';c=' c:real",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"s": "a=12;b=x7;c=3.5", "a": 12, "b": null, "c": 3.5}),
+            json!({"s": "a=-4;b=9;c=z", "a": -4, "b": 9, "c": null})
+        ]
+    );
+    // Delimiters must still all appear in relaxed mode.
+    let r = rows(
+        &e,
+        "print s = 'a=1' | parse kind=relaxed s with 'a=' a:long ';b=' b:long | project a, b",
+    )
+    .await;
+    assert_eq!(r, vec![json!({"a": null, "b": null})]);
+}
+
+#[tokio::test]
+async fn parse_regex_and_flags() {
+    let (_d, e) = engine();
+    let one = r#"datatable(EventText:string)["Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=27, sliceNumber=23, lockTime=02/17/2016 08:40:01, releaseTime=02/17/2016 08:40:01, previousLockTime=02/17/2016 08:39:01)"]"#;
+    // Greedy by default (the docs' example): the capture runs to the last ','.
+    let r = col(
+        &e,
+        &format!("{one} | parse kind=regex EventText with * \"resourceName=\" resourceName ',' * | project resourceName"),
+        "resourceName",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![json!("PipelineScheduler, totalSlices=27, sliceNumber=23, lockTime=02/17/2016 08:40:01, releaseTime=02/17/2016 08:40:01")]
+    );
+    // The docs' regex example: the pattern's own groups do not shift the captures.
+    let r = rows(
+        &e,
+        &format!(
+            r#"{one} | parse kind=regex EventText with "(.*?)[a-zA-Z]*=" resourceName @", totalSlices=\s*\d+\s*.*?sliceNumber=" sliceNumber: long ".*?(previous)?lockTime=" lockTime ".*?releaseTime=" releaseTime ".*?previousLockTime=" previousLockTime: date "\\)" | project-away EventText"#
+        ),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"resourceName": "PipelineScheduler", "sliceNumber": 23,
+                    "lockTime": "02/17/2016 08:40:01, ", "releaseTime": "02/17/2016 08:40:01, ",
+                    "previousLockTime": "2016-02-17T08:39:01.0000000Z"})
+        ]
+    );
+    // flags=Ui: ungreedy and case-insensitive.
+    let r = col(
+        &e,
+        &format!("{one} | parse kind=regex flags=Ui EventText with * \"RESOURCENAME=\" resourceName ',' * | project resourceName"),
+        "resourceName",
+    )
+    .await;
+    assert_eq!(r, vec![json!("PipelineScheduler")]);
+    // Without i the upper-case delimiter does not match: the capture is empty.
+    let r = col(
+        &e,
+        &format!("{one} | parse kind=regex flags=U EventText with * \"RESOURCENAME=\" resourceName ',' * | project resourceName"),
+        "resourceName",
+    )
+    .await;
+    assert_eq!(r, vec![json!("")]);
+    // flags=s lets '.' cross newlines; regex delimiters and typed captures.
+    let r = rows(
+        &e,
+        r#"print s = "name=A\nsize=42\nend" | parse kind=regex flags=s s with "name=" n:string "(.*?)size=" size:long "\\nend" | project n, size"#,
+    )
+    .await;
+    assert_eq!(r, vec![json!({"n": "A\n", "size": 42})]);
+    let r = rows(
+        &e,
+        r#"print s = "name=A\nsize=42\nend" | parse kind=regex s with "name=" n:string "(.*?)size=" size:long "\\nend" | project n, size"#,
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![json!({"n": "", "size": null})],
+        "without s, '.' stops at newlines"
+    );
+}

@@ -12,8 +12,8 @@ use datafusion::common::{Column as DfColumn, DFSchema, ScalarValue};
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::expr_fn::{in_subquery, not_in_subquery, scalar_subquery};
 use datafusion::logical_expr::{
-    cast, lit, EmptyRelation, Expr, ExprFunctionExt, JoinType, LogicalPlan, LogicalPlanBuilder,
-    SortExpr,
+    cast, lit, when, EmptyRelation, Expr, ExprFunctionExt, JoinType, LogicalPlan,
+    LogicalPlanBuilder, SortExpr,
 };
 
 use super::scalar;
@@ -1117,9 +1117,14 @@ impl<'a> Planner<'a> {
             }
         }
         re.push('^');
-        let regex_mode = match kind {
-            "simple" | "" => false,
-            "regex" => true,
+        // simple: literal delimiters, strict types; regex: regex delimiters, strict types;
+        // relaxed: literal delimiters, typed columns captured as text and converted one by one
+        // (a value that does not convert is null for that column only). Strict kinds null
+        // every extended column of a row when any typed column fails to match its type.
+        let (regex_mode, relaxed) = match kind {
+            "simple" | "" => (false, false),
+            "regex" => (true, false),
+            "relaxed" => (false, true),
             other => return unsupported(format!("parse kind={other}")),
         };
         let mut captures: Vec<(usize, KqlType)> = Vec::new();
@@ -1135,33 +1140,71 @@ impl<'a> Planner<'a> {
                 }
                 BoundParsePart::Any => re.push_str(if last { ".*" } else { ".*?" }),
                 BoundParsePart::Capture { column, ty } => {
-                    let body = match ty {
-                        KqlType::Int | KqlType::Long => r"-?\d+",
-                        KqlType::Real | KqlType::Decimal => r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?",
-                        _ if last => ".*",
-                        _ => ".*?",
+                    // Kusto's regex kind captures text greedily (its docs' examples: without
+                    // `flags=U`, `resourceName ','` runs to the last comma).
+                    let text = if last || regex_mode { ".*" } else { ".*?" };
+                    let number = match ty {
+                        KqlType::Int | KqlType::Long => Some(r"-?\d+"),
+                        KqlType::Real | KqlType::Decimal => {
+                            Some(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+                        }
+                        _ => None,
                     };
-                    re.push_str(&format!("({body})"));
+                    let body = match number {
+                        // Relaxed: a number if one is there, otherwise the text up to the next
+                        // delimiter (which then fails to convert: null for this column).
+                        Some(n) if relaxed => format!("{n}|{text}"),
+                        Some(n) => n.to_string(),
+                        None => text.to_string(),
+                    };
+                    // Named, because a regex-kind pattern may contain groups of its own.
+                    re.push_str(&format!("(?P<__pc{}>{body})", captures.len()));
                     captures.push((*column, *ty));
                 }
             }
         }
-        if !regex_mode && !matches!(pattern.last(), Some(BoundParsePart::Any) | None) {
-            // A trailing literal must end the string in simple mode only when it is the end of
-            // the pattern; Kusto matches the pattern as a prefix, so no `$` anchor.
-        }
-        if udf::cached_regex(&re).is_none() {
+        let Some(compiled) = udf::cached_regex(&re) else {
             return Err(PlanError::Invalid(format!("invalid parse pattern: {re}")));
-        }
+        };
         let src = self.expr(source)?;
         let src = self.conv(src, source.ty, KqlType::String)?;
+        // The converted value of every capture, in capture order.
+        let mut values = Vec::with_capacity(captures.len());
+        for (g, (_, ty)) in captures.iter().enumerate() {
+            let name = format!("__pc{g}");
+            let index = compiled
+                .capture_names()
+                .position(|n| n == Some(name.as_str()))
+                .ok_or_else(|| PlanError::Invalid(format!("invalid parse pattern: {re}")))?;
+            let x = scalar::regex_group_udf(&re, index).call(vec![src.clone()]);
+            values.push(self.conv(x, KqlType::String, *ty)?);
+        }
+        // Strict kinds: the row parses only if every typed capture converted.
+        let all_typed_ok = if relaxed {
+            None
+        } else {
+            captures
+                .iter()
+                .zip(&values)
+                .filter(|((_, ty), _)| !matches!(ty, KqlType::String | KqlType::Guid))
+                .map(|(_, v)| v.clone().is_not_null())
+                .reduce(Expr::and)
+        };
         let mut exprs = Vec::with_capacity(schema.columns.len());
         for (j, c) in schema.columns.iter().enumerate() {
-            let e = if let Some((g, (_, ty))) =
-                captures.iter().enumerate().find(|(_, (col, _))| *col == j)
-            {
-                let x = scalar::regex_group_udf(&re, g + 1).call(vec![src.clone()]);
-                self.conv(x, KqlType::String, *ty)?
+            let e = if let Some(g) = captures.iter().position(|(col, _)| *col == j) {
+                let v = values[g].clone();
+                match &all_typed_ok {
+                    Some(ok) => {
+                        let failed = if c.ty == KqlType::String {
+                            lit("")
+                        } else {
+                            null_of(c.ty)?
+                        };
+                        when(ok.clone(), v).otherwise(failed)?
+                    }
+                    None => v,
+                }
             } else if j < input.schema.columns.len() {
                 pcol(j)
             } else {
