@@ -51,6 +51,8 @@ pub mod generator;
 pub mod ingest;
 pub mod lexer;
 pub mod parser;
+pub mod profiles;
+pub mod reference;
 pub mod store;
 pub mod types;
 
@@ -60,8 +62,10 @@ pub use catalog::{Catalog, Column, Schema};
 pub use engine::{HuntError, HuntResult, HuntStats, HuntingEngine, Limits};
 pub use error::{BindError, KqlError, ParseError, Pos};
 pub use generator::{seed_events, Estate, EstateDevice, EstateFile, EstateUser};
-pub use ingest::{ingest_jsonl, IngestReport, RowError};
+pub use ingest::{ingest_jsonl, ingest_reference_jsonl, IngestReport, RowError};
 pub use parser::parse;
+pub use profiles::seed_file_profiles;
+pub use reference::{ReferenceReport, FILE_PROFILE};
 pub use store::{EventStore, StoreError};
 pub use types::KqlType;
 
