@@ -57,6 +57,22 @@ pub trait ScanSource {
     /// A plan reading table `table` with catalog schema `schema`, columns named as in the
     /// catalog.
     fn scan(&self, table: &str, schema: &Schema) -> PResult<LogicalPlan>;
+
+    /// A plan reading reference dataset `name` (global data that is no tenant's, see
+    /// [`crate::reference`]) with schema `schema`, columns named as in the schema. The default
+    /// has no reference data: no rows.
+    fn reference(&self, name: &str, schema: &Schema) -> PResult<LogicalPlan> {
+        let _ = name;
+        let exprs = schema
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| pcol(i).alias(c.name.clone()))
+            .collect::<Vec<_>>();
+        Ok(LogicalPlanBuilder::from(empty_plan(schema)?)
+            .project(exprs)?
+            .build()?)
+    }
 }
 
 /// Positional column reference `_i`.
@@ -480,6 +496,13 @@ impl<'a> Planner<'a> {
                     "partition source outside partition".into(),
                 )),
             },
+            TableNode::Invoke {
+                input,
+                function,
+                args,
+            } if function == crate::reference::FILE_PROFILE => {
+                self.file_profile(schema, input, args)
+            }
             TableNode::Invoke { function, .. } => unsupported(format!("invoke {function}")),
         }
     }
@@ -1029,6 +1052,125 @@ impl<'a> Planner<'a> {
             })
             .collect();
         Ok(LogicalPlanBuilder::from(joined).project(exprs)?.build()?)
+    }
+
+    /// `invoke FileProfile(key, limit)`: a left lookup of the global file profiles.
+    ///
+    /// Every input row is kept, in input order. The first `limit` rows (in input order) whose
+    /// file id is not empty are looked up, case-insensitively on the hex hash (`SHA1` and
+    /// `InitiatingProcessSHA1` against the profiles' SHA1, the SHA256 ids against SHA256): they
+    /// get the profile columns and `ProfileAvailability` `Available`, or `Missing` when no
+    /// profile is stored. Other rows (empty id, or past the limit) get nulls (`""` for strings)
+    /// and an empty `ProfileAvailability`. Planned as row numbers (input order, then rank among
+    /// rows with an id) and a hash left join against a scan of the reference files, so the
+    /// engine's memory pool bounds it like any join.
+    fn file_profile(
+        &mut self,
+        schema: &Schema,
+        input: &BoundTable,
+        args: &[BoundExpr],
+    ) -> PResult<LogicalPlan> {
+        use crate::reference::{reference_schema, FILE_PROFILE, FILE_PROFILE_COLUMNS};
+        use datafusion::functions::expr_fn::{coalesce, lower};
+        use datafusion::functions_window::expr_fn::row_number;
+        let bad = || PlanError::Invalid("FileProfile() arguments were not bound".into());
+        let [key, limit] = args else {
+            return Err(bad());
+        };
+        let ExprNode::Column { index: k, name } = &key.node else {
+            return Err(bad());
+        };
+        let limit = self.const_count(limit)?;
+        let n = input.schema.columns.len();
+        let p = self.plan(input)?;
+        let inputs = || (0..n).map(pcol).collect::<Vec<_>>();
+        // 1. Input order; 2. rank among the rows that have an id.
+        let id = pcol(*k);
+        let has_id = id.clone().is_not_null().and(id.clone().not_eq(lit("")));
+        let mut pre = inputs();
+        pre.push(ncol("__fp_rn"));
+        pre.push(has_id.alias("__fp_has"));
+        let rank = row_number()
+            .partition_by(vec![ncol("__fp_has")])
+            .order_by(vec![ncol("__fp_rn").sort(true, false)])
+            .build()?
+            .alias("__fp_rank");
+        let enriched = ncol("__fp_has").and(ncol("__fp_rank").lt_eq(lit(limit as u64)));
+        let mut keyed = inputs();
+        keyed.push(ncol("__fp_rn"));
+        keyed.push(enriched.clone().alias("__fp_on"));
+        keyed.push(
+            when(enriched, lower(id))
+                .otherwise(lit(ScalarValue::Utf8(None)))?
+                .alias("__fp_key"),
+        );
+        let left = LogicalPlanBuilder::from(p)
+            .window(vec![row_number().alias("__fp_rn")])?
+            .project(pre)?
+            .window(vec![rank])?
+            .project(keyed)?
+            .build()?;
+        // The reference side: profile columns as `__fpr{j}` and the lower-cased key.
+        let ref_schema = reference_schema(FILE_PROFILE)
+            .ok_or_else(|| PlanError::Invalid("no FileProfile reference schema".into()))?;
+        let ref_key = if name.ends_with("SHA1") {
+            "SHA1"
+        } else {
+            "SHA256"
+        };
+        let mut rexprs = vec![lower(ncol(ref_key)).alias("__fp_pk")];
+        rexprs.extend(
+            FILE_PROFILE_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(j, (c, _))| ncol(c).alias(format!("__fpr{j}"))),
+        );
+        let right = LogicalPlanBuilder::from(self.source.reference(FILE_PROFILE, &ref_schema)?)
+            .project(rexprs)?
+            .filter(ncol("__fp_pk").not_eq(lit("")))?
+            .build()?;
+        let joined = LogicalPlanBuilder::from(left)
+            .join_with_expr_keys(
+                right,
+                JoinType::Left,
+                (vec![ncol("__fp_key")], vec![ncol("__fp_pk")]),
+                None,
+            )?
+            .build()?;
+        let mut out = Vec::with_capacity(schema.columns.len() + 1);
+        for (j, c) in schema.columns.iter().enumerate() {
+            let e = if j < n {
+                pcol(j)
+            } else if c.name == "ProfileAvailability" {
+                when(
+                    ncol("__fp_on").and(ncol("__fp_pk").is_not_null()),
+                    lit("Available"),
+                )
+                .when(ncol("__fp_on"), lit("Missing"))
+                .otherwise(lit(""))?
+            } else {
+                let r = FILE_PROFILE_COLUMNS
+                    .iter()
+                    .position(|(name, _)| *name == c.name)
+                    .ok_or_else(|| {
+                        PlanError::Invalid(format!("'{}' is not a FileProfile column", c.name))
+                    })?;
+                let v = ncol(&format!("__fpr{r}"));
+                if c.ty == KqlType::String {
+                    coalesce(vec![v, lit("")])
+                } else {
+                    v
+                }
+            };
+            out.push(cast(e, arrow_type(c.ty)).alias(format!("_{j}")));
+        }
+        out.push(ncol("__fp_rn"));
+        let back: Vec<Expr> = (0..schema.columns.len()).map(pcol).collect();
+        Ok(LogicalPlanBuilder::from(joined)
+            .project(out)?
+            .sort(vec![ncol("__fp_rn").sort(true, false)])?
+            .project(back)?
+            .build()?)
     }
 
     fn mv_expand(
