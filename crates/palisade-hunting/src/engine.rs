@@ -20,6 +20,11 @@
 //! - `parse`: `simple` and `regex` are strict (a typed column that does not convert nulls
 //!   every extended column of the row); `relaxed` nulls only that column. `regex` captures are
 //!   greedy unless `flags=U`, as in Kusto's documented examples.
+//! - `invoke FileProfile(x, y)` is a left lookup of the global file profiles (see
+//!   [`crate::reference`]): every row is kept in input order; the first `y` rows (default 100,
+//!   in input order) with a non-empty id in column `x` (default `SHA1`) are looked up
+//!   case-insensitively and get `ProfileAvailability` `Available` or `Missing`; other rows get
+//!   null profile columns and an empty `ProfileAvailability`. `Error` is never produced.
 //! - `sample N` returns N uniformly random rows; `row_number()`/`prev()`/`next()` follow the
 //!   input order (use them after `sort`/`serialize`).
 //! - Not implemented (rejected by name): `make-series`, multi-level `top-nested` and

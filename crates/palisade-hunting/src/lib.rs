@@ -32,6 +32,10 @@
 //!    [`HuntingEngine::run`] scans only the caller's tenant directory and the last 30 days,
 //!    with row, time and memory [`Limits`]. [`ingest_jsonl`] loads checked JSON rows;
 //!    [`seed_events`] generates a realistic sample estate.
+//! 6. Reference data ([`reference`]): global datasets that are no tenant's, stored beside the
+//!    tenant folders in `<root>/reference/<Name>/`. `invoke FileProfile()` looks files up in
+//!    `reference/FileProfile`, filled by [`seed_file_profiles`] (profiles of the generated
+//!    estate's files) or [`ingest_reference_jsonl`].
 //!
 //! ```
 //! use palisade_hunting::{analyze, Catalog};
