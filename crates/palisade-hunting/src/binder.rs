@@ -53,27 +53,24 @@ fn query_end(q: &Query) -> Pos {
     }
 }
 
-/// Columns `invoke FileProfile()` adds.
-const FILE_PROFILE_COLUMNS: &[(&str, KqlType)] = &[
-    ("SHA1", KqlType::String),
-    ("SHA256", KqlType::String),
-    ("MD5", KqlType::String),
-    ("FileSize", KqlType::Long),
-    ("GlobalPrevalence", KqlType::Long),
-    ("GlobalFirstSeen", KqlType::DateTime),
-    ("GlobalLastSeen", KqlType::DateTime),
-    ("Signer", KqlType::String),
-    ("Issuer", KqlType::String),
-    ("SignerHash", KqlType::String),
-    ("IsCertificateValid", KqlType::Bool),
-    ("IsRootSignerMicrosoft", KqlType::Bool),
-    ("SignatureState", KqlType::String),
-    ("IsExecutable", KqlType::Bool),
-    ("ThreatName", KqlType::String),
-    ("Publisher", KqlType::String),
-    ("SoftwareName", KqlType::String),
-    ("ProfileAvailability", KqlType::String),
+/// Columns `invoke FileProfile()` adds (those the input lacks): the stored profile columns,
+/// then the computed `ProfileAvailability`.
+fn file_profile_columns() -> impl Iterator<Item = (&'static str, KqlType)> {
+    crate::reference::FILE_PROFILE_COLUMNS
+        .iter()
+        .copied()
+        .chain(std::iter::once(("ProfileAvailability", KqlType::String)))
+}
+
+/// The file-id columns `invoke FileProfile(x, y)` accepts as `x`.
+pub(crate) const FILE_PROFILE_KEYS: &[&str] = &[
+    "SHA1",
+    "SHA256",
+    "InitiatingProcessSHA1",
+    "InitiatingProcessSHA256",
 ];
+/// `invoke FileProfile(x, y)`'s default `y` and the largest allowed.
+const FILE_PROFILE_LIMIT: (i64, i64) = (100, 1000);
 
 const MAX_CALL_DEPTH: usize = 16;
 
@@ -755,6 +752,96 @@ impl Binder<'_> {
         }
     }
 
+    /// Checks `invoke FileProfile(x, y)`'s arguments against `input` and returns them in the
+    /// form the planner expects: `[key column, Long limit]` (defaults `SHA1` and 100). `x` may be
+    /// a column name or a string naming it; `y` is a constant from 1 to 1000.
+    fn file_profile_args(
+        &mut self,
+        input: &BoundTable,
+        args: &[Expr],
+        at: Span,
+        env: &Env,
+    ) -> Result<Vec<BoundExpr>, BindError> {
+        if args.len() > 2 {
+            return Err(invalid(
+                format!(
+                    "FileProfile() takes at most 2 arguments (file id column, record limit), got {}",
+                    args.len()
+                ),
+                args[2].span,
+            ));
+        }
+        let (key, key_span) = match args.first() {
+            None => ("SHA1".to_string(), at),
+            Some(a) => match &a.kind {
+                ExprKind::Name(n) => (n.clone(), a.span),
+                ExprKind::Literal(Literal::String(n)) => (n.clone(), a.span),
+                _ => {
+                    return Err(invalid(
+                        format!(
+                            "FileProfile()'s first argument must be one of {}",
+                            FILE_PROFILE_KEYS.join(", ")
+                        ),
+                        a.span,
+                    ))
+                }
+            },
+        };
+        if !FILE_PROFILE_KEYS.contains(&key.as_str()) {
+            return Err(invalid(
+                format!(
+                    "FileProfile() file id column '{key}' must be one of {}",
+                    FILE_PROFILE_KEYS.join(", ")
+                ),
+                key_span,
+            ));
+        }
+        let Some(index) = input.schema.columns.iter().position(|c| c.name == key) else {
+            return Err(invalid(
+                format!("FileProfile(): the input has no '{key}' column to use as the file id"),
+                key_span,
+            ));
+        };
+        let key_ty = input.schema.columns[index].ty;
+        if !matches!(key_ty, KqlType::String | KqlType::Guid) {
+            return Err(invalid(
+                format!("FileProfile(): the file id column '{key}' must be a string, not {key_ty}"),
+                key_span,
+            ));
+        }
+        let limit = match args.get(1) {
+            None => FILE_PROFILE_LIMIT.0,
+            Some(a) => {
+                let b = self.scalar(a, row(env, &input.schema))?;
+                let (lo, hi) = (1, FILE_PROFILE_LIMIT.1);
+                match crate::exec::planner::const_eval(&b, 0) {
+                    Some(Literal::Long(v)) if (lo..=hi).contains(&v) => v,
+                    Some(Literal::Int(v)) if (lo..=hi).contains(&(v as i64)) => v as i64,
+                    _ => {
+                        return Err(invalid(
+                            format!(
+                                "FileProfile()'s record limit must be a constant from {lo} to {hi}"
+                            ),
+                            a.span,
+                        ))
+                    }
+                }
+            }
+        };
+        Ok(vec![
+            BoundExpr {
+                node: ExprNode::Column { index, name: key },
+                ty: key_ty,
+                span: key_span,
+            },
+            BoundExpr {
+                node: ExprNode::Literal(Literal::Long(limit)),
+                ty: KqlType::Long,
+                span: args.get(1).map_or(at, |a| a.span),
+            },
+        ])
+    }
+
     fn call_user(
         &mut self,
         fname: &str,
@@ -1378,15 +1465,11 @@ impl Binder<'_> {
                         pos: name.span.start,
                     });
                 }
-                let ctx = row(env, &t.schema);
-                let mut bound = Vec::new();
-                for a in args {
-                    bound.push(self.scalar(a, ctx)?);
-                }
+                let bound = self.file_profile_args(&t, args, name.span, env)?;
                 let mut cols = t.schema.columns.clone();
-                for (n, ty) in FILE_PROFILE_COLUMNS {
-                    if !cols.iter().any(|c| c.name == *n) {
-                        cols.push(Column::new(*n, *ty));
+                for (n, ty) in file_profile_columns() {
+                    if !cols.iter().any(|c| c.name == n) {
+                        cols.push(Column::new(n, ty));
                     }
                 }
                 Ok(table(

@@ -267,13 +267,14 @@ pub enum TableNode {
     },
     /// The rows of the current partition (only inside [`TableNode::Partition`]'s body).
     PartitionSource,
-    /// `invoke FileProfile(...)`: enrich rows with file-profile columns.
+    /// `invoke FileProfile(x, y)`: enrich rows with file-profile columns.
     Invoke {
         /// Input.
         input: Box<BoundTable>,
         /// Function name.
         function: String,
-        /// Extra arguments.
+        /// For `FileProfile`, always `[file id column, Long record limit]` (the binder checks
+        /// the arguments and fills in the defaults `SHA1` and 100).
         args: Vec<BoundExpr>,
     },
 }

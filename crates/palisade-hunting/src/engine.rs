@@ -18,11 +18,19 @@
 //!   unmatched side of outer joins and columns a `union` input lacks. Other types keep nulls,
 //!   with Kusto's equality rules: `null == value` is false, `null != value` is true, null
 //!   against null is null; ordering comparisons with null are null (a `where` drops the row).
+//! - `parse`: `simple` and `regex` are strict (a typed column that does not convert nulls
+//!   every extended column of the row); `relaxed` nulls only that column. `regex` captures are
+//!   greedy unless `flags=U`, as in Kusto's documented examples.
+//! - `invoke FileProfile(x, y)` is a left lookup of the global file profiles (see
+//!   [`crate::reference`]): every row is kept in input order; the first `y` rows (default 100,
+//!   in input order) with a non-empty id in column `x` (default `SHA1`) are looked up
+//!   case-insensitively and get `ProfileAvailability` `Available` or `Missing`; other rows get
+//!   null profile columns and an empty `ProfileAvailability`. `Error` is never produced.
 //! - `sample N` returns N uniformly random rows; `row_number()`/`prev()`/`next()` follow the
 //!   input order (use them after `sort`/`serialize`).
 //! - Not implemented (rejected by name): `make-series`, multi-level `top-nested` and
-//!   `with others`, `partition` bodies other than `top N by ...`, `invoke`, `parse
-//!   kind=relaxed`, multi-result `series_*` functions, hashes (`hash*`), `ipv6_*`,
+//!   `with others`, `partition` bodies other than `top N by ...`, `invoke` of anything but
+//!   `FileProfile`, multi-result `series_*` functions, `hash()` (xxhash64), `ipv6_*`,
 //!   `geo_info_from_ip_address`, `ingestion_time`, `percentiles_array`, `pack_all`,
 //!   `column_ifexists`, and the constructs the parser/binder already reject.
 
@@ -250,23 +258,8 @@ impl ScanSource for TenantScan<'_> {
                 .collect::<Vec<_>>();
             LogicalPlanBuilder::from(empty).project(exprs)?.build()?
         } else {
-            {
-                let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-                st.files_scanned += files.len() as u64;
-                st.bytes_scanned += files.iter().map(|f| f.bytes).sum::<u64>();
-                st.rows_scanned += files.iter().map(|f| f.rows).sum::<u64>();
-            }
-            let urls = files
-                .iter()
-                .map(|f| ListingTableUrl::parse(f.path.to_string_lossy()))
-                .collect::<Result<Vec<_>, _>>()?;
-            let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
-                .with_file_extension(".parquet");
-            let cfg = ListingTableConfig::new_with_multi_paths(urls)
-                .with_listing_options(opts)
-                .with_schema(arrow_schema);
-            let t = ListingTable::try_new(cfg)?;
-            let mut b = LogicalPlanBuilder::scan(table, provider_as_source(Arc::new(t)), None)?;
+            self.note_files(&files);
+            let mut b = LogicalPlanBuilder::from(parquet_scan(table, &files, arrow_schema)?);
             if has_ts {
                 b = b.filter(ncol("Timestamp").gt_eq(ts_lit(since)))?;
             }
@@ -274,6 +267,54 @@ impl ScanSource for TenantScan<'_> {
         };
         Ok(plan)
     }
+
+    /// Reference data is global: it is read from `<root>/reference/<name>`, outside every
+    /// tenant directory, for every tenant alike, with no time window.
+    fn reference(&self, name: &str, schema: &Schema) -> Result<LogicalPlan, PlanError> {
+        let files = crate::reference::reference_files(self.store, name)
+            .map_err(|e| PlanError::DataFusion(e.to_string()))?;
+        if files.is_empty() {
+            let exprs = schema
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| crate::exec::planner::pcol(i).alias(c.name.clone()))
+                .collect::<Vec<_>>();
+            return Ok(LogicalPlanBuilder::from(empty_plan(schema)?)
+                .project(exprs)?
+                .build()?);
+        }
+        self.note_files(&files);
+        parquet_scan(name, &files, EventStore::arrow_schema_of(schema))
+    }
+}
+
+impl TenantScan<'_> {
+    fn note_files(&self, files: &[crate::store::StoredFile]) {
+        let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        st.files_scanned += files.len() as u64;
+        st.bytes_scanned += files.iter().map(|f| f.bytes).sum::<u64>();
+        st.rows_scanned += files.iter().map(|f| f.rows).sum::<u64>();
+    }
+}
+
+/// A scan of Parquet `files` with `schema`, named `table`.
+fn parquet_scan(
+    table: &str,
+    files: &[crate::store::StoredFile],
+    schema: arrow::datatypes::SchemaRef,
+) -> Result<LogicalPlan, PlanError> {
+    let urls = files
+        .iter()
+        .map(|f| ListingTableUrl::parse(f.path.to_string_lossy()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let cfg = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(opts)
+        .with_schema(schema);
+    let t = ListingTable::try_new(cfg)?;
+    Ok(LogicalPlanBuilder::scan(table, provider_as_source(Arc::new(t)), None)?.build()?)
 }
 
 /// A memory pool that remembers its peak reservation.

@@ -255,3 +255,77 @@ pub async fn ingest_jsonl<R: BufRead>(
     }
     Ok(report)
 }
+
+/// Reads JSON Lines of reference dataset `name` (e.g. [`crate::reference::FILE_PROFILE`]) into
+/// the store's reference area, with the same per-row checks as [`ingest_jsonl`]. Every row needs
+/// a non-empty `SHA1`; a row whose SHA1 (or SHA256) is already stored, or repeated earlier in the
+/// input, is rejected as a duplicate (stored profiles are never replaced).
+pub fn ingest_reference_jsonl<R: BufRead>(
+    store: &EventStore,
+    name: &str,
+    reader: R,
+) -> Result<IngestReport, StoreError> {
+    const CHUNK: usize = 50_000;
+    let schema = crate::reference::reference_schema(name)
+        .ok_or_else(|| StoreError::UnknownTable(name.to_string()))?;
+    let mut report = IngestReport::default();
+    let mut pending: Vec<Vec<Cell>> = Vec::new();
+    let mut lines: Vec<usize> = Vec::new();
+    let flush = |pending: &mut Vec<Vec<Cell>>,
+                 lines: &mut Vec<usize>,
+                 report: &mut IngestReport|
+     -> Result<(), StoreError> {
+        let b = build(&schema, pending)?;
+        let r = crate::reference::append_reference(store, name, &b)?;
+        report.accepted += r.written;
+        for i in r.skipped {
+            report.rejected.push(RowError {
+                line: lines[i],
+                message: "duplicate profile: its SHA1 or SHA256 is already stored".into(),
+            });
+        }
+        pending.clear();
+        lines.clear();
+        Ok(())
+    };
+    for (i, line) in reader.lines().enumerate() {
+        let line = line?;
+        let lineno = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<Value>(&line)
+            .map_err(|e| format!("invalid JSON: {e}"))
+            .and_then(|v| match v {
+                Value::Object(m) => Ok(m),
+                _ => Err("expected a JSON object".to_string()),
+            })
+            .and_then(|m| {
+                if m.get("SHA1")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    return Err("missing SHA1".to_string());
+                }
+                row_cells(&schema, &m)
+            });
+        match parsed {
+            Ok(cells) => {
+                pending.push(cells);
+                lines.push(lineno);
+            }
+            Err(message) => report.rejected.push(RowError {
+                line: lineno,
+                message,
+            }),
+        }
+        if pending.len() >= CHUNK {
+            flush(&mut pending, &mut lines, &mut report)?;
+        }
+    }
+    if !pending.is_empty() {
+        flush(&mut pending, &mut lines, &mut report)?;
+    }
+    report.rejected.sort_by_key(|e| e.line);
+    Ok(report)
+}

@@ -32,6 +32,10 @@
 //!    [`HuntingEngine::run`] scans only the caller's tenant directory and the last 30 days,
 //!    with row, time and memory [`Limits`]. [`ingest_jsonl`] loads checked JSON rows;
 //!    [`seed_events`] generates a realistic sample estate.
+//! 6. Reference data ([`reference`]): global datasets that are no tenant's, stored beside the
+//!    tenant folders in `<root>/reference/<Name>/`. `invoke FileProfile()` looks files up in
+//!    `reference/FileProfile`, filled by [`seed_file_profiles`] (profiles of the generated
+//!    estate's files) or [`ingest_reference_jsonl`].
 //!
 //! ```
 //! use palisade_hunting::{analyze, Catalog};
@@ -51,6 +55,8 @@ pub mod generator;
 pub mod ingest;
 pub mod lexer;
 pub mod parser;
+pub mod profiles;
+pub mod reference;
 pub mod store;
 pub mod types;
 
@@ -62,8 +68,10 @@ pub use error::{BindError, KqlError, ParseError, Pos};
 pub use generator::{
     seed_events, seed_tables, Estate, EstateDevice, EstateFile, EstateUser, GENERATED_TABLES,
 };
-pub use ingest::{ingest_jsonl, IngestReport, RowError};
+pub use ingest::{ingest_jsonl, ingest_reference_jsonl, IngestReport, RowError};
 pub use parser::parse;
+pub use profiles::seed_file_profiles;
+pub use reference::{ReferenceReport, FILE_PROFILE};
 pub use store::{CompactReport, EventStore, StoreError};
 pub use types::KqlType;
 

@@ -327,7 +327,7 @@ fn other_operators() {
     assert!(
         schema(
             "DeviceFileEvents | invoke FileProfile(SHA1, 1000) | project GlobalPrevalence, Signer"
-        ) == cols(&["GlobalPrevalence:long", "Signer:string"])
+        ) == cols(&["GlobalPrevalence:int", "Signer:string"])
     );
     assert_eq!(
         schema("T | top-nested 3 of DeviceId by count(), top-nested of Name by m = max(N)"),

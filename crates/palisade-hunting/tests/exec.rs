@@ -780,3 +780,258 @@ async fn top_nested_and_partition() {
         ]
     );
 }
+
+#[tokio::test]
+async fn hash_functions() {
+    let (_d, e) = engine();
+    // The Kusto docs' examples (verified with sha256sum/sha1sum/md5sum): a datetime is hashed
+    // through its string form "2020-01-01T00:00:00.0000000Z".
+    let r = rows(
+        &e,
+        "print h1 = hash_sha256('World'), h2 = hash_sha256(datetime(2020-01-01)), \
+         s1 = hash_sha1('World'), s2 = hash_sha1(datetime(2020-01-01)), \
+         m1 = hash_md5('World'), m2 = hash_md5(datetime(2020-01-01))",
+    )
+    .await;
+    assert_eq!(
+        r[0],
+        json!({
+            "h1": "78ae647dc5544d227130a0682a51e30bc7777fbb6d8a8f17007463a3ecd1d524",
+            "h2": "ba666752dc1a20eb750b0eb64e780cc4c968bc9fb8813461c1d7e750f302d71d",
+            "s1": "70c07ec18ef89c5309bbb0937f3a6342411e1fdd",
+            "s2": "e903e533f4d636b4fc0dcf3cf81e7b7f330de776",
+            "m1": "f5a7924e621e84c9280a9a27e1bcb7f6",
+            "m2": "786c530672d1f8db31fee25ea8a9390b"
+        })
+    );
+    // Per row, over a column; numbers hash as their string form ("42"); the empty string is
+    // hashed; a null number gives the null string "".
+    let r = rows(
+        &e,
+        "datatable(s:string, n:long)['TEXAS', 42, '', long(null)] \
+         | project a = hash_sha256(s), b = hash_md5(n), c = hash_sha1(s)",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({
+                "a": "9087f20f23f91b5a77e8406846117049029e6798ebbd0d38aea68da73a00ca37",
+                "b": "a1d0c6e83f027327d8461063f4ac58a6",
+                "c": "3128d805194d4e6141766cc846778eeacb12e3ea"
+            }),
+            json!({
+                "a": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "b": "",
+                "c": "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+            })
+        ]
+    );
+    // Grouping by a hash, as in the docs' StormEvents example.
+    let r = rows(
+        &e,
+        "datatable(State:string)['TEXAS', 'IOWA', 'TEXAS'] \
+         | summarize StormCount = count() by State, StateHash = hash_sha256(State) \
+         | top 1 by StormCount desc",
+    )
+    .await;
+    assert_eq!(
+        r[0],
+        json!({"State": "TEXAS",
+               "StateHash": "9087f20f23f91b5a77e8406846117049029e6798ebbd0d38aea68da73a00ca37",
+               "StormCount": 2})
+    );
+    // hash() (xxhash64) is not implemented: rejected by name, never approximated.
+    match e.run("t1", "print hash('World')", now()).await {
+        Err(HuntError::Unsupported { name }) => assert_eq!(name, "hash"),
+        other => panic!("expected unsupported, got {other:?}"),
+    }
+}
+
+/// The Kusto docs' relaxed-mode input: row 1 and 3 have an invalid releaseTime, rows 3 and 5
+/// an invalid totalSlices, row 2 an invalid releaseTime.
+const SLICES: &str = r#"datatable(EventText:string)[
+  "Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=27, sliceNumber=23, lockTime=02/17/2016 08:40:01, releaseTime=nonValidDateTime 08:40:01, previousLockTime=02/17/2016 08:39:01)",
+  "Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=27, sliceNumber=15, lockTime=02/17/2016 08:40:00, releaseTime=nonValidDateTime, previousLockTime=02/17/2016 08:39:00)",
+  "Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=nonValidLongValue, sliceNumber=20, lockTime=02/17/2016 08:40:01, releaseTime=nonValidDateTime 08:40:01, previousLockTime=02/17/2016 08:39:01)",
+  "Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=27, sliceNumber=22, lockTime=02/17/2016 08:41:01, releaseTime=02/17/2016 08:41:00, previousLockTime=02/17/2016 08:40:01)",
+  "Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=nonValidLongValue, sliceNumber=16, lockTime=02/17/2016 08:41:00, releaseTime=02/17/2016 08:41:00, previousLockTime=02/17/2016 08:40:00)"
+]"#;
+
+const SLICE_PATTERN: &str = r#"EventText with * "resourceName=" resourceName ", totalSlices=" totalSlices: long ", sliceNumber=" sliceNumber: long * "lockTime=" lockTime ", releaseTime=" releaseTime: date "," * "previousLockTime=" previousLockTime: date ")" * | project-away EventText"#;
+
+fn slice(r: &str, total: Value, n: i64, lock: &str, release: Value, prev: &str) -> Value {
+    json!({"resourceName": r, "totalSlices": total, "sliceNumber": n, "lockTime": lock,
+           "releaseTime": release, "previousLockTime": prev})
+}
+
+#[tokio::test]
+async fn parse_relaxed_vs_simple() {
+    let (_d, e) = engine();
+    let t = |s: &str| Value::String(format!("2016-02-17T{s}.0000000Z"));
+    let ps = "PipelineScheduler";
+    // Relaxed (the docs' example): a typed column that does not convert is null on its own.
+    let r = rows(
+        &e,
+        &format!("{SLICES} | parse kind=relaxed {SLICE_PATTERN}"),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            slice(
+                ps,
+                json!(27),
+                23,
+                "02/17/2016 08:40:01",
+                Value::Null,
+                "2016-02-17T08:39:01.0000000Z"
+            ),
+            slice(
+                ps,
+                json!(27),
+                15,
+                "02/17/2016 08:40:00",
+                Value::Null,
+                "2016-02-17T08:39:00.0000000Z"
+            ),
+            slice(
+                ps,
+                Value::Null,
+                20,
+                "02/17/2016 08:40:01",
+                Value::Null,
+                "2016-02-17T08:39:01.0000000Z"
+            ),
+            slice(
+                ps,
+                json!(27),
+                22,
+                "02/17/2016 08:41:01",
+                t("08:41:00"),
+                "2016-02-17T08:40:01.0000000Z"
+            ),
+            slice(
+                ps,
+                Value::Null,
+                16,
+                "02/17/2016 08:41:00",
+                t("08:41:00"),
+                "2016-02-17T08:40:00.0000000Z"
+            ),
+        ]
+    );
+    // Simple (the default) on the same input: strict, so only the fully valid row parses; the
+    // others get null in every extended column ("" for strings).
+    let empty = json!({"resourceName": "", "totalSlices": null, "sliceNumber": null,
+                       "lockTime": "", "releaseTime": null, "previousLockTime": null});
+    for kind in ["", "kind=simple "] {
+        let r = rows(&e, &format!("{SLICES} | parse {kind}{SLICE_PATTERN}")).await;
+        assert_eq!(
+            r,
+            vec![
+                empty.clone(),
+                empty.clone(),
+                empty.clone(),
+                slice(
+                    ps,
+                    json!(27),
+                    22,
+                    "02/17/2016 08:41:01",
+                    t("08:41:00"),
+                    "2016-02-17T08:40:01.0000000Z"
+                ),
+                empty.clone(),
+            ],
+            "parse {kind}"
+        );
+    }
+    // Relaxed with a number where one is expected still parses it; text after a number
+    // without a delimiter is not a number.
+    let r = rows(
+        &e,
+        "datatable(s:string)['a=12;b=x7;c=3.5', 'a=-4;b=9;c=z'] \
+         | parse kind=relaxed s with 'a=' a:long ';b=' b:int ';c=' c:real",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"s": "a=12;b=x7;c=3.5", "a": 12, "b": null, "c": 3.5}),
+            json!({"s": "a=-4;b=9;c=z", "a": -4, "b": 9, "c": null})
+        ]
+    );
+    // Delimiters must still all appear in relaxed mode.
+    let r = rows(
+        &e,
+        "print s = 'a=1' | parse kind=relaxed s with 'a=' a:long ';b=' b:long | project a, b",
+    )
+    .await;
+    assert_eq!(r, vec![json!({"a": null, "b": null})]);
+}
+
+#[tokio::test]
+async fn parse_regex_and_flags() {
+    let (_d, e) = engine();
+    let one = r#"datatable(EventText:string)["Event: NotifySliceRelease (resourceName=PipelineScheduler, totalSlices=27, sliceNumber=23, lockTime=02/17/2016 08:40:01, releaseTime=02/17/2016 08:40:01, previousLockTime=02/17/2016 08:39:01)"]"#;
+    // Greedy by default (the docs' example): the capture runs to the last ','.
+    let r = col(
+        &e,
+        &format!("{one} | parse kind=regex EventText with * \"resourceName=\" resourceName ',' * | project resourceName"),
+        "resourceName",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![json!("PipelineScheduler, totalSlices=27, sliceNumber=23, lockTime=02/17/2016 08:40:01, releaseTime=02/17/2016 08:40:01")]
+    );
+    // The docs' regex example: the pattern's own groups do not shift the captures.
+    let r = rows(
+        &e,
+        &format!(
+            r#"{one} | parse kind=regex EventText with "(.*?)[a-zA-Z]*=" resourceName @", totalSlices=\s*\d+\s*.*?sliceNumber=" sliceNumber: long ".*?(previous)?lockTime=" lockTime ".*?releaseTime=" releaseTime ".*?previousLockTime=" previousLockTime: date "\\)" | project-away EventText"#
+        ),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"resourceName": "PipelineScheduler", "sliceNumber": 23,
+                    "lockTime": "02/17/2016 08:40:01, ", "releaseTime": "02/17/2016 08:40:01, ",
+                    "previousLockTime": "2016-02-17T08:39:01.0000000Z"})
+        ]
+    );
+    // flags=Ui: ungreedy and case-insensitive.
+    let r = col(
+        &e,
+        &format!("{one} | parse kind=regex flags=Ui EventText with * \"RESOURCENAME=\" resourceName ',' * | project resourceName"),
+        "resourceName",
+    )
+    .await;
+    assert_eq!(r, vec![json!("PipelineScheduler")]);
+    // Without i the upper-case delimiter does not match: the capture is empty.
+    let r = col(
+        &e,
+        &format!("{one} | parse kind=regex flags=U EventText with * \"RESOURCENAME=\" resourceName ',' * | project resourceName"),
+        "resourceName",
+    )
+    .await;
+    assert_eq!(r, vec![json!("")]);
+    // flags=s lets '.' cross newlines; regex delimiters and typed captures.
+    let r = rows(
+        &e,
+        r#"print s = "name=A\nsize=42\nend" | parse kind=regex flags=s s with "name=" n:string "(.*?)size=" size:long "\\nend" | project n, size"#,
+    )
+    .await;
+    assert_eq!(r, vec![json!({"n": "A\n", "size": 42})]);
+    let r = rows(
+        &e,
+        r#"print s = "name=A\nsize=42\nend" | parse kind=regex s with "name=" n:string "(.*?)size=" size:long "\\nend" | project n, size"#,
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![json!({"n": "", "size": null})],
+        "without s, '.' stops at newlines"
+    );
+}

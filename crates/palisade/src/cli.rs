@@ -93,17 +93,21 @@ enum Command {
         #[arg(long)]
         tenant: Option<String>,
     },
-    /// Ingest JSON-lines events into an advanced-hunting table.
+    /// Ingest JSON-lines events into an advanced-hunting table (or, with --reference, global
+    /// reference data such as FileProfile, shared by all tenants).
     Ingest {
         #[command(flatten)]
         data: DataDirArg,
-        /// Table, e.g. DeviceProcessEvents.
+        /// Table, e.g. DeviceProcessEvents; with --reference, the dataset: FileProfile.
         table: String,
         /// JSON-lines file (one event object per line).
         file: PathBuf,
         /// Tenant id (default: the demo tenant of `serve --demo`).
         #[arg(long)]
         tenant: Option<String>,
+        /// Ingest into a global reference dataset (`--reference FileProfile FILE`), not a tenant.
+        #[arg(long, conflicts_with = "tenant")]
+        reference: bool,
     },
     /// List, show and update incidents.
     Incidents {
@@ -418,7 +422,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             data,
             table,
             file,
+            reference: true,
+            ..
+        } => ingest_reference(&data.data_dir, &table, &file),
+        Command::Ingest {
+            data,
+            table,
+            file,
             tenant,
+            reference: false,
         } => ingest(&data.data_dir, &table, &file, tenant).await,
     }
 }
@@ -603,6 +615,7 @@ pub mod demo {
                 |_| {},
             )
             .await?;
+            palisade_hunting::seed_file_profiles(&store, &estate, now)?;
         }
         let ca = server
             .ca_path
@@ -670,9 +683,16 @@ async fn seed(
     )
     .await?;
     bar.finish();
+    // The global file profiles of the estate's files (idempotent).
+    let profiles = palisade_hunting::seed_file_profiles(
+        &store,
+        &estate,
+        crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+    )?;
     println!(
-        "{written} events written for tenant {tenant_id} under {}",
-        crate::hunting::events_dir(data_dir).display()
+        "{written} events written for tenant {tenant_id} under {} ({} new file profiles)",
+        crate::hunting::events_dir(data_dir).display(),
+        profiles.written
     );
     print_compaction(store.compact_tenant(&tenant_id)?);
     Ok(())
@@ -712,6 +732,28 @@ async fn ingest(
     }
     println!(
         "{} rows ingested into {table}, {} rejected",
+        report.accepted,
+        report.rejected.len()
+    );
+    if report.rejected.is_empty() {
+        Ok(())
+    } else {
+        bail!("{} rows were rejected", report.rejected.len())
+    }
+}
+
+/// `palisade ingest --reference NAME FILE`: global reference rows (e.g. file profiles).
+fn ingest_reference(data_dir: &std::path::Path, name: &str, file: &std::path::Path) -> Result<()> {
+    let store = palisade_hunting::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+    );
+    let report = palisade_hunting::ingest_reference_jsonl(&store, name, reader)?;
+    for e in &report.rejected {
+        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+    }
+    println!(
+        "{} rows ingested into reference {name}, {} rejected",
         report.accepted,
         report.rejected.len()
     );
@@ -1119,5 +1161,32 @@ mod tests {
         ] {
             assert!(parse_quota(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ingest_reference_flag() {
+        use clap::Parser as _;
+        let cli = Cli::try_parse_from([
+            "palisade",
+            "ingest",
+            "--reference",
+            "FileProfile",
+            "p.jsonl",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Ingest { reference: true, ref table, .. } if table == "FileProfile"
+        ));
+        assert!(Cli::try_parse_from([
+            "palisade",
+            "ingest",
+            "--reference",
+            "--tenant",
+            "t",
+            "FileProfile",
+            "p.jsonl"
+        ])
+        .is_err());
     }
 }

@@ -12,8 +12,8 @@ use datafusion::common::{Column as DfColumn, DFSchema, ScalarValue};
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::expr_fn::{in_subquery, not_in_subquery, scalar_subquery};
 use datafusion::logical_expr::{
-    cast, lit, EmptyRelation, Expr, ExprFunctionExt, JoinType, LogicalPlan, LogicalPlanBuilder,
-    SortExpr,
+    cast, lit, when, EmptyRelation, Expr, ExprFunctionExt, JoinType, LogicalPlan,
+    LogicalPlanBuilder, SortExpr,
 };
 
 use super::scalar;
@@ -57,6 +57,22 @@ pub trait ScanSource {
     /// A plan reading table `table` with catalog schema `schema`, columns named as in the
     /// catalog.
     fn scan(&self, table: &str, schema: &Schema) -> PResult<LogicalPlan>;
+
+    /// A plan reading reference dataset `name` (global data that is no tenant's, see
+    /// [`crate::reference`]) with schema `schema`, columns named as in the schema. The default
+    /// has no reference data: no rows.
+    fn reference(&self, name: &str, schema: &Schema) -> PResult<LogicalPlan> {
+        let _ = name;
+        let exprs = schema
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| pcol(i).alias(c.name.clone()))
+            .collect::<Vec<_>>();
+        Ok(LogicalPlanBuilder::from(empty_plan(schema)?)
+            .project(exprs)?
+            .build()?)
+    }
 }
 
 /// Positional column reference `_i`.
@@ -480,6 +496,13 @@ impl<'a> Planner<'a> {
                     "partition source outside partition".into(),
                 )),
             },
+            TableNode::Invoke {
+                input,
+                function,
+                args,
+            } if function == crate::reference::FILE_PROFILE => {
+                self.file_profile(schema, input, args)
+            }
             TableNode::Invoke { function, .. } => unsupported(format!("invoke {function}")),
         }
     }
@@ -1031,6 +1054,125 @@ impl<'a> Planner<'a> {
         Ok(LogicalPlanBuilder::from(joined).project(exprs)?.build()?)
     }
 
+    /// `invoke FileProfile(key, limit)`: a left lookup of the global file profiles.
+    ///
+    /// Every input row is kept, in input order. The first `limit` rows (in input order) whose
+    /// file id is not empty are looked up, case-insensitively on the hex hash (`SHA1` and
+    /// `InitiatingProcessSHA1` against the profiles' SHA1, the SHA256 ids against SHA256): they
+    /// get the profile columns and `ProfileAvailability` `Available`, or `Missing` when no
+    /// profile is stored. Other rows (empty id, or past the limit) get nulls (`""` for strings)
+    /// and an empty `ProfileAvailability`. Planned as row numbers (input order, then rank among
+    /// rows with an id) and a hash left join against a scan of the reference files, so the
+    /// engine's memory pool bounds it like any join.
+    fn file_profile(
+        &mut self,
+        schema: &Schema,
+        input: &BoundTable,
+        args: &[BoundExpr],
+    ) -> PResult<LogicalPlan> {
+        use crate::reference::{reference_schema, FILE_PROFILE, FILE_PROFILE_COLUMNS};
+        use datafusion::functions::expr_fn::{coalesce, lower};
+        use datafusion::functions_window::expr_fn::row_number;
+        let bad = || PlanError::Invalid("FileProfile() arguments were not bound".into());
+        let [key, limit] = args else {
+            return Err(bad());
+        };
+        let ExprNode::Column { index: k, name } = &key.node else {
+            return Err(bad());
+        };
+        let limit = self.const_count(limit)?;
+        let n = input.schema.columns.len();
+        let p = self.plan(input)?;
+        let inputs = || (0..n).map(pcol).collect::<Vec<_>>();
+        // 1. Input order; 2. rank among the rows that have an id.
+        let id = pcol(*k);
+        let has_id = id.clone().is_not_null().and(id.clone().not_eq(lit("")));
+        let mut pre = inputs();
+        pre.push(ncol("__fp_rn"));
+        pre.push(has_id.alias("__fp_has"));
+        let rank = row_number()
+            .partition_by(vec![ncol("__fp_has")])
+            .order_by(vec![ncol("__fp_rn").sort(true, false)])
+            .build()?
+            .alias("__fp_rank");
+        let enriched = ncol("__fp_has").and(ncol("__fp_rank").lt_eq(lit(limit as u64)));
+        let mut keyed = inputs();
+        keyed.push(ncol("__fp_rn"));
+        keyed.push(enriched.clone().alias("__fp_on"));
+        keyed.push(
+            when(enriched, lower(id))
+                .otherwise(lit(ScalarValue::Utf8(None)))?
+                .alias("__fp_key"),
+        );
+        let left = LogicalPlanBuilder::from(p)
+            .window(vec![row_number().alias("__fp_rn")])?
+            .project(pre)?
+            .window(vec![rank])?
+            .project(keyed)?
+            .build()?;
+        // The reference side: profile columns as `__fpr{j}` and the lower-cased key.
+        let ref_schema = reference_schema(FILE_PROFILE)
+            .ok_or_else(|| PlanError::Invalid("no FileProfile reference schema".into()))?;
+        let ref_key = if name.ends_with("SHA1") {
+            "SHA1"
+        } else {
+            "SHA256"
+        };
+        let mut rexprs = vec![lower(ncol(ref_key)).alias("__fp_pk")];
+        rexprs.extend(
+            FILE_PROFILE_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(j, (c, _))| ncol(c).alias(format!("__fpr{j}"))),
+        );
+        let right = LogicalPlanBuilder::from(self.source.reference(FILE_PROFILE, &ref_schema)?)
+            .project(rexprs)?
+            .filter(ncol("__fp_pk").not_eq(lit("")))?
+            .build()?;
+        let joined = LogicalPlanBuilder::from(left)
+            .join_with_expr_keys(
+                right,
+                JoinType::Left,
+                (vec![ncol("__fp_key")], vec![ncol("__fp_pk")]),
+                None,
+            )?
+            .build()?;
+        let mut out = Vec::with_capacity(schema.columns.len() + 1);
+        for (j, c) in schema.columns.iter().enumerate() {
+            let e = if j < n {
+                pcol(j)
+            } else if c.name == "ProfileAvailability" {
+                when(
+                    ncol("__fp_on").and(ncol("__fp_pk").is_not_null()),
+                    lit("Available"),
+                )
+                .when(ncol("__fp_on"), lit("Missing"))
+                .otherwise(lit(""))?
+            } else {
+                let r = FILE_PROFILE_COLUMNS
+                    .iter()
+                    .position(|(name, _)| *name == c.name)
+                    .ok_or_else(|| {
+                        PlanError::Invalid(format!("'{}' is not a FileProfile column", c.name))
+                    })?;
+                let v = ncol(&format!("__fpr{r}"));
+                if c.ty == KqlType::String {
+                    coalesce(vec![v, lit("")])
+                } else {
+                    v
+                }
+            };
+            out.push(cast(e, arrow_type(c.ty)).alias(format!("_{j}")));
+        }
+        out.push(ncol("__fp_rn"));
+        let back: Vec<Expr> = (0..schema.columns.len()).map(pcol).collect();
+        Ok(LogicalPlanBuilder::from(joined)
+            .project(out)?
+            .sort(vec![ncol("__fp_rn").sort(true, false)])?
+            .project(back)?
+            .build()?)
+    }
+
     fn mv_expand(
         &mut self,
         schema: &Schema,
@@ -1117,9 +1259,14 @@ impl<'a> Planner<'a> {
             }
         }
         re.push('^');
-        let regex_mode = match kind {
-            "simple" | "" => false,
-            "regex" => true,
+        // simple: literal delimiters, strict types; regex: regex delimiters, strict types;
+        // relaxed: literal delimiters, typed columns captured as text and converted one by one
+        // (a value that does not convert is null for that column only). Strict kinds null
+        // every extended column of a row when any typed column fails to match its type.
+        let (regex_mode, relaxed) = match kind {
+            "simple" | "" => (false, false),
+            "regex" => (true, false),
+            "relaxed" => (false, true),
             other => return unsupported(format!("parse kind={other}")),
         };
         let mut captures: Vec<(usize, KqlType)> = Vec::new();
@@ -1135,33 +1282,71 @@ impl<'a> Planner<'a> {
                 }
                 BoundParsePart::Any => re.push_str(if last { ".*" } else { ".*?" }),
                 BoundParsePart::Capture { column, ty } => {
-                    let body = match ty {
-                        KqlType::Int | KqlType::Long => r"-?\d+",
-                        KqlType::Real | KqlType::Decimal => r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?",
-                        _ if last => ".*",
-                        _ => ".*?",
+                    // Kusto's regex kind captures text greedily (its docs' examples: without
+                    // `flags=U`, `resourceName ','` runs to the last comma).
+                    let text = if last || regex_mode { ".*" } else { ".*?" };
+                    let number = match ty {
+                        KqlType::Int | KqlType::Long => Some(r"-?\d+"),
+                        KqlType::Real | KqlType::Decimal => {
+                            Some(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+                        }
+                        _ => None,
                     };
-                    re.push_str(&format!("({body})"));
+                    let body = match number {
+                        // Relaxed: a number if one is there, otherwise the text up to the next
+                        // delimiter (which then fails to convert: null for this column).
+                        Some(n) if relaxed => format!("{n}|{text}"),
+                        Some(n) => n.to_string(),
+                        None => text.to_string(),
+                    };
+                    // Named, because a regex-kind pattern may contain groups of its own.
+                    re.push_str(&format!("(?P<__pc{}>{body})", captures.len()));
                     captures.push((*column, *ty));
                 }
             }
         }
-        if !regex_mode && !matches!(pattern.last(), Some(BoundParsePart::Any) | None) {
-            // A trailing literal must end the string in simple mode only when it is the end of
-            // the pattern; Kusto matches the pattern as a prefix, so no `$` anchor.
-        }
-        if udf::cached_regex(&re).is_none() {
+        let Some(compiled) = udf::cached_regex(&re) else {
             return Err(PlanError::Invalid(format!("invalid parse pattern: {re}")));
-        }
+        };
         let src = self.expr(source)?;
         let src = self.conv(src, source.ty, KqlType::String)?;
+        // The converted value of every capture, in capture order.
+        let mut values = Vec::with_capacity(captures.len());
+        for (g, (_, ty)) in captures.iter().enumerate() {
+            let name = format!("__pc{g}");
+            let index = compiled
+                .capture_names()
+                .position(|n| n == Some(name.as_str()))
+                .ok_or_else(|| PlanError::Invalid(format!("invalid parse pattern: {re}")))?;
+            let x = scalar::regex_group_udf(&re, index).call(vec![src.clone()]);
+            values.push(self.conv(x, KqlType::String, *ty)?);
+        }
+        // Strict kinds: the row parses only if every typed capture converted.
+        let all_typed_ok = if relaxed {
+            None
+        } else {
+            captures
+                .iter()
+                .zip(&values)
+                .filter(|((_, ty), _)| !matches!(ty, KqlType::String | KqlType::Guid))
+                .map(|(_, v)| v.clone().is_not_null())
+                .reduce(Expr::and)
+        };
         let mut exprs = Vec::with_capacity(schema.columns.len());
         for (j, c) in schema.columns.iter().enumerate() {
-            let e = if let Some((g, (_, ty))) =
-                captures.iter().enumerate().find(|(_, (col, _))| *col == j)
-            {
-                let x = scalar::regex_group_udf(&re, g + 1).call(vec![src.clone()]);
-                self.conv(x, KqlType::String, *ty)?
+            let e = if let Some(g) = captures.iter().position(|(col, _)| *col == j) {
+                let v = values[g].clone();
+                match &all_typed_ok {
+                    Some(ok) => {
+                        let failed = if c.ty == KqlType::String {
+                            lit("")
+                        } else {
+                            null_of(c.ty)?
+                        };
+                        when(ok.clone(), v).otherwise(failed)?
+                    }
+                    None => v,
+                }
             } else if j < input.schema.columns.len() {
                 pcol(j)
             } else {

@@ -1274,6 +1274,29 @@ pub(crate) fn call(p: &mut Planner, func: &str, args: &[BoundExpr], ty: KqlType)
             .call(vec![a_as(p, 0, KqlType::String)?]);
             p.conv(e, KqlType::Dynamic, ty)?
         }
+        "hash_sha256" | "hash_sha1" | "hash_md5" => {
+            // Kusto hashes the value's string form (`tostring`): `hash_sha256(datetime(2020-01-01))`
+            // is the digest of "2020-01-01T00:00:00.0000000Z". A null non-string value gives
+            // Kusto's null string "" (strings themselves are never null: "" is hashed).
+            let algo = match func {
+                "hash_sha256" => Digest::Sha256,
+                "hash_sha1" => Digest::Sha1,
+                _ => Digest::Md5,
+            };
+            let is_string = matches!(t(0), KqlType::String | KqlType::Guid);
+            row(
+                func,
+                KqlType::String,
+                Box::new(move |a| {
+                    if !is_string && a[0].is_null() {
+                        Out::Str(String::new())
+                    } else {
+                        Out::Str(algo.hex(a[1].text().as_bytes()))
+                    }
+                }),
+            )
+            .call(vec![arg(0)?, a_as(p, 0, KqlType::String)?])
+        }
         "url_decode" => row(
             func,
             KqlType::String,
@@ -1772,6 +1795,31 @@ pub(crate) fn call(p: &mut Planner, func: &str, args: &[BoundExpr], ty: KqlType)
             return unsupported(other);
         }
     })
+}
+
+/// The digests behind `hash_sha256`, `hash_sha1` and `hash_md5`.
+#[derive(Debug, Clone, Copy)]
+enum Digest {
+    Sha256,
+    Sha1,
+    Md5,
+}
+
+impl Digest {
+    /// Lowercase hex digest of `bytes`.
+    fn hex(self, bytes: &[u8]) -> String {
+        use sha2::Digest as _;
+        let raw: Vec<u8> = match self {
+            Digest::Sha256 => sha2::Sha256::digest(bytes).to_vec(),
+            Digest::Sha1 => sha1::Sha1::digest(bytes).to_vec(),
+            Digest::Md5 => md5::Md5::digest(bytes).to_vec(),
+        };
+        let mut out = String::with_capacity(raw.len() * 2);
+        for b in raw {
+            out.push_str(&format!("{b:02x}"));
+        }
+        out
+    }
 }
 
 /// Converts arguments to the given types (missing trailing types default to the last).

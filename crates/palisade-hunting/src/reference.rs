@@ -1,0 +1,272 @@
+//! Reference datasets: global data that is no tenant's, read by enrichment functions.
+//!
+//! Microsoft's `FileProfile()` enriches rows with *global* file intelligence (prevalence,
+//! signer, detections), not with the tenant's own events. Palisade keeps such data in a
+//! reference area of the [`EventStore`]:
+//!
+//! ```text
+//! <root>/reference/<Name>/part-*.parquet      e.g. <root>/reference/FileProfile/part-…-r46.parquet
+//! ```
+//!
+//! It lives beside, never inside, the `tenant=<tid>` directories: tenant scans still list only
+//! the caller's `tenant=` folder, and no tenant's events are ever written here. Every tenant's
+//! queries read the same reference data, as every Defender tenant sees the same global file
+//! profiles.
+//!
+//! `FileProfile` rows are keyed by `SHA1`: [`append_reference`] skips a profile whose SHA1 (or
+//! non-empty SHA256) is already stored, compared case-insensitively, so re-seeding or
+//! re-ingesting never duplicates profiles (the first stored profile of a file wins). Writers in
+//! one process are serialised; files are written to a temporary name and renamed, so readers
+//! never see partial files.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::catalog::{Column, Schema};
+use crate::store::{EventStore, StoreError, StoredFile};
+use crate::types::KqlType;
+
+/// The name of the file-profile reference dataset (and of the `invoke` function).
+pub const FILE_PROFILE: &str = "FileProfile";
+
+/// Stored columns of a file profile, as documented for `FileProfile()` (Microsoft documents
+/// `FileSize` and `GlobalPrevalence` as `int`). `ProfileAvailability` is not stored: the
+/// planner computes it per row.
+pub(crate) const FILE_PROFILE_COLUMNS: &[(&str, KqlType)] = &[
+    ("SHA1", KqlType::String),
+    ("SHA256", KqlType::String),
+    ("MD5", KqlType::String),
+    ("FileSize", KqlType::Int),
+    ("GlobalPrevalence", KqlType::Int),
+    ("GlobalFirstSeen", KqlType::DateTime),
+    ("GlobalLastSeen", KqlType::DateTime),
+    ("Signer", KqlType::String),
+    ("Issuer", KqlType::String),
+    ("SignerHash", KqlType::String),
+    ("IsCertificateValid", KqlType::Bool),
+    ("IsRootSignerMicrosoft", KqlType::Bool),
+    ("SignatureState", KqlType::String),
+    ("IsExecutable", KqlType::Bool),
+    ("ThreatName", KqlType::String),
+    ("Publisher", KqlType::String),
+    ("SoftwareName", KqlType::String),
+];
+
+/// The schema of reference dataset `name` (`None` if there is no such dataset).
+pub fn reference_schema(name: &str) -> Option<Schema> {
+    (name == FILE_PROFILE).then(|| {
+        Schema::new(
+            FILE_PROFILE_COLUMNS
+                .iter()
+                .map(|(n, t)| Column::new(*n, *t))
+                .collect(),
+        )
+    })
+}
+
+/// Outcome of [`append_reference`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReferenceReport {
+    /// Profiles written.
+    pub written: u64,
+    /// Batch row indexes skipped because their key was already stored (or repeated earlier in
+    /// the batch).
+    pub skipped: Vec<usize>,
+}
+
+/// The directory of reference dataset `name`: `<root>/reference/<name>`.
+pub fn reference_dir(store: &EventStore, name: &str) -> Result<PathBuf, StoreError> {
+    if reference_schema(name).is_none() {
+        return Err(StoreError::UnknownTable(name.to_string()));
+    }
+    Ok(store.root().join("reference").join(name))
+}
+
+/// The Parquet files of reference dataset `name`, sorted by path.
+pub fn reference_files(store: &EventStore, name: &str) -> Result<Vec<StoredFile>, StoreError> {
+    let dir = reference_dir(store, name)?;
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    for f in entries {
+        let f = f?;
+        let name = f.file_name().to_string_lossy().into_owned();
+        if name.starts_with("part-") && name.ends_with(".parquet") {
+            let rows = name
+                .rsplit_once("-r")
+                .and_then(|(_, r)| r.strip_suffix(".parquet"))
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0);
+            out.push(StoredFile {
+                path: f.path(),
+                bytes: f.metadata()?.len(),
+                rows,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Serialises reference writers of this process (the duplicate check reads, then writes).
+static WRITE_LOCK: Mutex<()> = Mutex::new(());
+
+/// Appends `batch` to reference dataset `name`. Columns are matched by name (missing ones are
+/// written as nulls; unknown columns or wrong types are an error); every row needs a non-empty
+/// `SHA1`. Rows whose SHA1 or non-empty SHA256 is already stored, or repeated earlier in the
+/// batch, are skipped.
+pub fn append_reference(
+    store: &EventStore,
+    name: &str,
+    batch: &RecordBatch,
+) -> Result<ReferenceReport, StoreError> {
+    let dir = reference_dir(store, name)?;
+    let schema = reference_schema(name).ok_or_else(|| StoreError::UnknownTable(name.into()))?;
+    let arrow_schema = EventStore::arrow_schema_of(&schema);
+    let mismatch = |message: String| StoreError::Schema {
+        table: name.to_string(),
+        message,
+    };
+    for f in batch.schema().fields() {
+        match arrow_schema.field_with_name(f.name()) {
+            Ok(target) if target.data_type() == f.data_type() => {}
+            Ok(target) => {
+                return Err(mismatch(format!(
+                    "column '{}' has type {}, expected {}",
+                    f.name(),
+                    f.data_type(),
+                    target.data_type()
+                )))
+            }
+            Err(_) => return Err(mismatch(format!("unknown column '{}'", f.name()))),
+        }
+    }
+    let n = batch.num_rows();
+    let columns: Vec<ArrayRef> = arrow_schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => c.clone(),
+            None => arrow::array::new_null_array(f.data_type(), n),
+        })
+        .collect();
+    let full = RecordBatch::try_new(arrow_schema.clone(), columns)?;
+    let text = |col: &str| -> Result<arrow::array::StringArray, StoreError> {
+        full.column_by_name(col)
+            .map(|c| c.as_string::<i32>().clone())
+            .ok_or_else(|| mismatch(format!("missing column '{col}'")))
+    };
+    let (sha1, sha256) = (text("SHA1")?, text("SHA256")?);
+    for i in 0..n {
+        if sha1.is_null(i) || sha1.value(i).is_empty() {
+            return Err(mismatch(format!("row {i}: SHA1 is empty")));
+        }
+    }
+
+    let _guard = WRITE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut known1, mut known256) = stored_keys(store, name)?;
+    let mut keep: Vec<u32> = Vec::new();
+    let mut skipped = Vec::new();
+    for i in 0..n {
+        let k1 = sha1.value(i).to_ascii_lowercase();
+        let k256 = if sha256.is_null(i) {
+            String::new()
+        } else {
+            sha256.value(i).to_ascii_lowercase()
+        };
+        if known1.contains(&k1) || (!k256.is_empty() && known256.contains(&k256)) {
+            skipped.push(i);
+            continue;
+        }
+        known1.insert(k1);
+        if !k256.is_empty() {
+            known256.insert(k256);
+        }
+        keep.push(i as u32);
+    }
+    let report = ReferenceReport {
+        written: keep.len() as u64,
+        skipped,
+    };
+    if keep.is_empty() {
+        return Ok(report);
+    }
+    let idx = UInt32Array::from(keep);
+    let cols: Vec<ArrayRef> = full
+        .columns()
+        .iter()
+        .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
+        .collect::<Result<_, _>>()?;
+    let part = RecordBatch::try_new(arrow_schema.clone(), cols)?;
+    std::fs::create_dir_all(&dir)?;
+    let file_name = format!("part-{:020}-r{}.parquet", next_seq(), part.num_rows());
+    let tmp = dir.join(format!(".{file_name}.tmp"));
+    let file = std::fs::File::create(&tmp)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut w = ArrowWriter::try_new(file, arrow_schema, Some(props))?;
+    w.write(&part)?;
+    w.close()?;
+    std::fs::rename(&tmp, dir.join(file_name))?;
+    Ok(report)
+}
+
+/// A file sequence number that grows across restarts (wall clock) and within a process.
+fn next_seq() -> u64 {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let step = |c: u64| c.max(now) + 1;
+    match SEQ.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| Some(step(c))) {
+        Ok(prev) | Err(prev) => step(prev),
+    }
+}
+
+/// The lower-cased SHA1 and SHA256 keys already stored in dataset `name`.
+fn stored_keys(
+    store: &EventStore,
+    name: &str,
+) -> Result<(HashSet<String>, HashSet<String>), StoreError> {
+    let (mut k1, mut k256) = (HashSet::new(), HashSet::new());
+    for f in reference_files(store, name)? {
+        let file = std::fs::File::open(&f.path)?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+        let wanted: Vec<usize> = builder
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, fld)| fld.name() == "SHA1" || fld.name() == "SHA256")
+            .map(|(i, _)| i)
+            .collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
+        for batch in builder.with_projection(mask).build()? {
+            let batch = batch?;
+            for (col, set) in [("SHA1", &mut k1), ("SHA256", &mut k256)] {
+                if let Some(a) = batch.column_by_name(col) {
+                    let a = a.as_string::<i32>();
+                    for i in 0..a.len() {
+                        if !a.is_null(i) && !a.value(i).is_empty() {
+                            set.insert(a.value(i).to_ascii_lowercase());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok((k1, k256))
+}
