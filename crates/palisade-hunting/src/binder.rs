@@ -331,6 +331,7 @@ fn table_size(t: &BoundTable) -> usize {
             from,
             to,
             step,
+            ..
         } => {
             table_size(input)
                 + exprs(keys)
@@ -1408,7 +1409,11 @@ impl Binder<'_> {
                     step,
                     by,
                 } = &**ms;
+                let mut nonempty = false;
                 for p in params {
+                    if p.name.name == "kind" {
+                        nonempty = p.value.name == "nonempty";
+                    }
                     if p.name.name == "kind" && p.value.name != "nonempty" {
                         return Err(invalid(
                             format!(
@@ -1477,6 +1482,7 @@ impl Binder<'_> {
                         from,
                         to,
                         step,
+                        nonempty,
                     },
                     Schema::new(cols),
                 ))

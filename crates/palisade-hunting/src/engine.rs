@@ -19,7 +19,10 @@
 //!   comparisons with null are not true (a `where` drops the row).
 //! - `sample N` returns N uniformly random rows; `row_number()`/`prev()`/`next()` follow the
 //!   input order (use them after `sort`/`serialize`).
-//! - Not implemented (rejected by name): `make-series`, multi-level `top-nested` and
+//! - `make-series` follows Kusto's documentation (see [`crate::exec::series`]): absent
+//!   `from`/`to` come from the data and every series of a result shares one axis; a group with
+//!   no rows inside `[from, to)` yields no row; only the documented aggregates are accepted.
+//! - Not implemented (rejected by name): multi-level `top-nested` and
 //!   `with others`, `partition` bodies other than `top N by ...`, `invoke`, `parse
 //!   kind=relaxed`, multi-result `series_*` functions, hashes (`hash*`), `ipv6_*`,
 //!   `geo_info_from_ip_address`, `ingestion_time`, `percentiles_array`, `pack_all`,

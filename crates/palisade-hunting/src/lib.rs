@@ -26,7 +26,7 @@
 //! 4. [`exec::planner`] builds the DataFusion `LogicalPlan`: Kusto semantics for `has`/`contains`/`=~`
 //!    (case rules, term boundaries), null handling, `dynamic` as JSON text with UDF member and
 //!    index access, datetime/timespan arithmetic, integer division, `bin`, joins of every kind
-//!    (`innerunique` de-duplicates the left side), `mv-expand`, `parse`, … Anything it cannot
+//!    (`innerunique` de-duplicates the left side), `mv-expand`, `parse`, `make-series`, … Anything it cannot
 //!    plan exactly is rejected by name ([`exec::planner::PlanError::Unsupported`]).
 //! 5. [`EventStore`] stores `<root>/tenant=<tid>/table=<Table>/day=<yyyy-mm-dd>/part-*.parquet`;
 //!    [`HuntingEngine::run`] scans only the caller's tenant directory and the last 30 days,

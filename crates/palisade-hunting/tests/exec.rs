@@ -545,12 +545,14 @@ async fn limits_and_errors() {
     match e
         .run(
             "t1",
-            "DeviceProcessEvents | make-series count() on Timestamp step 1d",
+            "DeviceProcessEvents | top-nested 2 of DeviceName by count(), top-nested 1 of FileName by count()",
             now(),
         )
         .await
     {
-        Err(HuntError::Unsupported { name }) => assert_eq!(name, "make-series"),
+        Err(HuntError::Unsupported { name }) => {
+            assert_eq!(name, "top-nested with several levels")
+        }
         other => panic!("expected unsupported, got {other:?}"),
     }
     let text = e
@@ -735,4 +737,194 @@ async fn top_nested_and_partition() {
             json!({"k": "c", "t": 6})
         ]
     );
+}
+
+const SERIES: &str = "let T = datatable(t:datetime, k:string, v:long)[
+    datetime(2026-11-01T00:00:00Z), 'a', 1,
+    datetime(2026-11-01T05:00:00Z), 'a', 2,
+    datetime(2026-11-03T01:00:00Z), 'a', 4,
+    datetime(2026-11-02T10:00:00Z), 'b', 8,
+    datetime(2026-11-09T00:00:00Z), 'c', 16];";
+
+fn days(from: u32, n: u32) -> Value {
+    Value::Array(
+        (from..from + n)
+            .map(|d| json!(format!("2026-11-{d:02}T00:00:00.0000000Z")))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn make_series_fills_gaps_with_defaults() {
+    let (_d, e) = engine();
+    // from/to given: bins 11-01, 11-02, 11-03; 'c' has no row inside [from, to) so no series.
+    let r = rows(
+        &e,
+        &format!(
+            "{SERIES} T | make-series n = count(), s = sum(v) default = -1, m = max(v) on t \
+             from datetime(2026-11-01) to datetime(2026-11-04) step 1d by k | order by k asc"
+        ),
+    )
+    .await;
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(r[0]["k"], json!("a"));
+    assert_eq!(r[0]["n"], json!([2, 0, 1]));
+    assert_eq!(r[0]["s"], json!([3, -1, 4]));
+    assert_eq!(r[0]["m"], json!([2, 0, 4]));
+    assert_eq!(r[0]["t"], days(1, 3));
+    assert_eq!(r[1]["k"], json!("b"));
+    assert_eq!(r[1]["n"], json!([0, 1, 0]));
+    assert_eq!(r[1]["s"], json!([-1, 8, -1]));
+    assert_eq!(r[1]["t"], days(1, 3));
+    // Output columns: keys, one dynamic array per aggregate, the axis last.
+    let res = e
+        .run(
+            "t1",
+            &format!("{SERIES} T | make-series avg(v) on t step 1d by k"),
+            now(),
+        )
+        .await
+        .unwrap();
+    let cols: Vec<(&str, &str)> = res
+        .columns
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(
+        cols,
+        [("k", "String"), ("avg_v", "Object"), ("t", "Object")]
+    );
+    // avg's default 0 becomes the real 0.0.
+    let r = rows(
+        &e,
+        &format!(
+            "{SERIES} T | where k == 'a' | make-series avg(v) on t \
+             from datetime(2026-11-01) to datetime(2026-11-04) step 1d"
+        ),
+    )
+    .await;
+    assert_eq!(r[0]["avg_v"], json!([1.5, 0.0, 4.0]));
+}
+
+#[tokio::test]
+async fn make_series_axis_from_the_data() {
+    let (_d, e) = engine();
+    // Neither from nor to: bins from the first to the last bin with data in any series,
+    // aligned like bin(t, 1d); every series shares the axis.
+    let r = rows(
+        &e,
+        &format!("{SERIES} T | make-series c = count() on t step 1d by k | order by k asc"),
+    )
+    .await;
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[0]["c"], json!([2, 0, 1, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(r[1]["c"], json!([0, 1, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(r[2]["c"], json!([0, 0, 0, 0, 0, 0, 0, 0, 1]));
+    for row in &r {
+        assert_eq!(row["t"], days(1, 9));
+    }
+    // Only to: rows at or after it are dropped, the start comes from the remaining data.
+    let r = rows(
+        &e,
+        &format!("{SERIES} T | make-series c = count() on t to datetime(2026-11-04) step 1d"),
+    )
+    .await;
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["c"], json!([2, 1, 1]));
+    assert_eq!(r[0]["t"], days(1, 3));
+    // from not on a bin boundary: bins are aligned to from; to is exclusive and the last
+    // bin is the last start + k * step below it.
+    let q = |to: &str| {
+        format!(
+            "{SERIES} T | make-series c = count() on t from datetime(2026-11-01T12:00:00Z) \
+             to datetime({to}) step 1d by k | order by k asc"
+        )
+    };
+    let r = rows(&e, &q("2026-11-03T12:00:00Z")).await;
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0]["c"], json!([0, 1]));
+    assert_eq!(r[1]["c"], json!([1, 0]));
+    assert_eq!(
+        r[0]["t"],
+        json!([
+            "2026-11-01T12:00:00.0000000Z",
+            "2026-11-02T12:00:00.0000000Z"
+        ])
+    );
+    let r = rows(&e, &q("2026-11-03T13:00:00Z")).await;
+    assert_eq!(r[0]["c"], json!([0, 1, 0]));
+    assert_eq!(r[0]["t"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn make_series_numeric_axes() {
+    let (_d, e) = engine();
+    // Long axis, bins aligned to 0 (floor for negatives).
+    let r = rows(
+        &e,
+        "datatable(x:long, y:real)[1, 1.5, 2, 2.5, 7, 1.0, -3, 4.0] | make-series avg(y) on x step 5",
+    )
+    .await;
+    assert_eq!(r[0]["x"], json!([-5, 0, 5]));
+    assert_eq!(r[0]["avg_y"], json!([4.0, 2.0, 1.0]));
+    // Real axis with explicit bounds.
+    let r = rows(
+        &e,
+        "datatable(x:real)[0.25, 0.3, 1.1, 1.6] | make-series c = count() on x from 0.0 to 1.5 step 0.5",
+    )
+    .await;
+    assert_eq!(r[0]["c"], json!([2, 0, 1]));
+    assert_eq!(r[0]["x"], json!([0.0, 0.5, 1.0]));
+}
+
+#[tokio::test]
+async fn make_series_expands_and_edge_cases() {
+    let (_d, e) = engine();
+    // The arrays expand back into rows with mv-expand ... to typeof(...).
+    let r = rows(
+        &e,
+        &format!(
+            "{SERIES} T | make-series c = count() on t from datetime(2026-11-01) \
+             to datetime(2026-11-04) step 1d by k | mv-expand t to typeof(datetime), \
+             c to typeof(long) | where k == 'a' | order by t asc | project t, c"
+        ),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"t": "2026-11-01T00:00:00.0000000Z", "c": 2}),
+            json!({"t": "2026-11-02T00:00:00.0000000Z", "c": 0}),
+            json!({"t": "2026-11-03T00:00:00.0000000Z", "c": 1}),
+        ]
+    );
+    // Empty input: no rows, unless kind=nonempty (one row of defaults).
+    let empty = format!("{SERIES} T | where v > 100 | make-series");
+    let tail = "count() default = 5 on t from datetime(2026-11-01) to datetime(2026-11-03) step 1d";
+    assert_eq!(count(&e, &format!("{empty} {tail}")).await, 0);
+    let r = rows(&e, &format!("{empty} kind=nonempty {tail}")).await;
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["count_"], json!([5, 5]));
+    assert_eq!(r[0]["t"], days(1, 2));
+    // Aggregates outside the documented make-series list are rejected by name.
+    match e
+        .run(
+            "t1",
+            &format!("{SERIES} T | make-series make_set(k) on t step 1d"),
+            now(),
+        )
+        .await
+    {
+        Err(HuntError::Unsupported { name }) => assert_eq!(name, "make_set in make-series"),
+        other => panic!("expected unsupported, got {other:?}"),
+    }
+    assert!(matches!(
+        e.run(
+            "t1",
+            &format!("{SERIES} T | make-series count() on t step 0d"),
+            now()
+        )
+        .await,
+        Err(HuntError::Semantic { .. })
+    ));
 }

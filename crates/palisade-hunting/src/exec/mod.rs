@@ -3,5 +3,7 @@
 /// Bound tables → DataFusion logical plans.
 pub mod planner;
 pub(crate) mod scalar;
+/// `make-series` planning and its semantics.
+pub mod series;
 /// Row-wise UDFs, aggregates and the KQL ↔ Arrow value conventions.
 pub mod udf;
