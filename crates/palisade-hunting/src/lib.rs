@@ -21,7 +21,9 @@
 //!    functions, computes every operator's output schema (join renaming such as `DeviceId1`,
 //!    `summarize` names such as `count_` and `dcount_DeviceId`, `union` type suffixes) and every
 //!    expression's type. `evaluate` plugins whose output schema depends on the data
-//!    (`bag_unpack`, `pivot`) are rejected by name.
+//!    (`bag_unpack`, `pivot`) need a [`SchemaProbe`] ([`bind_with_probe`]; the engine supplies
+//!    one that runs the plugin's input in the query's tenant scope and limits); plain [`bind`]
+//!    rejects them by name.
 //!
 //! 4. [`exec::planner`] builds the DataFusion `LogicalPlan`: Kusto semantics for `has`/`contains`/`=~`
 //!    (case rules, term boundaries), null handling, `dynamic` as JSON text with UDF member and
@@ -54,7 +56,7 @@ pub mod parser;
 pub mod store;
 pub mod types;
 
-pub use binder::bind;
+pub use binder::{bind, bind_with_probe, ProbeError, SchemaProbe, MAX_PROBE_COLUMNS};
 pub use bound::{BoundExpr, BoundQuery, BoundTable, ExprNode, JoinKind, TableNode};
 pub use catalog::{Catalog, Column, Schema};
 pub use engine::{HuntError, HuntResult, HuntStats, HuntingEngine, Limits};

@@ -928,3 +928,211 @@ async fn make_series_expands_and_edge_cases() {
         Err(HuntError::Semantic { .. })
     ));
 }
+
+/// Column names and API types of a result.
+async fn schema_of(e: &HuntingEngine, tenant: &str, q: &str) -> Vec<(String, String)> {
+    match e.run(tenant, q, now()).await {
+        Ok(r) => r.columns,
+        Err(err) => panic!("query failed: {err}\n{q}"),
+    }
+}
+
+fn cols(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
+}
+
+const BAGS: &str = r#"datatable(id:long, d:dynamic)[
+    1, dynamic({"Name": "John", "Age": 20}),
+    2, dynamic({"Name": "Dave", "Age": 40, "Height": 170.5, "Tags": ["x"]}),
+    3, dynamic({"Age": "old", "Name": null}),
+    4, dynamic(null)]"#;
+
+#[tokio::test]
+async fn bag_unpack_plugin() {
+    let (_d, e) = engine();
+    let q = format!("{BAGS} | evaluate bag_unpack(d) | order by id asc");
+    // The bag column is replaced by one column per slot, in slot order; a slot whose non-null
+    // values share a type gets that type, mixed slots and arrays are dynamic.
+    assert_eq!(
+        schema_of(&e, "t1", &q).await,
+        cols(&[
+            ("id", "Int64"),
+            ("Age", "Object"),
+            ("Height", "Double"),
+            ("Name", "String"),
+            ("Tags", "Object")
+        ])
+    );
+    let r = rows(&e, &q).await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"id": 1, "Age": 20, "Height": null, "Name": "John", "Tags": null}),
+            json!({"id": 2, "Age": 40, "Height": 170.5, "Name": "Dave", "Tags": ["x"]}),
+            json!({"id": 3, "Age": "old", "Height": null, "Name": "", "Tags": null}),
+            json!({"id": 4, "Age": null, "Height": null, "Name": "", "Tags": null}),
+        ]
+    );
+    // Prefix.
+    let names: Vec<String> = schema_of(&e, "t1", &format!("{BAGS} | evaluate bag_unpack(d, 'p_')"))
+        .await
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(names, ["id", "p_Age", "p_Height", "p_Name", "p_Tags"]);
+    // The corpus shape: bags built by summarize, then unpacked.
+    let r = rows(
+        &e,
+        "datatable(DeviceId:string, DeviceName:string, Test:string, Result:string)[
+            'd1', 'n1', 'av', 'on', 'd1', 'n1', 'fw', 'off', 'd2', 'n2', 'av', 'off']
+         | extend packed = bag_pack(Test, Result)
+         | summarize Tests = make_bag(packed), DeviceName = any(DeviceName) by DeviceId
+         | evaluate bag_unpack(Tests) | order by DeviceId asc",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"DeviceId": "d1", "DeviceName": "n1", "av": "on", "fw": "off"}),
+            json!({"DeviceId": "d2", "DeviceName": "n2", "av": "off", "fw": ""}),
+        ]
+    );
+    // No bags at all: only the column disappears.
+    let names: Vec<String> = schema_of(
+        &e,
+        "t1",
+        "datatable(id:long, d:dynamic)[1, dynamic(null)] | evaluate bag_unpack(d)",
+    )
+    .await
+    .into_iter()
+    .map(|c| c.0)
+    .collect();
+    assert_eq!(names, ["id"]);
+    // A slot named like a kept column is an error (Kusto's default columnsConflict).
+    assert!(matches!(
+        e.run(
+            "t1",
+            r#"datatable(Name:string, d:dynamic)['x', dynamic({"Name": "y"})] | evaluate bag_unpack(d)"#,
+            now()
+        )
+        .await,
+        Err(HuntError::Semantic { .. })
+    ));
+}
+
+const THREATS: &str = "datatable(Who:string, Type:string, N:long)[
+    'a', 'Phish', 1, 'a', 'Malware', 2, 'a', 'Phish', 3, 'b', 'Spam', 4, 'c', '', 5]";
+
+#[tokio::test]
+async fn pivot_plugin() {
+    let (_d, e) = engine();
+    // Default count(), keys = the other columns, one column per value in ordinal order.
+    let q = format!("{THREATS} | project Who, Type | evaluate pivot(Type) | order by Who asc");
+    assert_eq!(
+        schema_of(&e, "t1", &q).await,
+        cols(&[
+            ("Who", "String"),
+            ("", "Int64"),
+            ("Malware", "Int64"),
+            ("Phish", "Int64"),
+            ("Spam", "Int64")
+        ])
+    );
+    assert_eq!(
+        rows(&e, &q).await,
+        vec![
+            json!({"Who": "a", "": 0, "Malware": 1, "Phish": 2, "Spam": 0}),
+            json!({"Who": "b", "": 0, "Malware": 0, "Phish": 0, "Spam": 1}),
+            json!({"Who": "c", "": 1, "Malware": 0, "Phish": 0, "Spam": 0}),
+        ]
+    );
+    // An aggregation: the column it reads is not a key; empty cells of sum are 0.
+    let q = format!("{THREATS} | evaluate pivot(Type, sum(N)) | order by Who asc");
+    let expected = vec![
+        json!({"Who": "a", "": 0, "Malware": 2, "Phish": 4, "Spam": 0}),
+        json!({"Who": "b", "": 0, "Malware": 0, "Phish": 0, "Spam": 4}),
+        json!({"Who": "c", "": 5, "Malware": 0, "Phish": 0, "Spam": 0}),
+    ];
+    assert_eq!(rows(&e, &q).await, expected);
+    let q = format!("{THREATS} | evaluate pivot(Type, sum(N), Who) | order by Who asc");
+    assert_eq!(rows(&e, &q).await, expected);
+    // No columns left for keys: one row. Explicit keys: only those; max leaves empty cells
+    // null.
+    let q = format!("{THREATS} | where Who != 'c' | project Who, N | evaluate pivot(Who, max(N))");
+    assert_eq!(rows(&e, &q).await, vec![json!({"a": 3, "b": 4})]);
+    let q = format!("{THREATS} | evaluate pivot(Type, max(N), Who) | where Who == 'b'");
+    assert_eq!(
+        rows(&e, &q).await,
+        vec![json!({"Who": "b", "": null, "Malware": null, "Phish": null, "Spam": 4})]
+    );
+    // Aggregations outside the documented list are rejected by name.
+    match e
+        .run(
+            "t1",
+            &format!("{THREATS} | evaluate pivot(Type, percentile(N, 50))"),
+            now(),
+        )
+        .await
+    {
+        Err(HuntError::Unsupported { name }) => assert_eq!(name, "percentile in pivot"),
+        other => panic!("expected unsupported, got {other:?}"),
+    }
+    // Without a probe (plain bind) the plugins stay rejected by name.
+    let ast = palisade_hunting::parse(&format!("{THREATS} | evaluate pivot(Type)")).unwrap();
+    let err = palisade_hunting::bind(&ast, &palisade_hunting::Catalog::defender()).unwrap_err();
+    assert_eq!(
+        palisade_hunting::KqlError::from(err).unsupported_name(),
+        Some("pivot")
+    );
+}
+
+#[tokio::test]
+async fn schema_probes_see_only_the_callers_tenant_and_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path()).unwrap();
+    let recent = "2026-11-19T10:00:00Z";
+    let old = "2026-10-01T10:00:00Z";
+    ingest(
+        &store,
+        "t1",
+        "DeviceProcessEvents",
+        &[
+            json!({"Timestamp": recent, "DeviceName": "a", "FileName": "x.exe"}),
+            json!({"Timestamp": recent, "DeviceName": "b", "FileName": "x.exe"}),
+            json!({"Timestamp": old, "DeviceName": "stale", "FileName": "x.exe"}),
+        ],
+    )
+    .await;
+    ingest(
+        &store,
+        "t2",
+        "DeviceProcessEvents",
+        &[json!({"Timestamp": recent, "DeviceName": "other", "FileName": "y.exe"})],
+    )
+    .await;
+    let e = HuntingEngine::new(Arc::new(store));
+    let names = |tenant: &'static str, q: &'static str| {
+        let e = &e;
+        async move {
+            schema_of(e, tenant, q)
+                .await
+                .into_iter()
+                .map(|c| c.0)
+                .collect::<Vec<_>>()
+        }
+    };
+    let pivot = "DeviceProcessEvents | project FileName, DeviceName | evaluate pivot(DeviceName)";
+    assert_eq!(names("t1", pivot).await, ["FileName", "a", "b"]);
+    assert_eq!(names("t2", pivot).await, ["FileName", "other"]);
+    assert_eq!(names("t3", pivot).await, ["FileName"]);
+    let unpack =
+        "DeviceProcessEvents | project b = bag_pack(DeviceName, 1) | evaluate bag_unpack(b)";
+    assert_eq!(names("t1", unpack).await, ["a", "b"]);
+    assert_eq!(names("t2", unpack).await, ["other"]);
+    let r = e.run("t1", pivot, now()).await.unwrap();
+    assert_eq!(r.rows.len(), 1);
+    assert_eq!(r.rows[0]["a"], json!(1));
+    assert_eq!(r.rows[0]["b"], json!(1));
+}
