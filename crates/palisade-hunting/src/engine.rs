@@ -22,6 +22,10 @@
 //! - `make-series` follows Kusto's documentation (see [`crate::exec::series`]): absent
 //!   `from`/`to` come from the data and every series of a result shares one axis; a group with
 //!   no rows inside `[from, to)` yields no row; only the documented aggregates are accepted.
+//! - `evaluate bag_unpack(...)` / `evaluate pivot(...)` learn their output columns from the data
+//!   while binding: a probe runs the plugin's input in the same tenant scope and 30-day window,
+//!   with the memory limit and within the query's time limit; at most
+//!   [`crate::MAX_PROBE_COLUMNS`] columns may be added (see `binder/plugins.rs`).
 //! - Not implemented (rejected by name): multi-level `top-nested` and
 //!   `with others`, `partition` bodies other than `top N by ...`, `invoke`, `parse
 //!   kind=relaxed`, multi-result `series_*` functions, hashes (`hash*`), `ipv6_*`,
