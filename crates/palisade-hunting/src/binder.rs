@@ -11,10 +11,34 @@ use crate::functions::{self, Ret};
 use crate::lexer::parse_datetime;
 use crate::types::KqlType;
 
-/// Binds a parsed query against `catalog`.
+mod plugins;
+
+pub use plugins::{ProbeError, SchemaProbe, MAX_PROBE_COLUMNS};
+
+/// Binds a parsed query against `catalog`. Plugins whose output schema depends on the data
+/// (`bag_unpack`, `pivot`) are rejected by name; see [`bind_with_probe`].
 pub fn bind(query: &Query, catalog: &Catalog) -> Result<BoundQuery, BindError> {
+    bind_inner(query, catalog, None)
+}
+
+/// Like [`bind`], asking `probe` for the data `bag_unpack` and `pivot` need to know their
+/// output columns (see [`SchemaProbe`]).
+pub fn bind_with_probe(
+    query: &Query,
+    catalog: &Catalog,
+    probe: &dyn SchemaProbe,
+) -> Result<BoundQuery, BindError> {
+    bind_inner(query, catalog, Some(probe))
+}
+
+fn bind_inner(
+    query: &Query,
+    catalog: &Catalog,
+    probe: Option<&dyn SchemaProbe>,
+) -> Result<BoundQuery, BindError> {
     let mut b = Binder {
         catalog,
+        probe,
         depth: 0,
         budget: MAX_INLINED_NODES,
         calls: MAX_CALLS,
@@ -114,6 +138,8 @@ struct Ctx<'a> {
 
 struct Binder<'c> {
     catalog: &'c Catalog,
+    /// Runs inputs whose data decides an operator's schema (`bag_unpack`, `pivot`).
+    probe: Option<&'c dyn SchemaProbe>,
     depth: usize,
     /// Nodes still allowed to be copied by inlining `let`s and `extend` chains.
     budget: usize,
@@ -328,6 +354,7 @@ fn table_size(t: &BoundTable) -> usize {
             from,
             to,
             step,
+            ..
         } => {
             table_size(input)
                 + exprs(keys)
@@ -1491,7 +1518,11 @@ impl Binder<'_> {
                     step,
                     by,
                 } = &**ms;
+                let mut nonempty = false;
                 for p in params {
+                    if p.name.name == "kind" {
+                        nonempty = p.value.name == "nonempty";
+                    }
                     if p.name.name == "kind" && p.value.name != "nonempty" {
                         return Err(invalid(
                             format!(
@@ -1560,6 +1591,7 @@ impl Binder<'_> {
                         from,
                         to,
                         step,
+                        nonempty,
                     },
                     Schema::new(cols),
                 ))
@@ -1638,17 +1670,7 @@ impl Binder<'_> {
                     schema,
                 ))
             }
-            OpKind::Evaluate { call, .. } => {
-                let (n, pos) = match &call.kind {
-                    ExprKind::Call { name, .. } => (name.name.clone(), name.span.start),
-                    _ => ("evaluate".to_string(), call.span.start),
-                };
-                Err(BindError::Unsupported {
-                    what: "evaluate plugin",
-                    name: n,
-                    pos,
-                })
-            }
+            OpKind::Evaluate { call, .. } => self.evaluate(t, call, env),
         }
     }
 

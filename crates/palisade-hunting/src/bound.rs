@@ -247,6 +247,8 @@ pub enum TableNode {
         to: Option<BoundExpr>,
         /// Axis step.
         step: BoundExpr,
+        /// `kind=nonempty`: an empty input still yields one row of default values.
+        nonempty: bool,
     },
     /// `top-nested`: output columns are, per level, the value then its aggregate.
     TopNested {

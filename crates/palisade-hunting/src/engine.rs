@@ -28,7 +28,14 @@
 //!   null profile columns and an empty `ProfileAvailability`. `Error` is never produced.
 //! - `sample N` returns N uniformly random rows; `row_number()`/`prev()`/`next()` follow the
 //!   input order (use them after `sort`/`serialize`).
-//! - Not implemented (rejected by name): `make-series`, multi-level `top-nested` and
+//! - `make-series` follows Kusto's documentation (see [`crate::exec::series`]): absent
+//!   `from`/`to` come from the data and every series of a result shares one axis; a group with
+//!   no rows inside `[from, to)` yields no row; only the documented aggregates are accepted.
+//! - `evaluate bag_unpack(...)` / `evaluate pivot(...)` learn their output columns from the data
+//!   while binding: a probe runs the plugin's input in the same tenant scope and 30-day window,
+//!   with the memory limit and within the query's time limit; at most
+//!   [`crate::MAX_PROBE_COLUMNS`] columns may be added (see `binder/plugins.rs`).
+//! - Not implemented (rejected by name): multi-level `top-nested` and
 //!   `with others`, `partition` bodies other than `top N by ...`, `invoke` of anything but
 //!   `FileProfile`, multi-result `series_*` functions, `hash()` (xxhash64), `ipv6_*`,
 //!   `geo_info_from_ip_address`, `ingestion_time`, `percentiles_array`, `pack_all`,
@@ -52,6 +59,8 @@ use datafusion::logical_expr::{cast, LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use serde_json::{Map, Value};
 
+use crate::binder::{ProbeError, SchemaProbe};
+use crate::bound::BoundTable;
 use crate::catalog::{Catalog, Schema};
 use crate::error::{BindError, KqlError, ParseError};
 use crate::exec::planner::{empty_plan, ncol, ts_lit, PlanError, Planner, ScanSource};
@@ -317,6 +326,84 @@ fn parquet_scan(
     Ok(LogicalPlanBuilder::scan(table, provider_as_source(Arc::new(t)), None)?.build()?)
 }
 
+/// Answers the binder's [`SchemaProbe`] questions (`bag_unpack` slots, `pivot` values) by
+/// running the probe table through the query's own [`TenantScan`] (same tenant, same 30-day
+/// window), with the engine's memory limit and the query's time limit.
+struct EngineProbe<'a> {
+    engine: &'a HuntingEngine,
+    scan: &'a TenantScan<'a>,
+    now: i64,
+    deadline: Instant,
+    /// The error behind the last failed probe.
+    failure: Mutex<Option<HuntError>>,
+}
+
+impl SchemaProbe for EngineProbe<'_> {
+    fn first_column(&self, table: &BoundTable, max_rows: usize) -> Result<Vec<Value>, ProbeError> {
+        self.run(table, max_rows).map_err(|e| {
+            let message = e.to_string();
+            *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            ProbeError(message)
+        })
+    }
+}
+
+impl EngineProbe<'_> {
+    fn run(&self, table: &BoundTable, max_rows: usize) -> Result<Vec<Value>, HuntError> {
+        let ty = table
+            .schema
+            .columns
+            .first()
+            .map(|c| c.ty)
+            .ok_or_else(|| HuntError::Internal("probe table without columns".into()))?;
+        let plan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Planner::new(self.scan, self.now).plan(table)
+        }))
+        .map_err(|_| HuntError::Internal("the query planner panicked".into()))??;
+        let plan = LogicalPlanBuilder::from(plan)
+            .limit(0, Some(max_rows))?
+            .build()?;
+        let ctx = self.engine.context()?;
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let timeout = self.engine.limits.timeout;
+        // Binding is synchronous and may run inside the query's runtime: execute on a scoped
+        // thread with its own runtime.
+        let batches = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("palisade-probe".into())
+                .stack_size(64 << 20)
+                .spawn_scoped(scope, move || -> Result<Vec<RecordBatch>, HuntError> {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| HuntError::Internal(format!("runtime: {e}")))?;
+                    rt.block_on(async move {
+                        let work = async {
+                            let df = ctx.execute_logical_plan(plan).await?;
+                            df.collect().await
+                        };
+                        match tokio::time::timeout(remaining, work).await {
+                            Ok(r) => Ok(r?),
+                            Err(_) => Err(HuntError::Timeout(timeout)),
+                        }
+                    })
+                })
+                .map_err(|e| HuntError::Internal(format!("cannot start probe thread: {e}")))?
+                .join()
+                .map_err(|_| HuntError::Internal("the schema probe panicked".into()))?
+        })?;
+        let mut out = Vec::new();
+        for b in &batches {
+            for r in 0..b.num_rows() {
+                let v = udf::val_at(b.column(0).as_ref(), r)
+                    .map_err(|e| HuntError::Internal(e.to_string()))?;
+                out.push(to_json(v, ty));
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// A memory pool that remembers its peak reservation.
 #[derive(Debug)]
 struct TrackingPool {
@@ -399,7 +486,26 @@ impl HuntingEngine {
         query: &str,
         now: i64,
     ) -> Result<(LogicalPlan, Schema), HuntError> {
-        let bound = crate::analyze(query, &self.catalog)?;
+        let ast = crate::parse(query).map_err(KqlError::from)?;
+        let probe = EngineProbe {
+            engine: self,
+            scan,
+            now,
+            deadline: Instant::now() + self.limits.timeout,
+            failure: Mutex::new(None),
+        };
+        let bound = match crate::binder::bind_with_probe(&ast, &self.catalog, &probe) {
+            Ok(b) => b,
+            Err(e) => {
+                // A failed probe reports what really happened (timeout, memory, unsupported).
+                let failure = probe
+                    .failure
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                return Err(failure.unwrap_or_else(|| KqlError::from(e).into()));
+            }
+        };
         let first = bound.results.first().ok_or_else(|| HuntError::Semantic {
             line: 1,
             column: 1,

@@ -21,12 +21,14 @@
 //!    functions, computes every operator's output schema (join renaming such as `DeviceId1`,
 //!    `summarize` names such as `count_` and `dcount_DeviceId`, `union` type suffixes) and every
 //!    expression's type. `evaluate` plugins whose output schema depends on the data
-//!    (`bag_unpack`, `pivot`) are rejected by name.
+//!    (`bag_unpack`, `pivot`) need a [`SchemaProbe`] ([`bind_with_probe`]; the engine supplies
+//!    one that runs the plugin's input in the query's tenant scope and limits); plain [`bind`]
+//!    rejects them by name.
 //!
 //! 4. [`exec::planner`] builds the DataFusion `LogicalPlan`: Kusto semantics for `has`/`contains`/`=~`
 //!    (case rules, term boundaries), null handling, `dynamic` as JSON text with UDF member and
 //!    index access, datetime/timespan arithmetic, integer division, `bin`, joins of every kind
-//!    (`innerunique` de-duplicates the left side), `mv-expand`, `parse`, … Anything it cannot
+//!    (`innerunique` de-duplicates the left side), `mv-expand`, `parse`, `make-series`, … Anything it cannot
 //!    plan exactly is rejected by name ([`exec::planner::PlanError::Unsupported`]).
 //! 5. [`EventStore`] stores `<root>/tenant=<tid>/table=<Table>/day=<yyyy-mm-dd>/part-*.parquet`;
 //!    [`HuntingEngine::run`] scans only the caller's tenant directory and the last 30 days,
@@ -60,7 +62,7 @@ pub mod reference;
 pub mod store;
 pub mod types;
 
-pub use binder::bind;
+pub use binder::{bind, bind_with_probe, ProbeError, SchemaProbe, MAX_PROBE_COLUMNS};
 pub use bound::{BoundExpr, BoundQuery, BoundTable, ExprNode, JoinKind, TableNode};
 pub use catalog::{Catalog, Column, Schema};
 pub use engine::{HuntError, HuntResult, HuntStats, HuntingEngine, Limits};

@@ -589,12 +589,14 @@ async fn limits_and_errors() {
     match e
         .run(
             "t1",
-            "DeviceProcessEvents | make-series count() on Timestamp step 1d",
+            "DeviceProcessEvents | top-nested 2 of DeviceName by count(), top-nested 1 of FileName by count()",
             now(),
         )
         .await
     {
-        Err(HuntError::Unsupported { name }) => assert_eq!(name, "make-series"),
+        Err(HuntError::Unsupported { name }) => {
+            assert_eq!(name, "top-nested with several levels")
+        }
         other => panic!("expected unsupported, got {other:?}"),
     }
     let text = e
@@ -1034,4 +1036,402 @@ async fn parse_regex_and_flags() {
         vec![json!({"n": "", "size": null})],
         "without s, '.' stops at newlines"
     );
+}
+
+const SERIES: &str = "let T = datatable(t:datetime, k:string, v:long)[
+    datetime(2026-11-01T00:00:00Z), 'a', 1,
+    datetime(2026-11-01T05:00:00Z), 'a', 2,
+    datetime(2026-11-03T01:00:00Z), 'a', 4,
+    datetime(2026-11-02T10:00:00Z), 'b', 8,
+    datetime(2026-11-09T00:00:00Z), 'c', 16];";
+
+fn days(from: u32, n: u32) -> Value {
+    Value::Array(
+        (from..from + n)
+            .map(|d| json!(format!("2026-11-{d:02}T00:00:00.0000000Z")))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn make_series_fills_gaps_with_defaults() {
+    let (_d, e) = engine();
+    // from/to given: bins 11-01, 11-02, 11-03; 'c' has no row inside [from, to) so no series.
+    let r = rows(
+        &e,
+        &format!(
+            "{SERIES} T | make-series n = count(), s = sum(v) default = -1, m = max(v) on t \
+             from datetime(2026-11-01) to datetime(2026-11-04) step 1d by k | order by k asc"
+        ),
+    )
+    .await;
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(r[0]["k"], json!("a"));
+    assert_eq!(r[0]["n"], json!([2, 0, 1]));
+    assert_eq!(r[0]["s"], json!([3, -1, 4]));
+    assert_eq!(r[0]["m"], json!([2, 0, 4]));
+    assert_eq!(r[0]["t"], days(1, 3));
+    assert_eq!(r[1]["k"], json!("b"));
+    assert_eq!(r[1]["n"], json!([0, 1, 0]));
+    assert_eq!(r[1]["s"], json!([-1, 8, -1]));
+    assert_eq!(r[1]["t"], days(1, 3));
+    // Output columns: keys, one dynamic array per aggregate, the axis last.
+    let res = e
+        .run(
+            "t1",
+            &format!("{SERIES} T | make-series avg(v) on t step 1d by k"),
+            now(),
+        )
+        .await
+        .unwrap();
+    let cols: Vec<(&str, &str)> = res
+        .columns
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(
+        cols,
+        [("k", "String"), ("avg_v", "Object"), ("t", "Object")]
+    );
+    // avg's default 0 becomes the real 0.0.
+    let r = rows(
+        &e,
+        &format!(
+            "{SERIES} T | where k == 'a' | make-series avg(v) on t \
+             from datetime(2026-11-01) to datetime(2026-11-04) step 1d"
+        ),
+    )
+    .await;
+    assert_eq!(r[0]["avg_v"], json!([1.5, 0.0, 4.0]));
+}
+
+#[tokio::test]
+async fn make_series_axis_from_the_data() {
+    let (_d, e) = engine();
+    // Neither from nor to: bins from the first to the last bin with data in any series,
+    // aligned like bin(t, 1d); every series shares the axis.
+    let r = rows(
+        &e,
+        &format!("{SERIES} T | make-series c = count() on t step 1d by k | order by k asc"),
+    )
+    .await;
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[0]["c"], json!([2, 0, 1, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(r[1]["c"], json!([0, 1, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(r[2]["c"], json!([0, 0, 0, 0, 0, 0, 0, 0, 1]));
+    for row in &r {
+        assert_eq!(row["t"], days(1, 9));
+    }
+    // Only to: rows at or after it are dropped, the start comes from the remaining data.
+    let r = rows(
+        &e,
+        &format!("{SERIES} T | make-series c = count() on t to datetime(2026-11-04) step 1d"),
+    )
+    .await;
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["c"], json!([2, 1, 1]));
+    assert_eq!(r[0]["t"], days(1, 3));
+    // from not on a bin boundary: bins are aligned to from; to is exclusive and the last
+    // bin is the last start + k * step below it.
+    let q = |to: &str| {
+        format!(
+            "{SERIES} T | make-series c = count() on t from datetime(2026-11-01T12:00:00Z) \
+             to datetime({to}) step 1d by k | order by k asc"
+        )
+    };
+    let r = rows(&e, &q("2026-11-03T12:00:00Z")).await;
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0]["c"], json!([0, 1]));
+    assert_eq!(r[1]["c"], json!([1, 0]));
+    assert_eq!(
+        r[0]["t"],
+        json!([
+            "2026-11-01T12:00:00.0000000Z",
+            "2026-11-02T12:00:00.0000000Z"
+        ])
+    );
+    let r = rows(&e, &q("2026-11-03T13:00:00Z")).await;
+    assert_eq!(r[0]["c"], json!([0, 1, 0]));
+    assert_eq!(r[0]["t"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn make_series_numeric_axes() {
+    let (_d, e) = engine();
+    // Long axis, bins aligned to 0 (floor for negatives).
+    let r = rows(
+        &e,
+        "datatable(x:long, y:real)[1, 1.5, 2, 2.5, 7, 1.0, -3, 4.0] | make-series avg(y) on x step 5",
+    )
+    .await;
+    assert_eq!(r[0]["x"], json!([-5, 0, 5]));
+    assert_eq!(r[0]["avg_y"], json!([4.0, 2.0, 1.0]));
+    // Real axis with explicit bounds.
+    let r = rows(
+        &e,
+        "datatable(x:real)[0.25, 0.3, 1.1, 1.6] | make-series c = count() on x from 0.0 to 1.5 step 0.5",
+    )
+    .await;
+    assert_eq!(r[0]["c"], json!([2, 0, 1]));
+    assert_eq!(r[0]["x"], json!([0.0, 0.5, 1.0]));
+}
+
+#[tokio::test]
+async fn make_series_expands_and_edge_cases() {
+    let (_d, e) = engine();
+    // The arrays expand back into rows with mv-expand ... to typeof(...).
+    let r = rows(
+        &e,
+        &format!(
+            "{SERIES} T | make-series c = count() on t from datetime(2026-11-01) \
+             to datetime(2026-11-04) step 1d by k | mv-expand t to typeof(datetime), \
+             c to typeof(long) | where k == 'a' | order by t asc | project t, c"
+        ),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"t": "2026-11-01T00:00:00.0000000Z", "c": 2}),
+            json!({"t": "2026-11-02T00:00:00.0000000Z", "c": 0}),
+            json!({"t": "2026-11-03T00:00:00.0000000Z", "c": 1}),
+        ]
+    );
+    // Empty input: no rows, unless kind=nonempty (one row of defaults).
+    let empty = format!("{SERIES} T | where v > 100 | make-series");
+    let tail = "count() default = 5 on t from datetime(2026-11-01) to datetime(2026-11-03) step 1d";
+    assert_eq!(count(&e, &format!("{empty} {tail}")).await, 0);
+    let r = rows(&e, &format!("{empty} kind=nonempty {tail}")).await;
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["count_"], json!([5, 5]));
+    assert_eq!(r[0]["t"], days(1, 2));
+    // Aggregates outside the documented make-series list are rejected by name.
+    match e
+        .run(
+            "t1",
+            &format!("{SERIES} T | make-series make_set(k) on t step 1d"),
+            now(),
+        )
+        .await
+    {
+        Err(HuntError::Unsupported { name }) => assert_eq!(name, "make_set in make-series"),
+        other => panic!("expected unsupported, got {other:?}"),
+    }
+    assert!(matches!(
+        e.run(
+            "t1",
+            &format!("{SERIES} T | make-series count() on t step 0d"),
+            now()
+        )
+        .await,
+        Err(HuntError::Semantic { .. })
+    ));
+}
+
+/// Column names and API types of a result.
+async fn schema_of(e: &HuntingEngine, tenant: &str, q: &str) -> Vec<(String, String)> {
+    match e.run(tenant, q, now()).await {
+        Ok(r) => r.columns,
+        Err(err) => panic!("query failed: {err}\n{q}"),
+    }
+}
+
+fn cols(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
+}
+
+const BAGS: &str = r#"datatable(id:long, d:dynamic)[
+    1, dynamic({"Name": "John", "Age": 20}),
+    2, dynamic({"Name": "Dave", "Age": 40, "Height": 170.5, "Tags": ["x"]}),
+    3, dynamic({"Age": "old", "Name": null}),
+    4, dynamic(null)]"#;
+
+#[tokio::test]
+async fn bag_unpack_plugin() {
+    let (_d, e) = engine();
+    let q = format!("{BAGS} | evaluate bag_unpack(d) | order by id asc");
+    // The bag column is replaced by one column per slot, in slot order; a slot whose non-null
+    // values share a type gets that type, mixed slots and arrays are dynamic.
+    assert_eq!(
+        schema_of(&e, "t1", &q).await,
+        cols(&[
+            ("id", "Int64"),
+            ("Age", "Object"),
+            ("Height", "Double"),
+            ("Name", "String"),
+            ("Tags", "Object")
+        ])
+    );
+    let r = rows(&e, &q).await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"id": 1, "Age": 20, "Height": null, "Name": "John", "Tags": null}),
+            json!({"id": 2, "Age": 40, "Height": 170.5, "Name": "Dave", "Tags": ["x"]}),
+            json!({"id": 3, "Age": "old", "Height": null, "Name": "", "Tags": null}),
+            json!({"id": 4, "Age": null, "Height": null, "Name": "", "Tags": null}),
+        ]
+    );
+    // Prefix.
+    let names: Vec<String> = schema_of(&e, "t1", &format!("{BAGS} | evaluate bag_unpack(d, 'p_')"))
+        .await
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(names, ["id", "p_Age", "p_Height", "p_Name", "p_Tags"]);
+    // The corpus shape: bags built by summarize, then unpacked.
+    let r = rows(
+        &e,
+        "datatable(DeviceId:string, DeviceName:string, Test:string, Result:string)[
+            'd1', 'n1', 'av', 'on', 'd1', 'n1', 'fw', 'off', 'd2', 'n2', 'av', 'off']
+         | extend packed = bag_pack(Test, Result)
+         | summarize Tests = make_bag(packed), DeviceName = any(DeviceName) by DeviceId
+         | evaluate bag_unpack(Tests) | order by DeviceId asc",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"DeviceId": "d1", "DeviceName": "n1", "av": "on", "fw": "off"}),
+            json!({"DeviceId": "d2", "DeviceName": "n2", "av": "off", "fw": ""}),
+        ]
+    );
+    // No bags at all: only the column disappears.
+    let names: Vec<String> = schema_of(
+        &e,
+        "t1",
+        "datatable(id:long, d:dynamic)[1, dynamic(null)] | evaluate bag_unpack(d)",
+    )
+    .await
+    .into_iter()
+    .map(|c| c.0)
+    .collect();
+    assert_eq!(names, ["id"]);
+    // A slot named like a kept column is an error (Kusto's default columnsConflict).
+    assert!(matches!(
+        e.run(
+            "t1",
+            r#"datatable(Name:string, d:dynamic)['x', dynamic({"Name": "y"})] | evaluate bag_unpack(d)"#,
+            now()
+        )
+        .await,
+        Err(HuntError::Semantic { .. })
+    ));
+}
+
+const THREATS: &str = "datatable(Who:string, Type:string, N:long)[
+    'a', 'Phish', 1, 'a', 'Malware', 2, 'a', 'Phish', 3, 'b', 'Spam', 4, 'c', '', 5]";
+
+#[tokio::test]
+async fn pivot_plugin() {
+    let (_d, e) = engine();
+    // Default count(), keys = the other columns, one column per value in ordinal order.
+    let q = format!("{THREATS} | project Who, Type | evaluate pivot(Type) | order by Who asc");
+    assert_eq!(
+        schema_of(&e, "t1", &q).await,
+        cols(&[
+            ("Who", "String"),
+            ("", "Int64"),
+            ("Malware", "Int64"),
+            ("Phish", "Int64"),
+            ("Spam", "Int64")
+        ])
+    );
+    assert_eq!(
+        rows(&e, &q).await,
+        vec![
+            json!({"Who": "a", "": 0, "Malware": 1, "Phish": 2, "Spam": 0}),
+            json!({"Who": "b", "": 0, "Malware": 0, "Phish": 0, "Spam": 1}),
+            json!({"Who": "c", "": 1, "Malware": 0, "Phish": 0, "Spam": 0}),
+        ]
+    );
+    // An aggregation: the column it reads is not a key; empty cells of sum are 0.
+    let q = format!("{THREATS} | evaluate pivot(Type, sum(N)) | order by Who asc");
+    let expected = vec![
+        json!({"Who": "a", "": 0, "Malware": 2, "Phish": 4, "Spam": 0}),
+        json!({"Who": "b", "": 0, "Malware": 0, "Phish": 0, "Spam": 4}),
+        json!({"Who": "c", "": 5, "Malware": 0, "Phish": 0, "Spam": 0}),
+    ];
+    assert_eq!(rows(&e, &q).await, expected);
+    let q = format!("{THREATS} | evaluate pivot(Type, sum(N), Who) | order by Who asc");
+    assert_eq!(rows(&e, &q).await, expected);
+    // No columns left for keys: one row. Explicit keys: only those; max leaves empty cells
+    // null.
+    let q = format!("{THREATS} | where Who != 'c' | project Who, N | evaluate pivot(Who, max(N))");
+    assert_eq!(rows(&e, &q).await, vec![json!({"a": 3, "b": 4})]);
+    let q = format!("{THREATS} | evaluate pivot(Type, max(N), Who) | where Who == 'b'");
+    assert_eq!(
+        rows(&e, &q).await,
+        vec![json!({"Who": "b", "": null, "Malware": null, "Phish": null, "Spam": 4})]
+    );
+    // Aggregations outside the documented list are rejected by name.
+    match e
+        .run(
+            "t1",
+            &format!("{THREATS} | evaluate pivot(Type, percentile(N, 50))"),
+            now(),
+        )
+        .await
+    {
+        Err(HuntError::Unsupported { name }) => assert_eq!(name, "percentile in pivot"),
+        other => panic!("expected unsupported, got {other:?}"),
+    }
+    // Without a probe (plain bind) the plugins stay rejected by name.
+    let ast = palisade_hunting::parse(&format!("{THREATS} | evaluate pivot(Type)")).unwrap();
+    let err = palisade_hunting::bind(&ast, &palisade_hunting::Catalog::defender()).unwrap_err();
+    assert_eq!(
+        palisade_hunting::KqlError::from(err).unsupported_name(),
+        Some("pivot")
+    );
+}
+
+#[tokio::test]
+async fn schema_probes_see_only_the_callers_tenant_and_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path()).unwrap();
+    let recent = "2026-11-19T10:00:00Z";
+    let old = "2026-10-01T10:00:00Z";
+    ingest(
+        &store,
+        "t1",
+        "DeviceProcessEvents",
+        &[
+            json!({"Timestamp": recent, "DeviceName": "a", "FileName": "x.exe"}),
+            json!({"Timestamp": recent, "DeviceName": "b", "FileName": "x.exe"}),
+            json!({"Timestamp": old, "DeviceName": "stale", "FileName": "x.exe"}),
+        ],
+    )
+    .await;
+    ingest(
+        &store,
+        "t2",
+        "DeviceProcessEvents",
+        &[json!({"Timestamp": recent, "DeviceName": "other", "FileName": "y.exe"})],
+    )
+    .await;
+    let e = HuntingEngine::new(Arc::new(store));
+    let names = |tenant: &'static str, q: &'static str| {
+        let e = &e;
+        async move {
+            schema_of(e, tenant, q)
+                .await
+                .into_iter()
+                .map(|c| c.0)
+                .collect::<Vec<_>>()
+        }
+    };
+    let pivot = "DeviceProcessEvents | project FileName, DeviceName | evaluate pivot(DeviceName)";
+    assert_eq!(names("t1", pivot).await, ["FileName", "a", "b"]);
+    assert_eq!(names("t2", pivot).await, ["FileName", "other"]);
+    assert_eq!(names("t3", pivot).await, ["FileName"]);
+    let unpack =
+        "DeviceProcessEvents | project b = bag_pack(DeviceName, 1) | evaluate bag_unpack(b)";
+    assert_eq!(names("t1", unpack).await, ["a", "b"]);
+    assert_eq!(names("t2", unpack).await, ["other"]);
+    let r = e.run("t1", pivot, now()).await.unwrap();
+    assert_eq!(r.rows.len(), 1);
+    assert_eq!(r.rows[0]["a"], json!(1));
+    assert_eq!(r.rows[0]["b"], json!(1));
 }

@@ -3,6 +3,8 @@
 /// Bound tables → DataFusion logical plans.
 pub mod planner;
 pub(crate) mod scalar;
+/// `make-series` planning and its semantics.
+pub mod series;
 mod strmatch;
 /// Row-wise UDFs, aggregates and the KQL ↔ Arrow value conventions.
 pub mod udf;

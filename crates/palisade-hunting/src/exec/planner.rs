@@ -438,7 +438,26 @@ impl<'a> Planner<'a> {
                     .collect::<Vec<_>>();
                 Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
             }
-            TableNode::MakeSeries { .. } => unsupported("make-series"),
+            TableNode::MakeSeries {
+                input,
+                keys,
+                aggs,
+                axis,
+                from,
+                to,
+                step,
+                nonempty,
+            } => self.make_series(
+                schema,
+                input,
+                keys,
+                aggs,
+                axis,
+                from.as_ref(),
+                to.as_ref(),
+                step,
+                *nonempty,
+            ),
             TableNode::TopNested { input, levels } => {
                 let [lv] = levels.as_slice() else {
                     return unsupported("top-nested with several levels");
@@ -672,7 +691,7 @@ impl<'a> Planner<'a> {
 
     /// Translates an aggregate-containing expression; aggregate calls become references to
     /// `_a{i}` columns collected in `calls`.
-    fn agg_expr(
+    pub(crate) fn agg_expr(
         &mut self,
         e: &BoundExpr,
         calls: &mut Vec<(String, Vec<BoundExpr>, usize, Expr)>,
@@ -1924,7 +1943,7 @@ fn try_map_children(
     }
 }
 
-fn map_children(e: &mut BoundExpr, f: &mut dyn FnMut(&mut BoundExpr)) {
+pub(crate) fn map_children(e: &mut BoundExpr, f: &mut dyn FnMut(&mut BoundExpr)) {
     match &mut e.node {
         ExprNode::Call { args, .. } | ExprNode::Aggregate { args, .. } => {
             args.iter_mut().for_each(f)

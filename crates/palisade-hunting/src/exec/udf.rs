@@ -889,6 +889,139 @@ pub(crate) fn percentile_udaf(p: f64) -> AggregateUDF {
     )
 }
 
+// ---------------------------------------------------------------------------------------------
+// make-series
+
+/// Most elements of one `make-series` array (Kusto's documented limit, 2^20); longer series are
+/// truncated.
+pub(crate) const MAX_SERIES_BINS: i64 = 1 << 20;
+
+/// Collects `(bin index, value)` pairs of one series as the JSON text `[[i, v], ...]`.
+#[derive(Debug)]
+struct SeriesAcc {
+    ty: KqlType,
+    pairs: Vec<(i64, Json)>,
+}
+
+impl Accumulator for SeriesAcc {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
+        let (idx, val) = (&values[0], &values[1]);
+        for i in 0..idx.len() {
+            if let Some(b) = val_at(idx.as_ref(), i)?.i64() {
+                let v = val_to_json(val_at(val.as_ref(), i)?, self.ty);
+                self.pairs.push((b, v));
+            }
+        }
+        Ok(())
+    }
+    fn evaluate(&mut self) -> DfResult<ScalarValue> {
+        self.state().map(|mut s| s.remove(0))
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.pairs.capacity() * 48
+    }
+    fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
+        let j = Json::Array(
+            self.pairs
+                .iter()
+                .map(|(i, v)| Json::Array(vec![Json::from(*i), v.clone()]))
+                .collect(),
+        );
+        Ok(vec![ScalarValue::Utf8(Some(j.to_string()))])
+    }
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
+        let a = &states[0];
+        for i in 0..a.len() {
+            if let Val::Str(s) = val_at(a.as_ref(), i)? {
+                self.pairs.extend(series_pairs(&parse_dyn(s)));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn series_pairs(j: &Json) -> Vec<(i64, Json)> {
+    let Json::Array(items) = j else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|p| match p.as_array().map(Vec::as_slice) {
+            Some([i, v]) => i.as_i64().map(|i| (i, v.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `make-series` step 1: the `(bin index, value)` pairs of a group, values of KQL type `ty`
+/// (each bin occurs once per group, as the input is already aggregated per bin).
+pub(crate) fn series_collect_udaf(ty: KqlType) -> AggregateUDF {
+    create_udaf(
+        &format!("kql_series_collect_{}", ty.name()),
+        vec![DataType::Int64, arrow_type(ty)],
+        Arc::new(DataType::Utf8),
+        Volatility::Immutable,
+        Arc::new(move |_| {
+            Ok(Box::new(SeriesAcc {
+                ty,
+                pairs: Vec::new(),
+            }))
+        }),
+        Arc::new(vec![DataType::Utf8]),
+    )
+}
+
+/// `make-series` step 2: `(pairs, first bin, end bin)` → the dense JSON array of bins
+/// `first..end` (at most [`MAX_SERIES_BINS`]), absent bins set to `default`.
+pub(crate) fn series_fill_udf(default: Json) -> ScalarUDF {
+    let name = format!("kql_series_fill_{default}");
+    row_udf(name, DataType::Utf8, move |a| {
+        let (Some(first), Some(end)) = (a[1].i64(), a[2].i64()) else {
+            return Out::Str("[]".into());
+        };
+        let n = end.saturating_sub(first).clamp(0, MAX_SERIES_BINS) as usize;
+        let mut out = vec![default.clone(); n];
+        for (i, v) in series_pairs(&parse_dyn(a[0].text())) {
+            if let Some(k) = i.checked_sub(first).filter(|k| (0..n as i64).contains(k)) {
+                out[k as usize] = v;
+            }
+        }
+        Out::Str(Json::Array(out).to_string())
+    })
+}
+
+/// `make-series` axis: `(start, first bin, end bin)` → the JSON array of bin starts
+/// `start + k * step` for `k` in `0..end - first` (at most [`MAX_SERIES_BINS`]), as values of
+/// KQL type `ty` (`datetime`: ISO text; integer types and `timespan` take `Int64` steps,
+/// `real` a `Float64` step).
+pub(crate) fn series_axis_udf(ty: KqlType, step_i: i64, step_f: f64) -> ScalarUDF {
+    let name = format!("kql_series_axis_{}_{step_i}_{step_f}", ty.name());
+    row_udf(name, DataType::Utf8, move |a| {
+        let (Some(first), Some(end)) = (a[1].i64(), a[2].i64()) else {
+            return Out::Str("[]".into());
+        };
+        let n = end.saturating_sub(first).clamp(0, MAX_SERIES_BINS);
+        let mut out = Vec::with_capacity(n as usize);
+        for k in 0..n {
+            let v = match ty {
+                KqlType::Real | KqlType::Decimal => match a[0].f64() {
+                    Some(s) => Val::F64(s + k as f64 * step_f),
+                    None => Val::Null,
+                },
+                _ => match a[0]
+                    .i64()
+                    .and_then(|s| s.checked_add(k.checked_mul(step_i)?))
+                {
+                    Some(v) => Val::I64(v),
+                    None => Val::Null,
+                },
+            };
+            out.push(val_to_json(v, ty));
+        }
+        Out::Str(Json::Array(out).to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
