@@ -15,14 +15,13 @@
 //!
 //! `FileProfile` rows are keyed by `SHA1`: [`append_reference`] skips a profile whose SHA1 (or
 //! non-empty SHA256) is already stored, compared case-insensitively, so re-seeding or
-//! re-ingesting never duplicates profiles (the first stored profile of a file wins). Writers in
-//! one process are serialised; files are written to a temporary name and renamed, so readers
-//! never see partial files.
+//! re-ingesting never duplicates profiles (the first stored profile of a file wins). Writers are
+//! serialised by a lock file, across threads and processes; files are written to a temporary
+//! name and renamed, so readers never see partial files.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -119,9 +118,6 @@ pub fn reference_files(store: &EventStore, name: &str) -> Result<Vec<StoredFile>
     Ok(out)
 }
 
-/// Serialises reference writers of this process (the duplicate check reads, then writes).
-static WRITE_LOCK: Mutex<()> = Mutex::new(());
-
 /// Appends `batch` to reference dataset `name`. Columns are matched by name (missing ones are
 /// written as nulls; unknown columns or wrong types are an error); every row needs a non-empty
 /// `SHA1`. Rows whose SHA1 or non-empty SHA256 is already stored, or repeated earlier in the
@@ -174,7 +170,17 @@ pub fn append_reference(
         }
     }
 
-    let _guard = WRITE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // Writers are serialised (the duplicate check reads, then writes) by an exclusive lock on
+    // a file in the dataset's folder: it covers threads of this process and other processes
+    // (`palisade ingest --reference` next to a running server) alike, and is released when
+    // the handle drops.
+    std::fs::create_dir_all(&dir)?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".write.lock"))?;
+    lock.lock()?;
     let (mut known1, mut known256) = stored_keys(store, name)?;
     let mut keep: Vec<u32> = Vec::new();
     let mut skipped = Vec::new();
