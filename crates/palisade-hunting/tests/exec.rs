@@ -1435,3 +1435,23 @@ async fn schema_probes_see_only_the_callers_tenant_and_window() {
     assert_eq!(r.rows[0]["a"], json!(1));
     assert_eq!(r.rows[0]["b"], json!(1));
 }
+
+#[tokio::test]
+async fn make_set_of_strings_dedups_keeps_empty_and_limits() {
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        "union (datatable(k:string, v:string)['a','x', 'a','x', 'a','', 'b','y']), \
+               (datatable(k:string, v:string)['a','z', 'a','x', 'b','y', 'a','']) \
+         | summarize s = array_sort_asc(make_set(v)), n = array_length(make_set(v, 2)), \
+           l = array_length(make_list(v)) by k | sort by k asc",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"k": "a", "s": ["", "x", "z"], "n": 2, "l": 6}),
+            json!({"k": "b", "s": ["y"], "n": 1, "l": 2}),
+        ]
+    );
+}

@@ -721,7 +721,11 @@ struct CollectAcc {
     kind: Collect,
     max: usize,
     items: Vec<Json>,
+    /// `make_set` keys of non-string values (their JSON text).
     seen: std::collections::HashSet<String>,
+    /// `make_set` keys of string values (the text itself), so a repeated string costs one
+    /// hash lookup and no allocation.
+    seen_text: std::collections::HashSet<String>,
     bag: serde_json::Map<String, Json>,
     ty: KqlType,
 }
@@ -736,8 +740,11 @@ impl CollectAcc {
             }
             Collect::Set => {
                 if self.items.len() < self.max && !v.is_null() {
-                    let key = v.to_string();
-                    if self.seen.insert(key) {
+                    let fresh = match &v {
+                        Json::String(t) => self.add_text_key(t),
+                        other => self.seen.insert(other.to_string()),
+                    };
+                    if fresh {
                         self.items.push(v);
                     }
                 }
@@ -754,6 +761,14 @@ impl CollectAcc {
             }
         }
     }
+    /// Records string `t` as seen; true when it was new.
+    fn add_text_key(&mut self, t: &str) -> bool {
+        if self.seen_text.contains(t) {
+            return false;
+        }
+        self.seen_text.insert(t.to_string());
+        true
+    }
     fn result(&self) -> Json {
         match self.kind {
             Collect::Bag => Json::Object(self.bag.clone()),
@@ -765,6 +780,20 @@ impl CollectAcc {
 impl Accumulator for CollectAcc {
     fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
         let a = &values[0];
+        if self.kind == Collect::Set && self.ty == KqlType::String {
+            // Strings: look each value up by its text; build JSON only for new ones.
+            if let Some(strs) = a.as_string_opt::<i32>() {
+                for i in 0..strs.len() {
+                    if self.items.len() >= self.max {
+                        break;
+                    }
+                    if strs.is_valid(i) && self.add_text_key(strs.value(i)) {
+                        self.items.push(Json::String(strs.value(i).to_string()));
+                    }
+                }
+                return Ok(());
+            }
+        }
         for i in 0..a.len() {
             let v = val_at(a.as_ref(), i)?;
             if !v.is_null() {
@@ -812,6 +841,7 @@ pub(crate) fn collect_udaf(kind: Collect, ty: KqlType, max: usize) -> AggregateU
                 max,
                 items: Vec::new(),
                 seen: Default::default(),
+                seen_text: Default::default(),
                 bag: Default::default(),
                 ty,
             }))
