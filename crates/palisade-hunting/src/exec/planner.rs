@@ -904,6 +904,9 @@ impl<'a> Planner<'a> {
                 let p = self.bool_expr(arg(1)?)?;
                 agg::var_sample(self.real(arg(0)?)?).filter(p).build()?
             }
+            // The key column itself is just the extreme value (nulls never win either way).
+            "arg_max" if output == 0 => agg::max(self.expr(arg(0)?)?),
+            "arg_min" if output == 0 => agg::min(self.expr(arg(0)?)?),
             "arg_max" | "arg_min" => {
                 let key = self.expr(arg(0)?)?;
                 let target = if output == 0 { arg(0)? } else { arg(output)? };
