@@ -1,16 +1,16 @@
 //! Vectorised Kusto string predicates (`has`, `contains`, `=~`, `startswith`, … and their
 //! `_cs` forms) for the common shape "string column OP constant".
 //!
-//! The needle is prepared once per batch (a `memmem` finder, or an ASCII case-insensitive
-//! Aho-Corasick automaton) and the column's values are scanned in place, without per-row
-//! conversions. Only ASCII values take the fast path when matching is case-insensitive; any
-//! other value, and any other argument shape, goes through [`str_predicate`], so the results
-//! are identical by construction (a test compares both on every predicate).
+//! The needle is prepared once per batch (a SIMD `memmem` finder; for case-insensitive
+//! matching, of the lower-cased needle over the lower-cased text in a reused buffer) and the
+//! column's values are scanned in place, without per-row conversions. Only ASCII values take
+//! the fast path when matching is case-insensitive; any other value, and any other argument
+//! shape, goes through [`str_predicate`], so the results are identical by construction (a test
+//! compares both on every predicate).
 
 use std::any::Any;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input};
 use arrow::array::{Array, AsArray, BooleanArray, BooleanBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result as DfResult, ScalarValue};
@@ -84,7 +84,7 @@ impl ScalarUDFImpl for StrPredUdf {
                 let Some(n) = scalar_text(n) else {
                     return slow(self.kind, self.cs, hay, needle, args.number_rows);
                 };
-                let m = Matcher::new(self.kind, n, self.cs);
+                let mut m = Matcher::new(self.kind, n, self.cs);
                 let a = a.as_string::<i32>();
                 let out: BooleanArray = (0..a.len())
                     .map(|i| {
@@ -131,30 +131,30 @@ struct Matcher<'n> {
     kind: StrPred,
     cs: bool,
     needle: &'n str,
-    /// Case-sensitive substring finder.
-    finder: memmem::Finder<'n>,
-    /// ASCII case-insensitive finder (when the needle is ASCII).
-    ci: Option<AhoCorasick>,
+    /// Substring finder: for the needle as written (case-sensitive), or for its ASCII
+    /// lower-case form, searched in the lower-cased text (case-insensitive, ASCII needle).
+    finder: Option<memmem::Finder<'static>>,
+    /// Reused buffer for the lower-cased text.
+    lowered: Vec<u8>,
     first_term: bool,
     last_term: bool,
 }
 
 impl<'n> Matcher<'n> {
     fn new(kind: StrPred, needle: &'n str, cs: bool) -> Matcher<'n> {
-        let ci = (!cs && needle.is_ascii() && !needle.is_empty())
-            .then(|| {
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .build([needle])
-                    .ok()
-            })
-            .flatten();
+        let finder = if cs {
+            Some(memmem::Finder::new(needle.as_bytes()).into_owned())
+        } else if needle.is_ascii() && !needle.is_empty() {
+            Some(memmem::Finder::new(needle.to_ascii_lowercase().as_bytes()).into_owned())
+        } else {
+            None
+        };
         Matcher {
             kind,
             cs,
             needle,
-            finder: memmem::Finder::new(needle.as_bytes()),
-            ci,
+            finder,
+            lowered: Vec::new(),
             first_term: needle
                 .bytes()
                 .next()
@@ -166,24 +166,30 @@ impl<'n> Matcher<'n> {
         }
     }
 
-    /// Start of the first match at or after `from` (case rules of the predicate).
-    fn find(&self, hay: &str, from: usize) -> Option<usize> {
-        if self.cs {
-            self.finder.find(&hay.as_bytes()[from..]).map(|p| p + from)
-        } else {
-            let ac = self.ci.as_ref()?;
-            ac.find(Input::new(hay).span(from..hay.len()))
-                .map(|m| m.start())
-        }
-    }
-
-    fn matches(&self, hay: &str) -> bool {
+    fn matches(&mut self, hay: &str) -> bool {
         // Fast path: case-sensitive (byte positions are exact for any UTF-8), or ASCII on both
         // sides with a prepared case-insensitive finder. Everything else: the reference.
-        if !(self.cs || (hay.is_ascii() && self.ci.is_some())) {
+        let Some(finder) = self.finder.as_ref() else {
+            return str_predicate(self.kind, hay, self.needle, self.cs);
+        };
+        if !self.cs && !hay.is_ascii() {
             return str_predicate(self.kind, hay, self.needle, self.cs);
         }
         let (h, n) = (hay.as_bytes(), self.needle.as_bytes());
+        // The text substring searches run on: as written, or lower-cased (same length, so
+        // positions carry over).
+        let text: &[u8] = if self.cs {
+            h
+        } else if matches!(
+            self.kind,
+            StrPred::Contains | StrPred::Has | StrPred::HasPrefix | StrPred::HasSuffix
+        ) {
+            self.lowered.clear();
+            self.lowered.extend(h.iter().map(u8::to_ascii_lowercase));
+            &self.lowered
+        } else {
+            h
+        };
         match self.kind {
             StrPred::Equals => {
                 if self.cs {
@@ -192,7 +198,7 @@ impl<'n> Matcher<'n> {
                     h.eq_ignore_ascii_case(n)
                 }
             }
-            StrPred::Contains => n.is_empty() || self.find(hay, 0).is_some(),
+            StrPred::Contains => n.is_empty() || finder.find(text).is_some(),
             StrPred::StartsWith => {
                 h.len() >= n.len()
                     && if self.cs {
@@ -220,7 +226,8 @@ impl<'n> Matcher<'n> {
                 let check_start = self.kind != StrPred::HasSuffix && self.first_term;
                 let check_end = self.kind != StrPred::HasPrefix && self.last_term;
                 let mut from = 0;
-                while let Some(pos) = self.find(hay, from) {
+                while let Some(p) = text.get(from..).and_then(|t| finder.find(t)) {
+                    let pos = from + p;
                     let before_ok = !check_start || pos == 0 || !h[pos - 1].is_ascii_alphanumeric();
                     let end = pos + n.len();
                     let after_ok = !check_end || end >= h.len() || !h[end].is_ascii_alphanumeric();
@@ -228,9 +235,6 @@ impl<'n> Matcher<'n> {
                         return true;
                     }
                     from = pos + 1;
-                    if from > h.len() {
-                        break;
-                    }
                 }
                 false
             }
@@ -296,7 +300,7 @@ mod tests {
         for kind in KINDS {
             for cs in [false, true] {
                 for n in needles {
-                    let m = Matcher::new(kind, n, cs);
+                    let mut m = Matcher::new(kind, n, cs);
                     for h in hays {
                         assert_eq!(
                             m.matches(h),
