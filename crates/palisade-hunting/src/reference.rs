@@ -134,30 +134,8 @@ pub fn append_reference(
         table: name.to_string(),
         message,
     };
-    for f in batch.schema().fields() {
-        match arrow_schema.field_with_name(f.name()) {
-            Ok(target) if target.data_type() == f.data_type() => {}
-            Ok(target) => {
-                return Err(mismatch(format!(
-                    "column '{}' has type {}, expected {}",
-                    f.name(),
-                    f.data_type(),
-                    target.data_type()
-                )))
-            }
-            Err(_) => return Err(mismatch(format!("unknown column '{}'", f.name()))),
-        }
-    }
-    let n = batch.num_rows();
-    let columns: Vec<ArrayRef> = arrow_schema
-        .fields()
-        .iter()
-        .map(|f| match batch.column_by_name(f.name()) {
-            Some(c) => c.clone(),
-            None => arrow::array::new_null_array(f.data_type(), n),
-        })
-        .collect();
-    let full = RecordBatch::try_new(arrow_schema.clone(), columns)?;
+    let full = crate::store::conform(batch, &arrow_schema, name)?;
+    let n = full.num_rows();
     let text = |col: &str| -> Result<arrow::array::StringArray, StoreError> {
         full.column_by_name(col)
             .map(|c| c.as_string::<i32>().clone())

@@ -162,33 +162,11 @@ impl EventStore {
             table: table.to_string(),
             message,
         };
-        for f in batch.schema().fields() {
-            match schema.field_with_name(f.name()) {
-                Ok(target) if target.data_type() == f.data_type() => {}
-                Ok(target) => {
-                    return Err(mismatch(format!(
-                        "column '{}' has type {}, expected {}",
-                        f.name(),
-                        f.data_type(),
-                        target.data_type()
-                    )))
-                }
-                Err(_) => return Err(mismatch(format!("unknown column '{}'", f.name()))),
-            }
-        }
-        let n = batch.num_rows();
+        let full = conform(batch, &schema, table)?;
+        let n = full.num_rows();
         if n == 0 {
             return Ok(0);
         }
-        let columns: Vec<ArrayRef> = schema
-            .fields()
-            .iter()
-            .map(|f| match batch.column_by_name(f.name()) {
-                Some(c) => c.clone(),
-                None => arrow::array::new_null_array(f.data_type(), n),
-            })
-            .collect();
-        let full = RecordBatch::try_new(schema.clone(), columns)?;
         // Group rows by day.
         let mut days: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         match full.column_by_name("Timestamp") {
@@ -362,6 +340,43 @@ impl EventStore {
         }
         Ok(total)
     }
+}
+
+/// `batch` with the columns of `schema`, matched by name: missing columns become nulls; an
+/// unknown column or a wrong type is a [`StoreError::Schema`] naming `table`.
+pub(crate) fn conform(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    table: &str,
+) -> Result<RecordBatch, StoreError> {
+    let mismatch = |message: String| StoreError::Schema {
+        table: table.to_string(),
+        message,
+    };
+    for f in batch.schema().fields() {
+        match schema.field_with_name(f.name()) {
+            Ok(target) if target.data_type() == f.data_type() => {}
+            Ok(target) => {
+                return Err(mismatch(format!(
+                    "column '{}' has type {}, expected {}",
+                    f.name(),
+                    f.data_type(),
+                    target.data_type()
+                )))
+            }
+            Err(_) => return Err(mismatch(format!("unknown column '{}'", f.name()))),
+        }
+    }
+    let n = batch.num_rows();
+    let columns: Vec<ArrayRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => c.clone(),
+            None => arrow::array::new_null_array(f.data_type(), n),
+        })
+        .collect();
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 /// Row-group size of compacted files.
