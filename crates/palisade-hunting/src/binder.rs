@@ -11,6 +11,7 @@ use crate::functions::{self, Ret};
 use crate::lexer::parse_datetime;
 use crate::types::KqlType;
 
+mod builtins;
 mod plugins;
 
 pub use plugins::{ProbeError, SchemaProbe, MAX_PROBE_COLUMNS};
@@ -43,7 +44,8 @@ fn bind_inner(
         budget: MAX_INLINED_NODES,
         calls: MAX_CALLS,
     };
-    let (_, results) = b.statements(&query.statements, Env::default())?;
+    let env = b.prelude()?;
+    let (_, results) = b.statements(&query.statements, env)?;
     let mut tables = Vec::new();
     for (bound, span) in results {
         match bound {
@@ -63,6 +65,41 @@ fn bind_inner(
         });
     }
     Ok(BoundQuery { results: tables })
+}
+
+/// A table passed for a tabular parameter `name:(c1:t1, ...)` must have those columns with
+/// those types (it may have more).
+fn check_tabular_arg(
+    fname: &str,
+    param: &str,
+    cols: &[(Ident, KqlType)],
+    schema: &Schema,
+    span: Span,
+) -> Result<(), BindError> {
+    for (c, ty) in cols {
+        match schema.columns.iter().find(|x| x.name == c.name) {
+            Some(x) if x.ty == *ty => {}
+            Some(x) => {
+                return Err(invalid(
+                    format!(
+                        "function '{fname}': column '{}' of table parameter '{param}' must be {ty}, got {}",
+                        c.name, x.ty
+                    ),
+                    span,
+                ))
+            }
+            None => {
+                return Err(invalid(
+                    format!(
+                        "function '{fname}': the table for parameter '{param}' has no column '{}' ({ty})",
+                        c.name
+                    ),
+                    span,
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn query_end(q: &Query) -> Pos {
@@ -444,6 +481,23 @@ impl Binder<'_> {
         }
         self.budget -= n;
         Ok(())
+    }
+
+    /// The environment a query starts in: the built-in functions of [`builtins::PRELUDE`]
+    /// when the catalog has the tables they read.
+    fn prelude(&mut self) -> Result<Env, BindError> {
+        if !builtins::PRELUDE_TABLES
+            .iter()
+            .all(|t| self.catalog.table(t).is_some())
+        {
+            return Ok(Env::default());
+        }
+        let q = crate::parser::parse(builtins::PRELUDE).map_err(|e| BindError::Invalid {
+            message: format!("built-in functions: {e}"),
+            pos: e.pos(),
+        })?;
+        let (env, _) = self.statements(&q.statements, Env::default())?;
+        Ok(env)
     }
 
     fn statements(
@@ -922,7 +976,16 @@ impl Binder<'_> {
             };
             let binding = match (&p.ty, value) {
                 (ParamType::Scalar(_), Bound::Scalar(x)) => Binding::scalar(x),
-                (ParamType::Tabular(_), Bound::Table(t)) => Binding::table(t),
+                (ParamType::Tabular(cols), Bound::Table(t)) => {
+                    check_tabular_arg(
+                        fname,
+                        &p.name.name,
+                        cols,
+                        &t.schema,
+                        args.get(i).map_or(span, |a| a.span),
+                    )?;
+                    Binding::table(t)
+                }
                 (ParamType::Scalar(t), Bound::Table(_)) => {
                     return Err(invalid(
                         format!(
@@ -1464,6 +1527,15 @@ impl Binder<'_> {
                                     name.span,
                                 ));
                             };
+                            if let ParamType::Tabular(cols) = &first.ty {
+                                check_tabular_arg(
+                                    &name.name,
+                                    &first.name.name,
+                                    cols,
+                                    &t.schema,
+                                    call.span,
+                                )?;
+                            }
                             fenv.vars
                                 .insert(first.name.name.clone(), Rc::new(Binding::table(t)));
                             let rest = FunctionDef {

@@ -26,6 +26,8 @@
 //!   in input order) with a non-empty id in column `x` (default `SHA1`) are looked up
 //!   case-insensitively and get `ProfileAvailability` `Available` or `Missing`; other rows get
 //!   null profile columns and an empty `ProfileAvailability`. `Error` is never produced.
+//! - `AssignedIPAddresses(x, y)` and `invoke DeviceFromIP(y)` are built-in KQL functions over
+//!   the tenant's `DeviceNetworkInfo` reports (see `binder/builtins.rs`).
 //! - `sample N` returns N uniformly random rows; `row_number()`/`prev()`/`next()` follow the
 //!   input order (use them after `sort`/`serialize`).
 //! - `make-series` follows Kusto's documentation (see [`crate::exec::series`]): absent
@@ -37,7 +39,7 @@
 //!   [`crate::MAX_PROBE_COLUMNS`] columns may be added (see `binder/plugins.rs`).
 //! - Not implemented (rejected by name): multi-level `top-nested` and
 //!   `with others`, `partition` bodies other than `top N by ...`, `invoke` of anything but
-//!   `FileProfile`, multi-result `series_*` functions, `hash()` (xxhash64), `ipv6_*`,
+//!   `FileProfile`, `DeviceFromIP` and user functions, `SeenBy()`, multi-result `series_*` functions, `hash()` (xxhash64), `ipv6_*`,
 //!   `geo_info_from_ip_address`, `ingestion_time`, `percentiles_array`, `pack_all`,
 //!   `column_ifexists`, and the constructs the parser/binder already reject.
 

@@ -486,8 +486,8 @@ fn rejected_by_name() {
         ("SomethingElse".into(), 1, 12)
     );
     assert_eq!(
-        name("print AssignedIPAddresses('x', now())"),
-        ("AssignedIPAddresses".into(), 1, 7)
+        name("print SeenBy('x', now())"),
+        ("SeenBy".into(), 1, 7)
     );
     assert_eq!(
         bind_err("T | evaluate pivot(Name)").unsupported_name(),

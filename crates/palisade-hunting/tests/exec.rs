@@ -1455,3 +1455,150 @@ async fn make_set_of_strings_dedups_keeps_empty_and_limits() {
         ]
     );
 }
+
+/// `AssignedIPAddresses()` and `invoke DeviceFromIP()` over hand-written `DeviceNetworkInfo`
+/// reports (now = 2026-11-20 12:00): each adapter's latest report at or before the time asked.
+#[tokio::test]
+async fn assigned_ip_addresses_and_device_from_ip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path()).unwrap();
+    let report = |t: &str, dev: &str, name: &str, adapter: &str, ips: &[(&str, &str)]| {
+        let ips: Vec<Value> = ips
+            .iter()
+            .map(|(ip, kind)| json!({"IPAddress": ip, "SubnetPrefix": 24, "AddressType": kind}))
+            .collect();
+        json!({"Timestamp": t, "DeviceId": dev, "DeviceName": name, "NetworkAdapterName": adapter,
+               "NetworkAdapterType": "Ethernet", "ConnectedNetworks": "[]",
+               "IPAddresses": Value::Array(ips).to_string()})
+    };
+    let t1 = [
+        report(
+            "2026-11-18T12:00:00Z",
+            "d1",
+            "ws-01",
+            "Ethernet",
+            &[("10.0.0.5", "Private")],
+        ),
+        report(
+            "2026-11-20T11:00:00Z",
+            "d1",
+            "ws-01",
+            "Ethernet",
+            &[("10.0.0.7", "Private"), ("20.1.2.3", "Public")],
+        ),
+        report(
+            "2026-11-17T12:00:00Z",
+            "d1",
+            "ws-01",
+            "Wi-Fi",
+            &[("192.168.1.20", "Private")],
+        ),
+        report(
+            "2026-11-19T12:00:00Z",
+            "d2",
+            "srv-02",
+            "Ethernet",
+            &[("10.0.0.5", "Private")],
+        ),
+    ];
+    let other = [report(
+        "2026-11-20T10:00:00Z",
+        "x9",
+        "ws-01",
+        "Ethernet",
+        &[("10.0.0.5", "Private")],
+    )];
+    for (tenant, rows) in [("t1", &t1[..]), ("t2", &other[..])] {
+        let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+        let rep = ingest_jsonl(
+            &store,
+            tenant,
+            "DeviceNetworkInfo",
+            std::io::Cursor::new(text),
+        )
+        .await
+        .unwrap();
+        assert!(rep.rejected.is_empty(), "{:?}", rep.rejected);
+    }
+    let e = HuntingEngine::new(Arc::new(store));
+    let ips = |q: &'static str| {
+        let e = &e;
+        async move {
+            let r = e
+                .run("t1", q, now())
+                .await
+                .unwrap_or_else(|err| panic!("{err}\n{q}"));
+            let mut v: Vec<String> = r
+                .rows
+                .iter()
+                .map(|r| {
+                    r.values()
+                        .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    assert_eq!(
+        ips(r#"AssignedIPAddresses("WS-01") | project IPAddress, IPType, Timestamp"#).await,
+        [
+            "10.0.0.7 Private 2026-11-20T11:00:00.0000000Z",
+            "192.168.1.20 Private 2026-11-17T12:00:00.0000000Z",
+            "20.1.2.3 Public 2026-11-20T11:00:00.0000000Z",
+        ]
+    );
+    assert_eq!(
+        ips(r#"AssignedIPAddresses("d1", ago(1d)) | project IPAddress, DeviceName"#).await,
+        ["10.0.0.5 ws-01", "192.168.1.20 ws-01"]
+    );
+    // The documented columns, in order, then the device.
+    let r = e
+        .run("t1", r#"AssignedIPAddresses("d2")"#, now())
+        .await
+        .unwrap();
+    let names: Vec<&str> = r.columns.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Timestamp",
+            "IPAddress",
+            "IPType",
+            "NetworkAdapterType",
+            "ConnectedNetworks",
+            "DeviceId",
+            "DeviceName"
+        ]
+    );
+    assert_eq!(
+        ips(r#"print IP = "10.0.0.5" | invoke DeviceFromIP()"#).await,
+        ["10.0.0.5 d2"],
+        "d1's latest Ethernet report no longer has 10.0.0.5; t2's x9 is another tenant's"
+    );
+    assert_eq!(
+        ips(r#"datatable(IP:string)["10.0.0.5", "10.0.0.5", "8.8.8.8"] | invoke DeviceFromIP(datetime(2026-11-19T00:00:00Z))"#).await,
+        ["10.0.0.5 d1"]
+    );
+    assert!(ips(r#"AssignedIPAddresses("nope")"#).await.is_empty());
+    // A user definition of the same name wins.
+    assert_eq!(
+        ips(r#"let AssignedIPAddresses = (x:string) { print IPAddress = x }; AssignedIPAddresses("mine")"#).await,
+        ["mine"]
+    );
+    // The input must have an IP column.
+    let err = e
+        .run(
+            "t1",
+            "print Address = '10.0.0.5' | invoke DeviceFromIP()",
+            now(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the table for parameter 'T' has no column 'IP' (string) at 1:"),
+        "{err}"
+    );
+}
