@@ -485,10 +485,7 @@ fn rejected_by_name() {
         name("T | invoke SomethingElse()"),
         ("SomethingElse".into(), 1, 12)
     );
-    assert_eq!(
-        name("print SeenBy('x', now())"),
-        ("SeenBy".into(), 1, 7)
-    );
+    assert_eq!(name("print SeenBy('x', now())"), ("SeenBy".into(), 1, 7));
     assert_eq!(
         bind_err("T | evaluate pivot(Name)").unsupported_name(),
         Some("pivot")
