@@ -21,13 +21,10 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::{ArrowWriter, ProjectionMask};
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::arrow::ProjectionMask;
 
 use crate::catalog::{Column, Schema};
 use crate::store::{EventStore, StoreError, StoredFile};
@@ -92,30 +89,10 @@ pub fn reference_dir(store: &EventStore, name: &str) -> Result<PathBuf, StoreErr
 /// The Parquet files of reference dataset `name`, sorted by path.
 pub fn reference_files(store: &EventStore, name: &str) -> Result<Vec<StoredFile>, StoreError> {
     let dir = reference_dir(store, name)?;
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
-    };
-    let mut out = Vec::new();
-    for f in entries {
-        let f = f?;
-        let name = f.file_name().to_string_lossy().into_owned();
-        if name.starts_with("part-") && name.ends_with(".parquet") {
-            let rows = name
-                .rsplit_once("-r")
-                .and_then(|(_, r)| r.strip_suffix(".parquet"))
-                .and_then(|r| r.parse().ok())
-                .unwrap_or(0);
-            out.push(StoredFile {
-                path: f.path(),
-                bytes: f.metadata()?.len(),
-                rows,
-            });
-        }
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
+    Ok(crate::store::visible_parts(&dir)?
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect())
 }
 
 /// Appends `batch` to reference dataset `name`. Columns are matched by name (missing ones are
@@ -193,31 +170,8 @@ pub fn append_reference(
         .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
         .collect::<Result<_, _>>()?;
     let part = RecordBatch::try_new(arrow_schema.clone(), cols)?;
-    std::fs::create_dir_all(&dir)?;
-    let file_name = format!("part-{:020}-r{}.parquet", next_seq(), part.num_rows());
-    let tmp = dir.join(format!(".{file_name}.tmp"));
-    let file = std::fs::File::create(&tmp)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut w = ArrowWriter::try_new(file, arrow_schema, Some(props))?;
-    w.write(&part)?;
-    w.close()?;
-    std::fs::rename(&tmp, dir.join(file_name))?;
+    store.write_part(&dir, &part)?;
     Ok(report)
-}
-
-/// A file sequence number that grows across restarts (wall clock) and within a process.
-fn next_seq() -> u64 {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let step = |c: u64| c.max(now) + 1;
-    match SEQ.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| Some(step(c))) {
-        Ok(prev) | Err(prev) => step(prev),
-    }
 }
 
 /// The lower-cased SHA1 and SHA256 keys already stored in dataset `name`.

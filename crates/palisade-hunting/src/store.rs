@@ -192,21 +192,27 @@ impl EventStore {
                 .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
                 .collect::<Result<_, _>>()?;
             let part = RecordBatch::try_new(schema.clone(), cols)?;
-            let ddir = dir.join(format!("day={day}"));
-            std::fs::create_dir_all(&ddir)?;
-            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-            let name = format!("part-{seq:020}-r{}.parquet", part.num_rows());
-            let tmp = ddir.join(format!(".{name}.tmp"));
-            let file = std::fs::File::create(&tmp)?;
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .build();
-            let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
-            w.write(&part)?;
-            w.close()?;
-            std::fs::rename(&tmp, ddir.join(name))?;
+            self.write_part(&dir.join(format!("day={day}")), &part)?;
         }
         Ok(n as u64)
+    }
+
+    /// Writes `part` as a new `part-<seq>-r<rows>.parquet` in `dir` (created if needed):
+    /// under a temporary name first, then renamed, so readers never see a partial file.
+    pub(crate) fn write_part(&self, dir: &Path, part: &RecordBatch) -> Result<(), StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let name = format!("part-{seq:020}-r{}.parquet", part.num_rows());
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file = std::fs::File::create(&tmp)?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        let mut w = ArrowWriter::try_new(file, part.schema(), Some(props))?;
+        w.write(part)?;
+        w.close()?;
+        std::fs::rename(&tmp, dir.join(name))?;
+        Ok(())
     }
 
     /// The files of `(tenant, table)` whose day partition is on or after `since_day`
@@ -288,8 +294,9 @@ impl EventStore {
                     for batch in reader {
                         let batch = batch?;
                         rows += batch.num_rows() as u64;
-                        // Older files may predate a nullable-field change; realign by name.
-                        let batch = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())?;
+                        // Files written before a catalog change are matched by column name
+                        // (columns they lack become nulls).
+                        let batch = conform(&batch, &schema, table)?;
                         w.write(&batch)?;
                     }
                 }
@@ -459,7 +466,7 @@ fn day_dirs(table_dir: &Path) -> Result<Vec<(String, PathBuf)>, StoreError> {
 
 /// The data files of one day directory that no committed compaction replaced, in write order,
 /// with their names.
-fn visible_parts(day_dir: &Path) -> Result<Vec<(String, StoredFile)>, StoreError> {
+pub(crate) fn visible_parts(day_dir: &Path) -> Result<Vec<(String, StoredFile)>, StoreError> {
     let mut parts: Vec<(PartName, String, PathBuf, u64)> = Vec::new();
     let entries = match std::fs::read_dir(day_dir) {
         Ok(e) => e,

@@ -275,3 +275,62 @@ async fn one_compaction_per_table_at_a_time() {
         .compact("../escape", "DeviceProcessEvents")
         .is_err_and(|e| matches!(e, StoreError::InvalidTenant(_))));
 }
+
+/// A file written before a catalog change (fewer columns, in another order) is merged by
+/// column name; the columns it lacks read as empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_matches_older_files_by_column_name() {
+    use arrow::array::{RecordBatch, StringArray, TimestampNanosecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    let (_d, store) = seeded().await;
+    let day = day_dirs(&store, "DeviceProcessEvents").pop().unwrap();
+    let day_name = day.file_name().unwrap().to_string_lossy().into_owned();
+    let ts = chrono::NaiveDate::parse_from_str(day_name.trim_start_matches("day="), "%Y-%m-%d")
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_nanos_opt()
+        .unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("FileName", DataType::Utf8, true),
+        Field::new(
+            "Timestamp",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["old.exe", "old.exe"])),
+            Arc::new(TimestampNanosecondArray::from(vec![ts, ts]).with_timezone("UTC")),
+        ],
+    )
+    .unwrap();
+    let file = std::fs::File::create(day.join("part-00000000000000000002-r2.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    let q = "DeviceProcessEvents | where FileName == 'old.exe' | summarize n = count(), d = countif(isempty(DeviceId))";
+    let e = HuntingEngine::new(store.clone());
+    let before = e.run(TENANT, q, now()).await.unwrap().rows;
+    assert_eq!(before[0]["n"], 2, "{before:?}");
+    store.compact(TENANT, "DeviceProcessEvents").unwrap();
+    assert_eq!(
+        std::fs::read_dir(&day)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".parquet"))
+            .count(),
+        1
+    );
+    let after = e.run(TENANT, q, now()).await.unwrap().rows;
+    assert_eq!(after, before);
+    assert_eq!(after[0]["d"], 2, "the missing DeviceId reads as empty");
+}
