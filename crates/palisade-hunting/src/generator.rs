@@ -1020,64 +1020,35 @@ pub async fn seed_tables(
     let mut produced = buf.len() as u64;
     while produced < total_events {
         let k = g.r.below(100);
-        let single = |t: &'static str| keep(t).then_some(t);
-        match k {
-            0..=29 => {
-                if let Some(t) = single("DeviceProcessEvents") {
-                    buf.push((t, g.process()))
+        // One event kind per draw, in the full seed's proportions; kinds whose tables are all
+        // filtered out are skipped without generating anything.
+        let single: Option<(&'static str, MakeRow)> = match k {
+            0..=29 => Some(("DeviceProcessEvents", |g: &mut Gen| g.process())),
+            30..=49 => Some(("DeviceNetworkEvents", |g: &mut Gen| g.network())),
+            50..=61 => Some(("DeviceFileEvents", |g: &mut Gen| g.file_event())),
+            62..=69 => Some(("DeviceRegistryEvents", |g: &mut Gen| g.registry())),
+            70..=75 => Some(("DeviceImageLoadEvents", |g: &mut Gen| g.image_load())),
+            76..=81 => Some(("DeviceLogonEvents", |g: &mut Gen| g.logon())),
+            82..=86 => Some(("DeviceEvents", |g: &mut Gen| g.device_event())),
+            92..=94 => Some(("IdentityLogonEvents", |g: &mut Gen| g.identity_logon())),
+            95..=97 => Some(("CloudAppEvents", |g: &mut Gen| g.cloud_app())),
+            _ => None,
+        };
+        match single {
+            Some((table, make)) => {
+                if keep(table) {
+                    buf.push((table, make(&mut g)));
                 }
             }
-            30..=49 => {
-                if let Some(t) = single("DeviceNetworkEvents") {
-                    buf.push((t, g.network()))
-                }
-            }
-            50..=61 => {
-                if let Some(t) = single("DeviceFileEvents") {
-                    buf.push((t, g.file_event()))
-                }
-            }
-            62..=69 => {
-                if let Some(t) = single("DeviceRegistryEvents") {
-                    buf.push((t, g.registry()))
-                }
-            }
-            70..=75 => {
-                if let Some(t) = single("DeviceImageLoadEvents") {
-                    buf.push((t, g.image_load()))
-                }
-            }
-            76..=81 => {
-                if let Some(t) = single("DeviceLogonEvents") {
-                    buf.push((t, g.logon()))
-                }
-            }
-            82..=86 => {
-                if let Some(t) = single("DeviceEvents") {
-                    buf.push((t, g.device_event()))
-                }
-            }
-            87..=91 => {
-                if EMAIL_TABLES.iter().any(|t| keep(t)) {
+            None => {
+                let (tables, make): (&[&str], fn(&mut Gen, &mut Rows)) = if (87..=91).contains(&k) {
+                    (EMAIL_TABLES, |g: &mut Gen, out: &mut Rows| g.email(out))
+                } else {
+                    (ALERT_TABLES, |g: &mut Gen, out: &mut Rows| g.alert(out))
+                };
+                if tables.iter().any(|t| keep(t)) {
                     let from = buf.len();
-                    g.email(&mut buf);
-                    retain_from(&mut buf, from, keep);
-                }
-            }
-            92..=94 => {
-                if let Some(t) = single("IdentityLogonEvents") {
-                    buf.push((t, g.identity_logon()))
-                }
-            }
-            95..=97 => {
-                if let Some(t) = single("CloudAppEvents") {
-                    buf.push((t, g.cloud_app()))
-                }
-            }
-            _ => {
-                if ALERT_TABLES.iter().any(|t| keep(t)) {
-                    let from = buf.len();
-                    g.alert(&mut buf);
+                    make(&mut g, &mut buf);
                     retain_from(&mut buf, from, keep);
                 }
             }
@@ -1092,6 +1063,11 @@ pub async fn seed_tables(
     progress(written);
     Ok(written)
 }
+
+type Row = Map<String, Value>;
+type Rows = Vec<(&'static str, Row)>;
+/// Generates one row of a single-table event kind.
+type MakeRow = fn(&mut Gen) -> Row;
 
 /// Tables written by [`Gen::email`].
 const EMAIL_TABLES: &[&str] = &["EmailEvents", "EmailAttachmentInfo", "EmailUrlInfo"];
