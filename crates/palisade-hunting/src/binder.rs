@@ -492,10 +492,16 @@ impl Binder<'_> {
         {
             return Ok(Env::default());
         }
-        let q = crate::parser::parse(builtins::PRELUDE).map_err(|e| BindError::Invalid {
-            message: format!("built-in functions: {e}"),
-            pos: e.pos(),
-        })?;
+        // Parsed once per process: binding a query must not re-parse the prelude.
+        static PARSED: std::sync::OnceLock<Result<Query, crate::error::ParseError>> =
+            std::sync::OnceLock::new();
+        let q = PARSED
+            .get_or_init(|| crate::parser::parse(builtins::PRELUDE))
+            .as_ref()
+            .map_err(|e| BindError::Invalid {
+                message: format!("built-in functions: {e}"),
+                pos: e.pos(),
+            })?;
         let (env, _) = self.statements(&q.statements, Env::default())?;
         Ok(env)
     }
