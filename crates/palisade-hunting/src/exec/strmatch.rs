@@ -219,8 +219,10 @@ impl<'n> Matcher<'n> {
                 if n.is_empty() {
                     return true;
                 }
-                if !self.needle.is_ascii() || !hay.is_ascii() {
-                    // Term boundaries are checked on chars; keep the reference for non-ASCII.
+                // Term boundaries are checked on bytes, so non-ASCII text goes to the reference.
+                // Case-insensitive matching got here only with ASCII on both sides (checked
+                // above), so only the case-sensitive path still needs the scan.
+                if self.cs && (!self.needle.is_ascii() || !hay.is_ascii()) {
                     return str_predicate(self.kind, hay, self.needle, self.cs);
                 }
                 let check_start = self.kind != StrPred::HasSuffix && self.first_term;
