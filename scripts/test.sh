@@ -37,3 +37,6 @@ grep -q "test result" target/cargo-test.log
 step "compatibility: docs samples and third-party clients against palisade serve"
 cargo build -p palisade --quiet
 PALISADE_BIN="$PWD/target/debug/palisade" .venv/bin/python -m pytest tests/compat -q
+
+step "disk used by the build"
+du -sh target 2>/dev/null || true

@@ -1,8 +1,7 @@
 //! OpenID configuration, JWKS and instance discovery documents.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 async fn get(t: &TestServer, path: &str) -> (u16, reqwest::header::HeaderMap, Value) {

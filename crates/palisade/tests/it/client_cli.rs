@@ -1,9 +1,8 @@
 //! `palisade token …` and `palisade incidents …` against the live server: settings
 //! precedence (flag > PALISADE_* > AZURE_* > config file), output formats, inspection.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use palisade_clock::SharedClock;
 use serde_json::Value;
 use std::sync::Arc;

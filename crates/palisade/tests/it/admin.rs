@@ -1,8 +1,7 @@
 //! The admin API (Graph-shaped) and the `palisade admin …` CLI against the real server.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn cli(t: &TestServer, args: &[&str]) -> (bool, String, String) {

@@ -1,9 +1,8 @@
 //! Every token-endpoint failure returns Entra's error JSON with the right AADSTS code and
 //! HTTP status, and changes nothing stored.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const MTP: &str = "https://api.security.microsoft.com";

@@ -1,9 +1,8 @@
 //! `POST /api/advancedhunting/run` end to end: real tokens, the KQL engine over the Parquet
 //! event store, tenant isolation, errors with positions, permissions, quota; SDK and CLI.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use palisade_client::{ClientSecretCredential, DefenderClient, HttpConfig, RetryPolicy};
 use palisade_clock::Clock;
 use serde_json::{json, Value};

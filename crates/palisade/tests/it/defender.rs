@@ -1,9 +1,8 @@
 //! The Defender incidents API end to end: real tokens from the authority, over HTTPS, with
 //! the SDK and raw HTTP, including forged tokens, permissions, quotas and tenant isolation.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use futures::StreamExt;
 use palisade_client::{
     ClientSecretCredential, DefenderClient, HttpConfig, IncidentFilter, IncidentQuery, RetryPolicy,

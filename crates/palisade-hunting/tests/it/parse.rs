@@ -525,7 +525,7 @@ fn unsupported_rejected_by_name() {
 
 #[test]
 fn nesting_is_bounded_not_a_crash() {
-    // 23 nested parentheses parse (and bind: see tests/bind.rs); 200 are an error, not a stack overflow.
+    // 23 nested parentheses parse (and bind: see bind.rs); 200 are an error, not a stack overflow.
     let ok_q = format!("print x = {}1{}", "(".repeat(23), ")".repeat(23));
     ok(&ok_q);
     let deep = format!("print x = {}1{}", "(".repeat(200), ")".repeat(200));

@@ -1,0 +1,14 @@
+//! Palisade's integration tests, one binary: each test starts the real HTTPS server (and
+//! some run the `palisade` binary against it). One binary instead of one per file keeps
+//! the link count, and the disk a debug build needs, down: every test binary links
+//! DataFusion.
+
+mod common;
+
+mod admin;
+mod client_cli;
+mod defender;
+mod discovery;
+mod errors;
+mod hunting;
+mod tokens;
