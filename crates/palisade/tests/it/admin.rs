@@ -1,6 +1,5 @@
 //! The admin API (Graph-shaped) and the `palisade admin …` CLI against the real server.
 
-
 use crate::common::*;
 use serde_json::{json, Value};
 

@@ -1,7 +1,6 @@
 //! `palisade token …` and `palisade incidents …` against the live server: settings
 //! precedence (flag > PALISADE_* > AZURE_* > config file), output formats, inspection.
 
-
 use crate::common::*;
 use palisade_clock::SharedClock;
 use serde_json::Value;

@@ -1,7 +1,6 @@
 //! The Defender incidents API end to end: real tokens from the authority, over HTTPS, with
 //! the SDK and raw HTTP, including forged tokens, permissions, quotas and tenant isolation.
 
-
 use crate::common::*;
 use futures::StreamExt;
 use palisade_client::{

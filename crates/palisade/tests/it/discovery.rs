@@ -1,6 +1,5 @@
 //! OpenID configuration, JWKS and instance discovery documents.
 
-
 use crate::common::*;
 use serde_json::Value;
 

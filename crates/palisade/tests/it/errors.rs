@@ -1,7 +1,6 @@
 //! Every token-endpoint failure returns Entra's error JSON with the right AADSTS code and
 //! HTTP status, and changes nothing stored.
 
-
 use crate::common::*;
 use serde_json::{json, Value};
 

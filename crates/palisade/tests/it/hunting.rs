@@ -1,7 +1,6 @@
 //! `POST /api/advancedhunting/run` end to end: real tokens, the KQL engine over the Parquet
 //! event store, tenant isolation, errors with positions, permissions, quota; SDK and CLI.
 
-
 use crate::common::*;
 use palisade_client::{ClientSecretCredential, DefenderClient, HttpConfig, RetryPolicy};
 use palisade_clock::Clock;

@@ -1,7 +1,6 @@
 //! Client-credentials tokens from the v1 and v2 endpoints, verified against the published
 //! keys, against the real server over HTTPS.
 
-
 use crate::common::*;
 use palisade_clock::Clock;
 use serde_json::{json, Value};
