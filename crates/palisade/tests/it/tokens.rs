@@ -236,7 +236,7 @@ async fn secret_expiry_follows_the_clock() {
         )
         .await;
     assert_eq!(s, 200);
-    let short_app = common::App {
+    let short_app = crate::common::App {
         secret: short["secretText"].as_str().unwrap().into(),
         ..app
     };
@@ -343,7 +343,7 @@ async fn tokens_carry_only_the_tenant_they_were_issued_in() {
             .unwrap(),
     )
     .1;
-    let for_b = common::App {
+    let for_b = crate::common::App {
         tenant_id: b.clone(),
         ..partner
     };
@@ -375,7 +375,7 @@ async fn tokens_carry_only_the_tenant_they_were_issued_in() {
         );
     }
     // No consent in C: the app does not exist there.
-    let for_c = common::App {
+    let for_c = crate::common::App {
         tenant_id: c.clone(),
         ..for_b
     };
@@ -386,7 +386,7 @@ async fn tokens_carry_only_the_tenant_they_were_issued_in() {
     let home = t.app_in(&a, "AzureADMyOrg", &["Incident.Read.All"]).await;
     let (s, body) = t
         .v1_token(
-            &common::App {
+            &crate::common::App {
                 tenant_id: b.clone(),
                 ..home
             },
