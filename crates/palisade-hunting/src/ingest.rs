@@ -224,18 +224,12 @@ pub async fn ingest_jsonl<R: BufRead>(
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = serde_json::from_str::<Value>(&line)
-            .map_err(|e| format!("invalid JSON: {e}"))
-            .and_then(|v| match v {
-                Value::Object(m) => Ok(m),
-                _ => Err("expected a JSON object".to_string()),
-            })
-            .and_then(|m| {
-                if needs_ts && m.get("Timestamp").is_none_or(Value::is_null) {
-                    return Err("missing Timestamp".to_string());
-                }
-                row_cells(&schema, &m)
-            });
+        let parsed = json_object(&line).and_then(|m| {
+            if needs_ts && m.get("Timestamp").is_none_or(Value::is_null) {
+                return Err("missing Timestamp".to_string());
+            }
+            row_cells(&schema, &m)
+        });
         match parsed {
             Ok(cells) => pending.push(cells),
             Err(message) => report.rejected.push(RowError {
@@ -254,6 +248,15 @@ pub async fn ingest_jsonl<R: BufRead>(
         report.accepted += store.append(tenant_id, table, &b)?;
     }
     Ok(report)
+}
+
+/// One JSON-lines row as an object, or the row's error message.
+fn json_object(line: &str) -> Result<serde_json::Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err("expected a JSON object".to_string()),
+        Err(e) => Err(format!("invalid JSON: {e}")),
+    }
 }
 
 /// Reads JSON Lines of reference dataset `name` (e.g. [`crate::reference::FILE_PROFILE`]) into
@@ -294,21 +297,15 @@ pub fn ingest_reference_jsonl<R: BufRead>(
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = serde_json::from_str::<Value>(&line)
-            .map_err(|e| format!("invalid JSON: {e}"))
-            .and_then(|v| match v {
-                Value::Object(m) => Ok(m),
-                _ => Err("expected a JSON object".to_string()),
-            })
-            .and_then(|m| {
-                if m.get("SHA1")
-                    .and_then(Value::as_str)
-                    .is_none_or(str::is_empty)
-                {
-                    return Err("missing SHA1".to_string());
-                }
-                row_cells(&schema, &m)
-            });
+        let parsed = json_object(&line).and_then(|m| {
+            if m.get("SHA1")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return Err("missing SHA1".to_string());
+            }
+            row_cells(&schema, &m)
+        });
         match parsed {
             Ok(cells) => {
                 pending.push(cells);

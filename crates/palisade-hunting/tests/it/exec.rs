@@ -536,6 +536,7 @@ async fn ingest_rejects_bad_rows() {
         r#"{"Timestamp": "yesterday"}"#,
         r#"not json"#,
         r#"{"DeviceName": "no timestamp"}"#,
+        r#"["an", "array"]"#,
     ]
     .join("\n");
     let rep = ingest_jsonl(
@@ -548,9 +549,12 @@ async fn ingest_rejects_bad_rows() {
     .unwrap();
     assert_eq!(rep.accepted, 1);
     let lines: Vec<usize> = rep.rejected.iter().map(|r| r.line).collect();
-    assert_eq!(lines, vec![2, 3, 4, 5, 6]);
+    assert_eq!(lines, vec![2, 3, 4, 5, 6, 7]);
     assert!(rep.rejected[0].message.contains("unknown column 'Bogus'"));
     assert!(rep.rejected[1].message.contains("ProcessId"));
+    assert!(rep.rejected[3].message.starts_with("invalid JSON"));
+    assert_eq!(rep.rejected[4].message, "missing Timestamp");
+    assert_eq!(rep.rejected[5].message, "expected a JSON object");
     assert!(
         ingest_jsonl(&store, "t1", "NoSuchTable", std::io::Cursor::new(""))
             .await
