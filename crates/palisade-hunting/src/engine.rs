@@ -39,7 +39,9 @@
 //!   [`crate::MAX_PROBE_COLUMNS`] columns may be added (see `binder/plugins.rs`).
 //! - Not implemented (rejected by name): multi-level `top-nested` and
 //!   `with others`, `partition` bodies other than `top N by ...`, `invoke` of anything but
-//!   `FileProfile`, `DeviceFromIP` and user functions, `SeenBy()`, multi-result `series_*` functions, `hash()` (xxhash64), `ipv6_*`,
+//!   `FileProfile`, `DeviceFromIP` and user functions, `SeenBy()`, multi-result `series_*`
+//!   functions, `hash()` of anything but string, datetime and timespan (the other types' byte
+//!   encodings are undocumented), `ipv6_*`,
 //!   `geo_info_from_ip_address`, `ingestion_time`, `percentiles_array`, `pack_all`,
 //!   `column_ifexists`, and the constructs the parser/binder already reject.
 

@@ -147,6 +147,7 @@ pub(crate) fn scalar(name: &str) -> Option<Sig> {
         "hash_sha1" => sig("hash_sha1", 1, 1, Fixed(String)),
         "hash_md5" => sig("hash_md5", 1, 1, Fixed(String)),
         "hash" => sig("hash", 1, 2, Fixed(Long)),
+        "hash_xxhash64" => sig("hash_xxhash64", 1, 2, Fixed(Long)),
         "countof" => sig("countof", 2, 3, Fixed(Long)),
         "indexof" => sig("indexof", 2, 5, Fixed(Long)),
         "array_index_of" => sig("array_index_of", 2, 2, Fixed(Long)),

@@ -1297,6 +1297,48 @@ pub(crate) fn call(p: &mut Planner, func: &str, args: &[BoundExpr], ty: KqlType)
             )
             .call(vec![arg(0)?, a_as(p, 0, KqlType::String)?])
         }
+        "hash" | "hash_xxhash64" => {
+            // xxHash64 (seed 0) of the value's bytes, as in Kusto: a string's UTF-8 bytes, and a
+            // datetime's .NET ticks (100 ns since 0001-01-01) as a little-endian i64. Both are
+            // verified by the Kusto docs' examples (`hash("World")`, `hash(datetime(2015-01-01))`).
+            // [inferred] A timespan hashes its ticks the same way (.NET keeps both as ticks).
+            // Other types' encodings are undocumented, so they are rejected by name. The 64-bit
+            // hash is returned as a (signed) long; with `mod` it is the unsigned hash modulo
+            // `mod`, so the result is in 0..mod-1 as the docs state; `mod` <= 0 gives null.
+            let kind = t(0);
+            if !matches!(
+                kind,
+                KqlType::String | KqlType::DateTime | KqlType::TimeSpan
+            ) {
+                return unsupported(format!("{func} of {kind}"));
+            }
+            let mut call_args = vec![arg(0)?];
+            if n > 1 {
+                call_args.push(a_as(p, 1, KqlType::Long)?);
+            }
+            row(
+                func,
+                KqlType::Long,
+                Box::new(move |a| {
+                    let h = match (kind, a[0]) {
+                        (KqlType::String, v) => xxh64(v.text().as_bytes()),
+                        (KqlType::DateTime, Val::Ts(ns)) => {
+                            xxh64(&(ns.div_euclid(100) + DOTNET_EPOCH_TICKS).to_le_bytes())
+                        }
+                        (KqlType::TimeSpan, Val::I64(ns)) => xxh64(&(ns / 100).to_le_bytes()),
+                        _ => return Out::Null,
+                    };
+                    match a.get(1) {
+                        None => Out::I64(h as i64),
+                        Some(m) => match m.i64() {
+                            Some(m) if m > 0 => Out::I64((h % m as u64) as i64),
+                            _ => Out::Null,
+                        },
+                    }
+                }),
+            )
+            .call(call_args)
+        }
         "url_decode" => row(
             func,
             KqlType::String,
@@ -1795,6 +1837,14 @@ pub(crate) fn call(p: &mut Planner, func: &str, args: &[BoundExpr], ty: KqlType)
             return unsupported(other);
         }
     })
+}
+
+/// .NET ticks (100 ns) from 0001-01-01 to the Unix epoch.
+const DOTNET_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
+
+/// xxHash64 with seed 0, Kusto's `hash()`.
+fn xxh64(bytes: &[u8]) -> u64 {
+    twox_hash::XxHash64::oneshot(0, bytes)
 }
 
 /// The digests behind `hash_sha256`, `hash_sha1` and `hash_md5`.
