@@ -1111,6 +1111,49 @@ impl Binder<'_> {
                 };
                 return Ok(Bound::Table(self.table_expr(a, ctx.env)?));
             }
+            "table" => {
+                // `table(name [, scope])`: a table (or tabular `let`) named by a constant string,
+                // resolved like the bare name, so the scan is the caller's tenant as always. The
+                // data scope is accepted: every row here is "hot", so all three scopes read the
+                // same rows.
+                let (arg, scope) = match args {
+                    [a] => (a, None),
+                    [a, s] => (a, Some(s)),
+                    _ => {
+                        return Err(invalid(
+                            "table() takes a name and an optional data scope",
+                            span,
+                        ))
+                    }
+                };
+                let no_row = Ctx {
+                    row: None,
+                    agg: false,
+                    ..ctx
+                };
+                if let Some(s) = scope {
+                    let scope = self.scalar(s, no_row)?;
+                    let ok = matches!(&scope.node, ExprNode::Literal(Literal::String(v))
+                        if matches!(v.as_str(), "all" | "default" | "hotcache"));
+                    if !ok {
+                        return Err(invalid(
+                            "table(): the data scope is 'all', 'default' or 'hotcache'",
+                            s.span,
+                        ));
+                    }
+                }
+                let name = self.scalar(arg, no_row)?;
+                let ExprNode::Literal(Literal::String(table_name)) = &name.node else {
+                    return Err(invalid("table() takes a constant string", arg.span));
+                };
+                return match self.name(table_name, arg.span, no_row)? {
+                    Bound::Table(t) => Ok(Bound::Table(t)),
+                    Bound::Scalar(_) => Err(invalid(
+                        format!("table(): '{table_name}' is not a table"),
+                        arg.span,
+                    )),
+                };
+            }
             "typeof" => {
                 if let [Expr {
                     kind: ExprKind::Name(t),

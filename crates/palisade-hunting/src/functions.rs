@@ -285,7 +285,6 @@ pub(crate) fn unsupported_function(name: &str) -> bool {
             | "external_table"
             | "cluster"
             | "database"
-            | "table"
             | "AssignedIPAddresses"
             | "DeviceFromIP"
             | "SeenBy"

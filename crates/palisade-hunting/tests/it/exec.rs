@@ -519,6 +519,27 @@ async fn tenant_isolation_and_window() {
         .await
         .unwrap();
     assert_eq!(r.rows[0]["c"], json!(1));
+    // table('Name') is the same tenant-scoped scan as the bare name, also through a function
+    // parameter; a name is looked up in the catalog, never used as a path.
+    for q in [
+        "table('DeviceProcessEvents') | count",
+        "table('DeviceProcessEvents', 'all') | count",
+        "let f = (t:string) { table(t) | count }; f('DeviceProcessEvents')",
+    ] {
+        let r = e.run("t2", q, now()).await.unwrap();
+        assert_eq!(r.rows[0]["Count"], json!(1), "{q}");
+    }
+    for q in [
+        "table('../t1/DeviceProcessEvents') | count",
+        "table('tenant=t1') | count",
+        "table(strcat('Device', 'ProcessEvents')) | count",
+        "table('DeviceProcessEvents', 'everything') | count",
+    ] {
+        assert!(
+            matches!(e.run("t2", q, now()).await, Err(HuntError::Semantic { .. })),
+            "{q}"
+        );
+    }
     assert!(matches!(
         e.run("../t1", "DeviceProcessEvents", now()).await,
         Err(HuntError::InvalidTenant)
