@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 /// exponential backoff (`initial_backoff`, doubled per attempt, capped at `max_backoff`).
 /// The sum of all waits of one call never exceeds `max_total_wait`: when the next wait would
 /// pass it, the call fails with the last error (which carries the `Retry-After`). Other 4xx
-/// responses are never retried.
+/// responses are never retried, and a call that is not safe to repeat (an incident update
+/// that adds a comment) is not retried after a 5xx, which may come after it took effect.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (default 3).

@@ -684,6 +684,28 @@ async fn gives_up_after_max_retries() {
 }
 
 #[tokio::test]
+async fn comment_updates_are_not_replayed_after_a_server_error() {
+    let s = start().await;
+    let (c, _waits) = client(&s);
+    // A 5xx may come after the comment was stored: sending it again could add it twice.
+    script(&s, 500, None);
+    let add = IncidentUpdate::new().comment("seen");
+    let err = c.update_incident(3, &add).await.expect_err("not replayed");
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(s.api_requests.load(Ordering::SeqCst), 1);
+    // A 429 is rejected before anything is done: that one is retried.
+    script(&s, 429, Some("1"));
+    let inc = c.update_incident(3, &add).await.expect("retried after 429");
+    assert_eq!(inc.comments.len(), 1);
+    assert_eq!(s.api_requests.load(Ordering::SeqCst), 3);
+    // Setting fields is idempotent and is retried after a 5xx.
+    script(&s, 503, None);
+    let set = IncidentUpdate::new().status(IncidentStatus::Resolved);
+    c.update_incident(3, &set).await.expect("retried after 503");
+    assert_eq!(s.api_requests.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
 async fn gives_up_when_retry_after_exceeds_budget() {
     let s = start().await;
     let (c, waits) = client(&s);

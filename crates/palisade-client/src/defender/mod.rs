@@ -264,11 +264,15 @@ impl DefenderClient {
     /// `GET /api/incidents/{id}`. A missing incident is an [`Error::Api`] with status 404.
     pub async fn get_incident(&self, id: i64) -> Result<Incident, Error> {
         let url = format!("{}/api/incidents/{id}", self.inner.api_base);
-        self.call_json(Method::GET, &url, None).await
+        self.call_json(Method::GET, &url, None, Replay::Safe).await
     }
 
     /// `PATCH /api/incidents/{id}` with only the fields set in `update`; returns the updated
     /// incident.
+    ///
+    /// Setting fields is idempotent, so it is retried like a read. Adding a comment is not: a
+    /// 5xx may come after the server stored it, so an update with a comment is retried only
+    /// when the request surely did not take effect (429, or no connection).
     pub async fn update_incident(
         &self,
         id: i64,
@@ -279,7 +283,13 @@ impl DefenderClient {
             url: url.clone(),
             source,
         })?;
-        self.call_json(Method::PATCH, &url, Some(body)).await
+        let replay = if update.comment.is_some() {
+            Replay::OnlyIfRejected
+        } else {
+            Replay::Safe
+        };
+        self.call_json(Method::PATCH, &url, Some(body), replay)
+            .await
     }
 
     /// `POST /api/advancedhunting/run` with `{"Query": query}`.
@@ -292,7 +302,9 @@ impl DefenderClient {
                     source,
                 }
             })?;
-        self.call_json(Method::POST, &url, Some(body)).await
+        // A hunting query only reads.
+        self.call_json(Method::POST, &url, Some(body), Replay::Safe)
+            .await
     }
 
     async fn call_json<T: DeserializeOwned>(
@@ -300,21 +312,23 @@ impl DefenderClient {
         method: Method,
         url: &str,
         body: Option<Vec<u8>>,
+        replay: Replay,
     ) -> Result<T, Error> {
-        let bytes = self.send(method, url, body).await?;
+        let bytes = self.send(method, url, body, replay).await?;
         serde_json::from_slice(&bytes).map_err(|source| Error::Decode {
             url: url.to_string(),
             source,
         })
     }
 
-    /// Sends a request with the bearer token, retrying per the policy and refreshing the
-    /// token once on 401. Returns the body of a 2xx response.
+    /// Sends a request with the bearer token, retrying per the policy (and `replay`) and
+    /// refreshing the token once on 401. Returns the body of a 2xx response.
     async fn send(
         &self,
         method: Method,
         url: &str,
         body: Option<Vec<u8>>,
+        replay: Replay,
     ) -> Result<Vec<u8>, Error> {
         let inner = &self.inner;
         let policy = &inner.retry;
@@ -363,7 +377,11 @@ impl DefenderClient {
                         inner.credential.invalidate(&inner.resource, &token);
                         continue;
                     }
-                    if !is_retryable_status(status) || retries >= policy.max_retries {
+                    let replayable = match replay {
+                        Replay::Safe => is_retryable_status(status),
+                        Replay::OnlyIfRejected => status == 429,
+                    };
+                    if !replayable || retries >= policy.max_retries {
                         return Err(Error::Api(Box::new(err)));
                     }
                     let wait = retry_after.unwrap_or_else(|| policy.backoff(retries));
@@ -379,6 +397,16 @@ impl DefenderClient {
             retries += 1;
         }
     }
+}
+
+/// Whether a request may be sent again after a failure the server reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Replay {
+    /// Repeating it changes nothing more than sending it once: retry 429 and 5xx.
+    Safe,
+    /// Repeating it after it took effect would do it twice: retry only a 429 (the quota is
+    /// checked before anything is done) and failures to connect.
+    OnlyIfRejected,
 }
 
 struct PagingState {
@@ -400,7 +428,10 @@ enum Next {
 
 impl PagingState {
     async fn fetch_page(&mut self, url: &str) -> Result<Vec<Incident>, Error> {
-        let page: IncidentPage = self.client.call_json(Method::GET, url, None).await?;
+        let page: IncidentPage = self
+            .client
+            .call_json(Method::GET, url, None, Replay::Safe)
+            .await?;
         let mut items = page.value;
         let count = items.len() as u64;
         self.offset += count;
