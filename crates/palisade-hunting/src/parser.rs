@@ -1401,6 +1401,20 @@ impl Parser<'_> {
                         _ => return self.err("a member name after '.'"),
                     }
                 };
+                // `cluster('c').database('d').T`: a cross-cluster reference, named in the error
+                // rather than failing on the '(' of a method-like call.
+                if self.at_punct("(") {
+                    if let ExprKind::Call { name: root, .. } = &e.kind {
+                        if matches!(root.name.as_str(), "cluster" | "database") {
+                            return Err(ParseError::Unsupported {
+                                what: "function",
+                                name: root.name.clone(),
+                                reason: " (cross-cluster and cross-database references)".into(),
+                                pos: root.span.start,
+                            });
+                        }
+                    }
+                }
                 let span = self.span_from(e.span);
                 e = Expr {
                     kind: ExprKind::Member {

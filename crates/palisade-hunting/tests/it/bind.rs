@@ -486,6 +486,11 @@ fn rejected_by_name() {
         ("SomethingElse".into(), 1, 12)
     );
     assert_eq!(name("print SeenBy('x', now())"), ("SeenBy".into(), 1, 7));
+    assert_eq!(name("database('d').T | count"), ("database".into(), 1, 1));
+    assert_eq!(
+        bind_err("cluster('c').database('d').T | count").unsupported_name(),
+        Some("cluster")
+    );
     assert_eq!(
         bind_err("T | evaluate pivot(Name)").unsupported_name(),
         Some("pivot")
