@@ -1665,3 +1665,34 @@ async fn assigned_ip_addresses_and_device_from_ip() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn arg_max_ignores_null_keys_unless_the_whole_group_is_null() {
+    // The Kusto docs' "handle nulls" example: rows whose key is null are ignored, and a group
+    // whose keys are all null still yields one of its rows.
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        r#"datatable(Fruit: string, Color: string, Version: int) [
+            "Apple", "Red", 1, "Apple", "Green", int(null),
+            "Banana", "Yellow", int(null), "Banana", "Green", int(null),
+            "Pear", "Brown", 1, "Pear", "Green", 2]
+        | summarize arg_max(Version, *) by Fruit | order by Fruit asc"#,
+    )
+    .await;
+    assert_eq!(r.len(), 3);
+    assert_eq!(
+        r[0],
+        json!({"Fruit": "Apple", "Version": 1, "Color": "Red"})
+    );
+    assert_eq!(r[1]["Version"], Value::Null);
+    assert!(
+        ["Yellow", "Green"].contains(&r[1]["Color"].as_str().unwrap_or("")),
+        "{}",
+        r[1]
+    );
+    assert_eq!(
+        r[2],
+        json!({"Fruit": "Pear", "Version": 2, "Color": "Green"})
+    );
+}
