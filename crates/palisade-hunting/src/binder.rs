@@ -1111,6 +1111,51 @@ impl Binder<'_> {
                 };
                 return Ok(Bound::Table(self.table_expr(a, ctx.env)?));
             }
+            "pack_all" => {
+                // `pack_all([ignore_null_empty])`: a bag of every column of the row, as
+                // `bag_pack("c1", c1, ...)`; with `true`, null and empty-string values are left
+                // out.
+                let Some(row) = ctx.row else {
+                    return Err(invalid(
+                        "pack_all() needs a row: use it in extend, project or where",
+                        span,
+                    ));
+                };
+                let skip_empty = match args {
+                    [] => false,
+                    [a] => match &self.scalar(a, ctx)?.node {
+                        ExprNode::Literal(Literal::Bool(b)) => *b,
+                        _ => {
+                            return Err(invalid(
+                                "pack_all(): ignore_null_empty is a constant bool",
+                                a.span,
+                            ))
+                        }
+                    },
+                    _ => return Err(invalid("pack_all() takes at most one argument", span)),
+                };
+                let mut pairs = Vec::with_capacity(2 * row.columns.len());
+                for (i, c) in row.columns.iter().enumerate() {
+                    pairs.push(BoundExpr {
+                        node: ExprNode::Literal(Literal::String(c.name.clone())),
+                        ty: KqlType::String,
+                        span,
+                    });
+                    pairs.push(col_ref(row, i, span));
+                }
+                let func = if skip_empty {
+                    "bag_pack_nonempty"
+                } else {
+                    "bag_pack"
+                };
+                return scalar(
+                    ExprNode::Call {
+                        func: func.into(),
+                        args: pairs,
+                    },
+                    KqlType::Dynamic,
+                );
+            }
             "table" => {
                 // `table(name [, scope])`: a table (or tabular `let`) named by a constant string,
                 // resolved like the bare name, so the scan is the caller's tenant as always. The

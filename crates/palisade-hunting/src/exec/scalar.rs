@@ -1568,18 +1568,26 @@ pub(crate) fn call(p: &mut Planner, func: &str, args: &[BoundExpr], ty: KqlType)
         )
         .call(vec![a_as(p, 0, KqlType::Dynamic)?]),
         "pack_array" => json_fn(p, Box::new(Json::Array))?,
-        "bag_pack" => json_fn(
-            p,
-            Box::new(|v| {
-                let mut m = serde_json::Map::new();
-                for kv in v.chunks(2) {
-                    if let [k, val] = kv {
-                        m.insert(json_to_string(k), val.clone());
+        // `bag_pack_nonempty` is `pack_all(true)`: null and "" values are left out.
+        "bag_pack" | "bag_pack_nonempty" => {
+            let skip_empty = func == "bag_pack_nonempty";
+            json_fn(
+                p,
+                Box::new(move |v| {
+                    let mut m = serde_json::Map::new();
+                    for kv in v.chunks(2) {
+                        if let [k, val] = kv {
+                            let empty = matches!(val, Json::Null)
+                                || matches!(val, Json::String(s) if s.is_empty());
+                            if !(skip_empty && empty) {
+                                m.insert(json_to_string(k), val.clone());
+                            }
+                        }
                     }
-                }
-                Json::Object(m)
-            }),
-        )?,
+                    Json::Object(m)
+                }),
+            )?
+        }
         "make_string" => {
             let e = json_fn(
                 p,

@@ -1696,3 +1696,47 @@ async fn arg_max_ignores_null_keys_unless_the_whole_group_is_null() {
         json!({"Fruit": "Pear", "Version": 2, "Color": "Green"})
     );
 }
+
+#[tokio::test]
+async fn pack_all_packs_every_column_of_the_row() {
+    // The Kusto docs' pack_all() example table: a bag of all columns, and with
+    // ignore_null_empty = true the null and empty values are left out.
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        r#"datatable(SourceNumber:string, TargetNumber:string, CharsCount:long)
+            ["555-555-1234", "555-555-1212", 46, "555-555-1212", "", int(null)]
+        | project Packed = pack_all(), Compact = pack_all(true)"#,
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({
+                "Packed": {"SourceNumber": "555-555-1234", "TargetNumber": "555-555-1212", "CharsCount": 46},
+                "Compact": {"SourceNumber": "555-555-1234", "TargetNumber": "555-555-1212", "CharsCount": 46}
+            }),
+            json!({
+                "Packed": {"SourceNumber": "555-555-1212", "TargetNumber": "", "CharsCount": null},
+                "Compact": {"SourceNumber": "555-555-1212"}
+            }),
+        ]
+    );
+    // Dynamic columns nest as values, and the bag follows the row it is computed on.
+    let r = rows(
+        &e,
+        r#"datatable(a:long, d:dynamic)[1, dynamic({"x": [1, 2]})]
+        | extend b = a * 2 | project p = pack_all()"#,
+    )
+    .await;
+    assert_eq!(r[0], json!({"p": {"a": 1, "d": {"x": [1, 2]}, "b": 2}}));
+    for q in [
+        "print pack_all()",
+        "datatable(a:long)[1] | extend p = pack_all(1)",
+    ] {
+        assert!(
+            matches!(e.run("t1", q, now()).await, Err(HuntError::Semantic { .. })),
+            "{q}"
+        );
+    }
+}
