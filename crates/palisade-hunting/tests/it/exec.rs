@@ -1699,7 +1699,7 @@ async fn arg_max_ignores_null_keys_unless_the_whole_group_is_null() {
 
 #[tokio::test]
 async fn pack_all_packs_every_column_of_the_row() {
-    // The Kusto docs' pack_all() example table: a bag of all columns, and with
+    // Columns modelled on the Kusto docs' pack_all() example: a bag of all columns, and with
     // ignore_null_empty = true the null and empty values are left out.
     let (_d, e) = engine();
     let r = rows(
