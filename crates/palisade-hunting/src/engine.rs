@@ -42,7 +42,7 @@
 //!   `FileProfile`, `DeviceFromIP` and user functions, `SeenBy()`, multi-result `series_*`
 //!   functions, `hash()` of anything but string, datetime and timespan (the other types' byte
 //!   encodings are undocumented), `ipv6_*`,
-//!   `geo_info_from_ip_address`, `ingestion_time`, `percentiles_array`,
+//!   `geo_info_from_ip_address`, `ingestion_time`,
 //!   `column_ifexists`, and the constructs the parser/binder already reject.
 
 use std::sync::{Arc, Mutex};

@@ -233,6 +233,7 @@ pub(crate) fn agg_prefix(canonical: &str) -> &'static str {
         "make_bag" | "make_bag_if" => "bag_",
         "take_any" | "take_anyif" => "any_",
         "percentile" | "percentiles" => "percentile_",
+        "percentiles_array" => "percentiles_",
         "stdev" | "stdevif" => "stdev_",
         "variance" | "varianceif" => "variance_",
         _ => "",

@@ -967,6 +967,39 @@ impl<'a> Planner<'a> {
                 let _ = ty;
                 udf::percentile_udaf(p).call(vec![x])
             }
+            "percentiles_array" => {
+                // `percentiles_array(x, p1, p2, ...)` or `percentiles_array(x, dynamic([...]))`:
+                // the same exact nearest-rank values as `percentiles`, as one dynamic array.
+                let a = arg(0)?;
+                if !a.ty.is_numeric() {
+                    return unsupported(format!("{func} over {}", a.ty));
+                }
+                let invalid = || {
+                    PlanError::Invalid(
+                        "percentiles_array() needs constant percentages from 0 to 100".into(),
+                    )
+                };
+                let mut ps = Vec::new();
+                for e in &args[1..] {
+                    match const_eval(e, self.now).ok_or_else(invalid)? {
+                        Literal::Long(v) => ps.push(v as f64),
+                        Literal::Int(v) => ps.push(v as f64),
+                        Literal::Real(v) => ps.push(v),
+                        Literal::Dynamic(serde_json::Value::Array(items)) if args.len() == 2 => {
+                            for it in items {
+                                ps.push(it.as_f64().ok_or_else(invalid)?);
+                            }
+                        }
+                        _ => return Err(invalid()),
+                    }
+                }
+                if ps.is_empty() || ps.iter().any(|p| !(0.0..=100.0).contains(p)) {
+                    return Err(invalid());
+                }
+                let ints = matches!(a.ty, KqlType::Int | KqlType::Long);
+                let x = self.real(a)?;
+                udf::percentiles_array_udaf(ps, ints).call(vec![x])
+            }
             other => return unsupported(other),
         })
     }

@@ -852,7 +852,11 @@ pub(crate) fn collect_udaf(kind: Collect, ty: KqlType, max: usize) -> AggregateU
 
 #[derive(Debug)]
 struct PercentileAcc {
-    p: f64,
+    /// The percentages asked for.
+    ps: Vec<f64>,
+    /// `None`: one `Float64` (`percentile`); `Some(ints)`: a dynamic array of all of them
+    /// (`percentiles_array`), as integers when the input was.
+    array: Option<bool>,
     values: Vec<f64>,
 }
 
@@ -867,15 +871,25 @@ impl Accumulator for PercentileAcc {
         Ok(())
     }
     fn evaluate(&mut self) -> DfResult<ScalarValue> {
-        if self.values.is_empty() {
-            return Ok(ScalarValue::Float64(None));
-        }
         self.values.sort_by(|a, b| a.total_cmp(b));
+        let values = &self.values;
         // Nearest rank: the smallest value with at least p% of the values at or below it.
-        let n = self.values.len();
-        let rank = ((self.p / 100.0) * n as f64).ceil() as usize;
-        let idx = rank.clamp(1, n) - 1;
-        Ok(ScalarValue::Float64(Some(self.values[idx])))
+        let at = |p: f64| {
+            let n = values.len();
+            let rank = ((p / 100.0) * n as f64).ceil() as usize;
+            (n > 0).then(|| values[rank.clamp(1, n) - 1])
+        };
+        Ok(match self.array {
+            None => ScalarValue::Float64(self.ps.first().and_then(|p| at(*p))),
+            Some(ints) => {
+                let items = self.ps.iter().map(|p| match at(*p) {
+                    None => Json::Null,
+                    Some(v) if ints => Json::from(v as i64),
+                    Some(v) => serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number),
+                });
+                ScalarValue::Utf8(Some(Json::Array(items.collect()).to_string()))
+            }
+        })
     }
     fn size(&self) -> usize {
         std::mem::size_of_val(self) + self.values.capacity() * 8
@@ -911,7 +925,28 @@ pub(crate) fn percentile_udaf(p: f64) -> AggregateUDF {
         Volatility::Immutable,
         Arc::new(move |_| {
             Ok(Box::new(PercentileAcc {
-                p,
+                ps: vec![p],
+                array: None,
+                values: Vec::new(),
+            }))
+        }),
+        Arc::new(vec![DataType::Utf8]),
+    )
+}
+
+/// Exact nearest-rank `percentiles_array(x, ps...)` over `Float64` input: a dynamic array with
+/// one value per percentage (integers when `ints`).
+pub(crate) fn percentiles_array_udaf(ps: Vec<f64>, ints: bool) -> AggregateUDF {
+    let key: Vec<String> = ps.iter().map(|p| p.to_string().replace('.', "_")).collect();
+    create_udaf(
+        &format!("kql_percentiles_array_{}_{}", key.join("_"), ints),
+        vec![DataType::Float64],
+        Arc::new(DataType::Utf8),
+        Volatility::Immutable,
+        Arc::new(move |_| {
+            Ok(Box::new(PercentileAcc {
+                ps: ps.clone(),
+                array: Some(ints),
                 values: Vec::new(),
             }))
         }),

@@ -1740,3 +1740,41 @@ async fn pack_all_packs_every_column_of_the_row() {
         );
     }
 }
+
+#[tokio::test]
+async fn percentiles_array_returns_the_percentiles_as_one_array() {
+    // Exact nearest-rank values, as percentile() gives them, in one dynamic column named
+    // percentiles_<column>; the percentages as arguments or as one dynamic array.
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        "range x from 1 to 10 step 1 | summarize percentiles_array(x, 10, 50, 90), p = percentile(x, 90)",
+    )
+    .await;
+    assert_eq!(r[0], json!({"percentiles_x": [1, 5, 9], "p": 9}));
+    let r = rows(
+        &e,
+        "range x from 1 to 10 step 1 | extend r = x * 1.5, k = x % 2 \
+         | summarize a = percentiles_array(r, dynamic([10, 50.5, 100])) by k | order by k asc",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"k": 0, "a": [3.0, 9.0, 15.0]}),
+            json!({"k": 1, "a": [1.5, 7.5, 13.5]}),
+        ]
+    );
+    let r = rows(
+        &e,
+        "range x from 1 to 3 step 1 | where x > 5 | summarize a = percentiles_array(x, 50)",
+    )
+    .await;
+    assert_eq!(r[0], json!({"a": [null]}));
+    for q in [
+        "range x from 1 to 3 step 1 | summarize percentiles_array(x, 101)",
+        "range x from 1 to 3 step 1 | summarize percentiles_array(x, x)",
+    ] {
+        assert!(e.run("t1", q, now()).await.is_err(), "{q}");
+    }
+}
