@@ -3,25 +3,15 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
 use palisade_hunting::{ingest_jsonl, EventStore, HuntError, HuntingEngine, Limits};
 use serde_json::{json, Value};
 
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
-}
+use crate::support::{now, rows};
 
 fn engine() -> (tempfile::TempDir, HuntingEngine) {
     let dir = tempfile::tempdir().unwrap();
     let store = EventStore::open(dir.path()).unwrap();
     (dir, HuntingEngine::new(Arc::new(store)))
-}
-
-async fn rows(e: &HuntingEngine, q: &str) -> Vec<Value> {
-    match e.run("t1", q, now()).await {
-        Ok(r) => r.rows.into_iter().map(Value::Object).collect(),
-        Err(err) => panic!("query failed: {err}\n{q}"),
-    }
 }
 
 /// Values of column `c` in row order.

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
 use palisade_hunting::profiles::{profiles_batch, FileProfileRecord};
 use palisade_hunting::reference::{append_reference, reference_files};
 use palisade_hunting::{
@@ -13,9 +12,7 @@ use palisade_hunting::{
 };
 use serde_json::{json, Value};
 
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
-}
+use crate::support::{now, rows};
 
 const P1_SHA1: &str = "3395856ce81f2b7382dee72602f798b642f14140";
 const P1_SHA256: &str = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f";
@@ -67,13 +64,6 @@ fn engine() -> (tempfile::TempDir, HuntingEngine) {
     let r = append_reference(&store, FILE_PROFILE, &batch).unwrap();
     assert_eq!((r.written, r.skipped.len()), (2, 0));
     (dir, HuntingEngine::new(Arc::new(store)))
-}
-
-async fn rows(e: &HuntingEngine, q: &str) -> Vec<Value> {
-    match e.run("t1", q, now()).await {
-        Ok(r) => r.rows.into_iter().map(Value::Object).collect(),
-        Err(err) => panic!("query failed: {err}\n{q}"),
-    }
 }
 
 fn column(rows: &[Value], c: &str) -> Vec<Value> {

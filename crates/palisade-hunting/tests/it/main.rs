@@ -8,3 +8,4 @@ mod exec;
 mod fileprofile;
 mod parse;
 mod store;
+mod support;
