@@ -1018,7 +1018,12 @@ pub async fn seed_tables(
     }
     buf.retain(|(t, _)| keep(t));
     let mut produced = buf.len() as u64;
-    while produced < total_events {
+    // The snapshot tables are written above only; without any drawn table kept, the draws
+    // below would never produce a row.
+    let drawable = GENERATED_TABLES
+        .iter()
+        .any(|t| !SNAPSHOT_TABLES.contains(t) && keep(t));
+    while drawable && produced < total_events {
         let k = g.r.below(100);
         // One event kind per draw, in the full seed's proportions; kinds whose tables are all
         // filtered out are skipped without generating anything.
@@ -1073,6 +1078,8 @@ type MakeRow = fn(&mut Gen) -> Row;
 const EMAIL_TABLES: &[&str] = &["EmailEvents", "EmailAttachmentInfo", "EmailUrlInfo"];
 /// Tables written by [`Gen::alert`].
 const ALERT_TABLES: &[&str] = &["AlertInfo", "AlertEvidence"];
+/// Tables written once per device as snapshots, before the event draws.
+const SNAPSHOT_TABLES: &[&str] = &["DeviceInfo", "DeviceNetworkInfo"];
 /// Every table the generator writes.
 pub const GENERATED_TABLES: &[&str] = &[
     "DeviceProcessEvents",

@@ -6,7 +6,7 @@
 //! Tables without a `Timestamp` column (the TVM inventories) are stored under `day=static`.
 //! Files are written to a temporary name and renamed, so readers never see partial files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -204,11 +204,7 @@ impl EventStore {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let name = format!("part-{seq:020}-r{}.parquet", part.num_rows());
         let tmp = dir.join(format!(".{name}.tmp"));
-        let file = std::fs::File::create(&tmp)?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .build();
-        let mut w = ArrowWriter::try_new(file, part.schema(), Some(props))?;
+        let mut w = parquet_writer(&tmp, part.schema(), None)?;
         w.write(part)?;
         w.close()?;
         std::fs::rename(&tmp, dir.join(name))?;
@@ -241,13 +237,18 @@ impl EventStore {
     ///
     /// Crash- and reader-safe: the new file `part-<seq>-r<rows>-m.parquet` is written under a
     /// temporary name, its manifest `part-<seq>.replaces` (the exact names it replaces) is
-    /// written and synced first, and only then is the file renamed into place; that rename is
-    /// the commit point. Listings hide every file a committed manifest names, so a reader never
-    /// sees a row twice or misses one, even if the process dies before the replaced files are
-    /// deleted. A query that listed the old files just before they were deleted fails with a
-    /// file-not-found error rather than returning wrong rows. Appends that land during a
-    /// compaction are not in its manifest and stay visible. One compaction per table at a time
-    /// (an exclusive lock file); a second one gets [`StoreError::Busy`].
+    /// written and made durable first, and only then is the file renamed into place; that
+    /// rename is the commit point. Listings hide every file a committed manifest names.
+    ///
+    /// The replaced files are not deleted by the compaction that replaced them but by the next
+    /// one of the table (its first step), so a listing that runs during a commit sees either
+    /// the new file or every old one, never a mix (a directory listing is not a snapshot).
+    /// Deletion goes depth first: a compacted file only after every file its manifest names,
+    /// its manifest only after the file, so a crash at any point leaves every remaining
+    /// replaced file hidden. A query whose listing predates a whole compaction may fail with
+    /// a file-not-found error, never with wrong rows. Appends that land during a compaction
+    /// are not in its manifest and stay visible. One compaction per table at a time (an
+    /// exclusive lock file); a second one gets [`StoreError::Busy`].
     pub fn compact(&self, tenant: &str, table: &str) -> Result<CompactReport, StoreError> {
         let dir = self.table_dir(tenant, table)?;
         let mut report = CompactReport::default();
@@ -268,8 +269,10 @@ impl EventStore {
         }
         let schema = self.arrow_schema(table)?;
         for (_, d) in day_dirs(&dir)? {
-            remove_orphan_manifests(&d)?;
-            let parts = visible_parts(&d)?;
+            remove_uncommitted(&d)?;
+            let listing = list_day(&d)?;
+            listing.delete_replaced(&d)?;
+            let parts = listing.visible;
             report.files_before += parts.len() as u64;
             if parts.len() <= 1 {
                 report.files_after += parts.len() as u64;
@@ -279,12 +282,7 @@ impl EventStore {
             let seq = self.seq.fetch_add(1, Ordering::Relaxed);
             let tmp = d.join(format!(".part-{seq:020}-m.parquet.tmp"));
             let rows = {
-                let file = std::fs::File::create(&tmp)?;
-                let props = WriterProperties::builder()
-                    .set_compression(Compression::SNAPPY)
-                    .set_max_row_group_size(COMPACT_ROW_GROUP)
-                    .build();
-                let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+                let mut w = parquet_writer(&tmp, schema.clone(), Some(COMPACT_ROW_GROUP))?;
                 let mut rows = 0u64;
                 for (_, f) in &parts {
                     let reader =
@@ -312,18 +310,13 @@ impl EventStore {
                 m.write_all(manifest.as_bytes())?;
                 m.sync_all()?;
             }
-            std::fs::rename(&mtmp, d.join(format!("part-{seq:020}.replaces")))?;
+            std::fs::rename(&mtmp, d.join(manifest_name(seq)))?;
+            // The manifest's rename must be durable before the commit's: a data file without
+            // its manifest would make every listing of the day refuse (Busy).
+            std::fs::File::open(&d)?.sync_all()?;
             let name = format!("part-{seq:020}-r{rows}-m.parquet");
             std::fs::rename(&tmp, d.join(&name))?; // the commit point
             std::fs::File::open(&d)?.sync_all()?;
-            for (old, _) in &parts {
-                remove_if_exists(&d.join(old))?;
-                if let Some(p) = PartName::parse(old) {
-                    if p.compacted {
-                        remove_if_exists(&d.join(manifest_name(p.seq)))?;
-                    }
-                }
-            }
             report.days_compacted += 1;
             report.files_after += 1;
             report.rows += rows;
@@ -433,6 +426,21 @@ impl PartName {
     }
 }
 
+/// A Snappy-compressed Parquet writer to a new file at `path` (row groups of `row_group` rows,
+/// or the writer's default).
+fn parquet_writer(
+    path: &Path,
+    schema: SchemaRef,
+    row_group: Option<usize>,
+) -> Result<ArrowWriter<std::fs::File>, StoreError> {
+    let mut props = WriterProperties::builder().set_compression(Compression::SNAPPY);
+    if let Some(n) = row_group {
+        props = props.set_max_row_group_size(n);
+    }
+    let file = std::fs::File::create(path)?;
+    Ok(ArrowWriter::try_new(file, schema, Some(props.build()))?)
+}
+
 fn manifest_name(seq: u64) -> String {
     format!("part-{seq:020}.replaces")
 }
@@ -467,11 +475,63 @@ fn day_dirs(table_dir: &Path) -> Result<Vec<(String, PathBuf)>, StoreError> {
 /// The data files of one day directory that no committed compaction replaced, in write order,
 /// with their names.
 pub(crate) fn visible_parts(day_dir: &Path) -> Result<Vec<(String, StoredFile)>, StoreError> {
+    Ok(list_day(day_dir)?.visible)
+}
+
+/// One listing of a day directory.
+struct DayListing {
+    /// The files no committed compaction replaced, in write order, with their names.
+    visible: Vec<(String, StoredFile)>,
+    /// The names each committed compacted file present replaces (its manifest).
+    manifests: HashMap<String, Vec<String>>,
+    /// Present files that a committed compaction replaced.
+    replaced: Vec<String>,
+}
+
+impl DayListing {
+    /// Deletes the replaced files, depth first: a compacted file only after every file its
+    /// manifest names, and its manifest only after it. Call with the table's compaction lock.
+    fn delete_replaced(&self, day_dir: &Path) -> Result<(), StoreError> {
+        let mut done = HashSet::new();
+        for name in &self.replaced {
+            self.delete(day_dir, name, &mut done)?;
+        }
+        Ok(())
+    }
+
+    fn delete(
+        &self,
+        day_dir: &Path,
+        name: &str,
+        done: &mut HashSet<String>,
+    ) -> Result<(), StoreError> {
+        if !done.insert(name.to_string()) {
+            return Ok(());
+        }
+        for inner in self.manifests.get(name).into_iter().flatten() {
+            self.delete(day_dir, inner, done)?;
+        }
+        remove_if_exists(&day_dir.join(name))?;
+        if let Some(p) = PartName::parse(name).filter(|p| p.compacted) {
+            remove_if_exists(&day_dir.join(manifest_name(p.seq)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Lists one day directory: what is visible and what committed compactions replaced.
+fn list_day(day_dir: &Path) -> Result<DayListing, StoreError> {
     let mut parts: Vec<(PartName, String, PathBuf, u64)> = Vec::new();
     let entries = match std::fs::read_dir(day_dir) {
         Ok(e) => e,
         // The whole day was removed between listing the table and listing the day.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(DayListing {
+                visible: Vec::new(),
+                manifests: HashMap::new(),
+                replaced: Vec::new(),
+            })
+        }
         Err(e) => return Err(e.into()),
     };
     for e in entries {
@@ -489,24 +549,30 @@ pub(crate) fn visible_parts(day_dir: &Path) -> Result<Vec<(String, StoredFile)>,
     // Names hidden by committed compactions. A compacted file whose manifest is gone was
     // itself replaced (its manifest is deleted only after it), so some other manifest must
     // hide it; if none does, the listing raced a compaction and is refused rather than guessed.
-    let mut hidden: std::collections::HashSet<String> = Default::default();
+    let mut manifests: HashMap<String, Vec<String>> = HashMap::new();
     let mut unread: Vec<String> = Vec::new();
     for (p, name, _, _) in parts.iter().filter(|(p, ..)| p.compacted) {
         match std::fs::read_to_string(day_dir.join(manifest_name(p.seq))) {
-            Ok(text) => hidden.extend(text.lines().map(str::to_string)),
+            Ok(text) => {
+                manifests.insert(name.clone(), text.lines().map(str::to_string).collect());
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => unread.push(name.clone()),
             Err(e) => return Err(e.into()),
         }
     }
+    let hidden: HashSet<&String> = manifests.values().flatten().collect();
     if let Some(name) = unread.iter().find(|n| !hidden.contains(*n)) {
         return Err(StoreError::Busy(format!(
             "{}: manifest of {name} is missing (a compaction is in progress; retry)",
             day_dir.display()
         )));
     }
-    let mut out: Vec<(String, StoredFile)> = parts
+    let (replaced, visible): (Vec<_>, Vec<_>) = parts
         .into_iter()
-        .filter(|(_, name, ..)| !hidden.contains(name))
+        .partition(|(_, name, ..)| hidden.contains(name));
+    let replaced = replaced.into_iter().map(|(_, name, ..)| name).collect();
+    let mut visible: Vec<(String, StoredFile)> = visible
+        .into_iter()
         .map(|(p, name, path, bytes)| {
             (
                 name,
@@ -518,24 +584,35 @@ pub(crate) fn visible_parts(day_dir: &Path) -> Result<Vec<(String, StoredFile)>,
             )
         })
         .collect();
-    out.sort_by(|a, b| a.1.path.cmp(&b.1.path));
-    Ok(out)
+    visible.sort_by(|a, b| a.1.path.cmp(&b.1.path));
+    drop(hidden);
+    Ok(DayListing {
+        visible,
+        manifests,
+        replaced,
+    })
 }
 
-/// Removes manifests whose compacted file never got committed (a crash mid-compaction).
-fn remove_orphan_manifests(day_dir: &Path) -> Result<(), StoreError> {
+/// Removes what a compaction that never committed left (a crash mid-compaction): its
+/// temporary files and a manifest whose compacted file does not exist. A manifest is only
+/// deleted after its file (see [`DayListing::delete_replaced`]), so such a manifest names
+/// files that are still visible. Call with the table's compaction lock: only compactions write
+/// these names (an append's own temporary file is left alone).
+fn remove_uncommitted(day_dir: &Path) -> Result<(), StoreError> {
     let names: Vec<String> = std::fs::read_dir(day_dir)?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect::<Result<_, _>>()?;
     for name in &names {
-        let Some(seq) = name
+        let compaction_tmp = name.starts_with(".part-")
+            && (name.ends_with("-m.parquet.tmp") || name.ends_with(".replaces.tmp"));
+        let orphan = name
             .strip_prefix("part-")
             .and_then(|s| s.strip_suffix(".replaces"))
-        else {
-            continue;
-        };
-        let data_prefix = format!("part-{seq}-");
-        if !names.iter().any(|n| n.starts_with(&data_prefix)) {
+            .is_some_and(|seq| {
+                let data_prefix = format!("part-{seq}-");
+                !names.iter().any(|n| n.starts_with(&data_prefix))
+            });
+        if compaction_tmp || orphan {
             remove_if_exists(&day_dir.join(name))?;
         }
     }
