@@ -694,8 +694,20 @@ async fn seed(
         crate::hunting::events_dir(data_dir).display(),
         profiles.written
     );
-    print_compaction(store.compact_tenant(&tenant_id)?);
+    compact_after_write(store.compact_tenant(&tenant_id));
     Ok(())
+}
+
+/// Reports the compaction that follows a write. Best effort: the rows are already stored,
+/// so a failure (say, a concurrent `palisade compact` holds the lock) is a warning; an error
+/// would invite a retry that stores the rows twice.
+fn compact_after_write(r: Result<palisade_hunting::CompactReport, palisade_hunting::StoreError>) {
+    match r {
+        Ok(r) => print_compaction(r),
+        Err(e) => eprintln!(
+            "warning: the rows are stored, but compacting them failed ({e}); run `palisade compact` later"
+        ),
+    }
 }
 
 async fn compact(data_dir: &std::path::Path, tenant: Option<String>) -> Result<()> {
@@ -724,11 +736,11 @@ async fn ingest(
         std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
     );
     let report = palisade_hunting::ingest_jsonl(&store, &tenant_id, table, reader).await?;
-    if report.accepted > 0 {
-        print_compaction(store.compact(&tenant_id, table)?);
-    }
     for e in &report.rejected {
         eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+    }
+    if report.accepted > 0 {
+        compact_after_write(store.compact(&tenant_id, table));
     }
     println!(
         "{} rows ingested into {table}, {} rejected",
