@@ -1373,7 +1373,7 @@ impl<'a> Planner<'a> {
                 .capture_names()
                 .position(|n| n == Some(name.as_str()))
                 .ok_or_else(|| PlanError::Invalid(format!("invalid parse pattern: {re}")))?;
-            let x = scalar::regex_group_udf(&re, index).call(vec![src.clone()]);
+            let x = scalar::regex_group_udf(compiled.clone(), index).call(vec![src.clone()]);
             values.push(self.conv(x, KqlType::String, *ty)?);
         }
         // Strict kinds: the row parses only if every typed capture converted.
@@ -1863,19 +1863,29 @@ fn op_str(op: BinOp) -> &'static str {
 /// Kusto's `==` / `!=` on nullable (non-string) values: null against a value is `false` for
 /// `==` and `true` for `!=` (SQL would give null, and `where x != 5` would drop null rows);
 /// null against null is null. When one side is a non-null literal the both-null case cannot
-/// happen and the plain distinctness test is enough.
+/// happen: that case is written as a plain comparison plus a null test on the other side,
+/// which Parquet row-group pruning understands (it does not understand IS [NOT] DISTINCT FROM).
 fn kusto_equality(eq: bool, l: Expr, r: Expr, lhs: &BoundExpr, rhs: &BoundExpr) -> PResult<Expr> {
     let non_null_literal = |e: &BoundExpr| matches!(&e.node, ExprNode::Literal(lit) if !matches!(lit, Literal::Null(_)));
     use datafusion::logical_expr::{binary_expr, when, Operator};
+    let other = match (non_null_literal(lhs), non_null_literal(rhs)) {
+        (_, true) => Some(l.clone()),
+        (true, false) => Some(r.clone()),
+        (false, false) => None,
+    };
+    if let Some(x) = other {
+        return Ok(if eq {
+            l.eq(r).and(x.is_not_null())
+        } else {
+            l.not_eq(r).or(x.is_null())
+        });
+    }
     let op = if eq {
         Operator::IsNotDistinctFrom
     } else {
         Operator::IsDistinctFrom
     };
     let test = binary_expr(l.clone(), op, r.clone());
-    if non_null_literal(lhs) || non_null_literal(rhs) {
-        return Ok(test);
-    }
     let both_null = l.is_null().and(r.is_null());
     Ok(when(both_null, lit(ScalarValue::Boolean(None))).otherwise(test)?)
 }

@@ -69,13 +69,15 @@ pub(crate) fn regex_match_udf() -> ScalarUDF {
     )
 }
 
-/// Group `g` of the first match of `re` (empty string when there is no match).
-pub(crate) fn regex_group_udf(re: &str, g: usize) -> ScalarUDF {
-    let pattern = re.to_string();
-    row_udf(format!("kql_parse_group_{g}"), DataType::Utf8, move |a| {
-        let Some(re) = cached_regex(&pattern) else {
-            return Out::Null;
-        };
+/// Group `g` of the first match of `re` (empty string when there is no match). The name
+/// carries a hash of the pattern: DataFusion treats UDFs of the same name and signature as
+/// the same function, and two `parse` patterns must not be merged.
+pub(crate) fn regex_group_udf(re: Arc<regex::Regex>, g: usize) -> ScalarUDF {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    re.as_str().hash(&mut h);
+    let name = format!("kql_parse_group_{g}_{:016x}", h.finish());
+    row_udf(name, DataType::Utf8, move |a| {
         match re.captures(a[0].text()).and_then(|c| c.get(g)) {
             Some(m) => Out::Str(m.as_str().to_string()),
             None => Out::Str(String::new()),
@@ -1297,7 +1299,7 @@ pub(crate) fn call(p: &mut Planner, func: &str, args: &[BoundExpr], ty: KqlType)
             )
             .call(vec![arg(0)?, a_as(p, 0, KqlType::String)?])
         }
-        "hash" | "hash_xxhash64" => {
+        "hash" => {
             // xxHash64 (seed 0) of the value's bytes, as in Kusto: a string's UTF-8 bytes, and a
             // datetime's .NET ticks (100 ns since 0001-01-01) as a little-endian i64. Both are
             // verified by the Kusto docs' examples (`hash("World")`, `hash(datetime(2015-01-01))`).

@@ -937,7 +937,9 @@ pub(crate) fn percentile_udaf(p: f64) -> AggregateUDF {
 /// Exact nearest-rank `percentiles_array(x, ps...)` over `Float64` input: a dynamic array with
 /// one value per percentage (integers when `ints`).
 pub(crate) fn percentiles_array_udaf(ps: Vec<f64>, ints: bool) -> AggregateUDF {
-    let key: Vec<String> = ps.iter().map(|p| p.to_string().replace('.', "_")).collect();
+    // Exact bits: DataFusion merges UDAFs of the same name, so the name must tell every
+    // percentage list apart (`[0.5]` and `[0, 5]` must not share one).
+    let key: Vec<String> = ps.iter().map(|p| format!("{:x}", p.to_bits())).collect();
     create_udaf(
         &format!("kql_percentiles_array_{}_{}", key.join("_"), ints),
         vec![DataType::Float64],
