@@ -805,6 +805,17 @@ impl Binder<'_> {
         }
     }
 
+    /// A scan of catalog table `n` (the tenant scope is applied by the engine's scans).
+    fn catalog_scan(&self, n: &str) -> Option<BoundTable> {
+        let schema = self.catalog.table(n)?;
+        Some(table(
+            TableNode::Scan {
+                table: n.to_string(),
+            },
+            schema.clone(),
+        ))
+    }
+
     fn name(&mut self, n: &str, span: Span, ctx: Ctx<'_>) -> Result<Bound, BindError> {
         if let Some(row) = ctx.row {
             if let Some((i, _)) = row.find(n) {
@@ -824,13 +835,8 @@ impl Binder<'_> {
                 Binding::Function(def, closure) => self.call_user(n, def, closure, &[], span, ctx),
             };
         }
-        if let Some(schema) = self.catalog.table(n) {
-            return Ok(Bound::Table(table(
-                TableNode::Scan {
-                    table: n.to_string(),
-                },
-                schema.clone(),
-            )));
+        if let Some(t) = self.catalog_scan(n) {
+            return Ok(Bound::Table(t));
         }
         if ctx.row.is_some() {
             Err(unknown("column", n, span))
@@ -1157,8 +1163,8 @@ impl Binder<'_> {
                 );
             }
             "table" => {
-                // `table(name [, scope])`: a table (or tabular `let`) named by a constant string,
-                // resolved like the bare name, so the scan is the caller's tenant as always. The
+                // `table(name [, scope])`: a table (or tabular `let`) named by a constant string;
+                // the scan is the caller's tenant's, like the bare name's. The
                 // data scope is accepted: every row here is "hot", so all three scopes read the
                 // same rows.
                 let (arg, scope) = match args {
@@ -1191,6 +1197,11 @@ impl Binder<'_> {
                 let ExprNode::Literal(Literal::String(table_name)) = &name.node else {
                     return Err(invalid("table() takes a constant string", arg.span));
                 };
+                // The catalog's table first (Kusto's table() reaches a table a `let` or
+                // function of the same name hides), then a tabular `let` or function.
+                if let Some(t) = self.catalog_scan(table_name) {
+                    return Ok(Bound::Table(t));
+                }
                 return match self.name(table_name, arg.span, no_row)? {
                     Bound::Table(t) => Ok(Bound::Table(t)),
                     Bound::Scalar(_) => Err(invalid(

@@ -63,7 +63,6 @@ pub(crate) fn scalar(name: &str) -> Option<Sig> {
             sig("parse_json", 1, 1, Fixed(Dynamic))
         }
         "pack" | "bag_pack" => sig("bag_pack", 0, VAR, Fixed(Dynamic)),
-        "pack_all" => sig("pack_all", 0, 1, Fixed(Dynamic)),
         "pack_array" => sig("pack_array", 0, VAR, Fixed(Dynamic)),
         "array_length" | "arraylength" => sig("array_length", 1, 1, Fixed(Long)),
         "strcat" => sig("strcat", 1, VAR, Fixed(String)),
@@ -146,8 +145,7 @@ pub(crate) fn scalar(name: &str) -> Option<Sig> {
         "hash_sha256" => sig("hash_sha256", 1, 1, Fixed(String)),
         "hash_sha1" => sig("hash_sha1", 1, 1, Fixed(String)),
         "hash_md5" => sig("hash_md5", 1, 1, Fixed(String)),
-        "hash" => sig("hash", 1, 2, Fixed(Long)),
-        "hash_xxhash64" => sig("hash_xxhash64", 1, 2, Fixed(Long)),
+        "hash" | "hash_xxhash64" => sig("hash", 1, 2, Fixed(Long)),
         "countof" => sig("countof", 2, 3, Fixed(Long)),
         "indexof" => sig("indexof", 2, 5, Fixed(Long)),
         "array_index_of" => sig("array_index_of", 2, 2, Fixed(Long)),

@@ -243,8 +243,9 @@ impl Binder<'_> {
             },
             Schema::new(vec![Column::new("kt", KqlType::Dynamic)]),
         );
-        // A slot has at most six gettype() kinds.
-        let cap = MAX_PROBE_COLUMNS * 6 + 1;
+        // A slot has at most seven gettype() kinds (null, bool, long, real, string, array,
+        // dictionary).
+        let cap = MAX_PROBE_COLUMNS * 7 + 1;
         let rows = probe
             .first_column(&distinct, cap)
             .map_err(|e| invalid(format!("bag_unpack: {e}"), span))?;
@@ -452,6 +453,8 @@ impl Binder<'_> {
             } else {
                 x
             };
+            // Each value copies the aggregate's arguments: counted like any other inlining.
+            self.charge(expr_size(&x), span)?;
             cols.push(Column::new(unique(&v, &cols), agg_ty));
             aggs.push(x);
         }
