@@ -686,7 +686,7 @@ async fn gives_up_after_max_retries() {
 #[tokio::test]
 async fn comment_updates_are_not_replayed_after_a_server_error() {
     let s = start().await;
-    let (c, _waits) = client(&s);
+    let (c, waits) = client(&s);
     // A 5xx may come after the comment was stored: sending it again could add it twice.
     script(&s, 500, None);
     let add = IncidentUpdate::new().comment("seen");
@@ -698,6 +698,8 @@ async fn comment_updates_are_not_replayed_after_a_server_error() {
     let inc = c.update_incident(3, &add).await.expect("retried after 429");
     assert_eq!(inc.comments.len(), 1);
     assert_eq!(s.api_requests.load(Ordering::SeqCst), 3);
+    // Nothing was waited for after the 500; the 429's Retry-After was.
+    assert_eq!(lock(&waits).clone(), vec![Duration::from_secs(1)]);
     // Setting fields is idempotent and is retried after a 5xx.
     script(&s, 503, None);
     let set = IncidentUpdate::new().status(IncidentStatus::Resolved);

@@ -8,7 +8,7 @@ use palisade_hunting::profiles::{profiles_batch, FileProfileRecord};
 use palisade_hunting::reference::{append_reference, reference_files};
 use palisade_hunting::{
     ingest_reference_jsonl, seed_events, seed_file_profiles, Estate, EventStore, HuntError,
-    HuntingEngine, FILE_PROFILE,
+    HuntingEngine, StoreError, FILE_PROFILE,
 };
 use serde_json::{json, Value};
 
@@ -269,8 +269,8 @@ async fn bad_arguments_are_bind_errors_with_positions() {
     }
     // Other invoked functions stay unsupported by name.
     match e.run("t1", &format!("{t} | invoke Nope()"), now()).await {
-        Err(HuntError::Semantic { .. } | HuntError::Unsupported { .. }) => {}
-        other => panic!("expected an error, got {other:?}"),
+        Err(HuntError::Unsupported { name }) => assert_eq!(name, "Nope"),
+        other => panic!("expected Nope to be unsupported, got {other:?}"),
     }
 }
 
@@ -307,7 +307,19 @@ async fn reference_store_is_global_idempotent_and_ingestible() {
     assert!(report.rejected[0].message.contains("duplicate"));
     assert!(report.rejected[1].message.contains("missing SHA1"));
     assert!(report.rejected[2].message.contains("FileSize"));
-    assert!(ingest_reference_jsonl(&store, "NoSuchReference", "".as_bytes()).is_err());
+    assert!(matches!(
+        ingest_reference_jsonl(&store, "NoSuchReference", "".as_bytes()),
+        Err(StoreError::UnknownTable(n)) if n == "NoSuchReference"
+    ));
+    // A path-like name is not a dataset either.
+    assert!(matches!(
+        ingest_reference_jsonl(
+            &store,
+            "../tenant=t1/table=DeviceProcessEvents",
+            "".as_bytes()
+        ),
+        Err(StoreError::UnknownTable(_))
+    ));
 
     // Every tenant sees the same (global) profiles.
     let engine = HuntingEngine::new(Arc::new(store));
