@@ -932,6 +932,17 @@ fn slice(r: &str, total: Value, n: i64, lock: &str, release: Value, prev: &str) 
 }
 
 #[tokio::test]
+async fn two_parses_of_one_column_keep_their_own_patterns() {
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        "print s = 'a=1;b=2' | parse s with 'a=' a ';' * | parse s with * 'b=' b | project a, b",
+    )
+    .await;
+    assert_eq!(r[0], json!({"a": "1", "b": "2"}));
+}
+
+#[tokio::test]
 async fn parse_relaxed_vs_simple() {
     let (_d, e) = engine();
     let t = |s: &str| Value::String(format!("2016-02-17T{s}.0000000Z"));
@@ -1772,6 +1783,13 @@ async fn percentiles_array_returns_the_percentiles_as_one_array() {
     )
     .await;
     assert_eq!(r[0], json!({"a": [null]}));
+    // Two calls whose percentages print alike are still two aggregates.
+    let r = rows(
+        &e,
+        "range x from 1 to 10 step 1 | summarize a = percentiles_array(x, 0.5), b = percentiles_array(x, 0, 5)",
+    )
+    .await;
+    assert_eq!(r[0], json!({"a": [1], "b": [1, 1]}));
     for q in [
         "range x from 1 to 3 step 1 | summarize percentiles_array(x, 101)",
         "range x from 1 to 3 step 1 | summarize percentiles_array(x, x)",
