@@ -54,17 +54,47 @@ pub enum HuntingFailure {
     Internal(String),
 }
 
+/// Whose rows a hunting query may read: one tenant, and inside it every device or only the
+/// devices of the caller's device groups (Defender RBAC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HuntScope {
+    /// The tenant whose data is read; never another.
+    pub tenant_id: String,
+    /// `None`: every device. `Some`: only rows of these devices; rows naming another device
+    /// are never read (rows and tables that name no device stay visible).
+    pub devices: Option<DeviceSet>,
+}
+
+/// The devices a scoped caller may see.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceSet {
+    /// `DeviceId` values.
+    pub ids: std::collections::BTreeSet<String>,
+    /// `DeviceName` values, lower-cased.
+    pub names: std::collections::BTreeSet<String>,
+}
+
+impl HuntScope {
+    /// The whole tenant (application tokens, users scoped to all device groups).
+    pub fn tenant(tenant_id: impl Into<String>) -> Self {
+        HuntScope {
+            tenant_id: tenant_id.into(),
+            devices: None,
+        }
+    }
+}
+
 /// The future returned by [`HuntingService::run`].
 pub type HuntingFuture<'a> =
     Pin<Box<dyn Future<Output = Result<HuntingOutput, HuntingFailure>> + Send + 'a>>;
 
-/// The engine behind the endpoint. Implementations must restrict every scan to
-/// `tenant_id` and to the 30 days before `now`.
+/// The engine behind the endpoint. Implementations must restrict every scan to `scope`
+/// (tenant and devices) and to the 30 days before `now`.
 pub trait HuntingService: Send + Sync + 'static {
-    /// Runs `query` for `tenant_id`.
+    /// Runs `query` within `scope`.
     fn run<'a>(
         &'a self,
-        tenant_id: &'a str,
+        scope: &'a HuntScope,
         query: &'a str,
         now: OffsetDateTime,
     ) -> HuntingFuture<'a>;
@@ -115,7 +145,8 @@ pub(crate) async fn run(
         ));
     };
     let now = app.state.clock.now();
-    match engine.run(&caller.tenant_id, &query, now).await {
+    let scope = HuntScope::tenant(caller.tenant_id.clone());
+    match engine.run(&scope, &query, now).await {
         Ok(out) => Ok(Json(json!({
             "Stats": out.stats,
             "Schema": out.schema.iter().map(|c| json!({"Name": c.name, "Type": c.type_name})).collect::<Vec<_>>(),

@@ -46,7 +46,10 @@ pub use demo::{
     seed_demo_incidents, DemoDevice, DemoEstate, DemoFile, DemoUser, SeedError, DEMO_INCIDENT_COUNT,
 };
 pub use error::ApiError;
-pub use hunting::{HuntingColumn, HuntingFailure, HuntingFuture, HuntingOutput, HuntingService};
+pub use hunting::{
+    DeviceSet, HuntScope, HuntingColumn, HuntingFailure, HuntingFuture, HuntingOutput,
+    HuntingService,
+};
 pub use model::{
     Alert, Classification, Comment, Determination, Device, Entity, Incident, IncidentStatus,
     Severity,

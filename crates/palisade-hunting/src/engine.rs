@@ -242,8 +242,62 @@ impl From<StoreError> for HuntError {
 struct TenantScan<'a> {
     store: &'a EventStore,
     tenant: &'a str,
+    devices: &'a DeviceScope,
     now: i64,
     stats: Mutex<HuntStats>,
+}
+
+/// Which devices' rows a query may read inside its tenant (Defender RBAC device groups).
+///
+/// Enforced in every table scan, like the tenant folder and the 30-day window, so no query
+/// form (`join`, `union`, `let`, `invoke`, `evaluate`, a probe) can reach around it: a row
+/// whose non-empty `DeviceId` is not in [`DeviceScope::Only::ids`], or whose non-empty
+/// `DeviceName` is not in [`DeviceScope::Only::names`] (compared case-insensitively), is
+/// never read. Rows that name no device, and tables without those columns, stay visible.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum DeviceScope {
+    /// Every device of the tenant (application tokens; users scoped to all groups).
+    #[default]
+    All,
+    /// Only these devices.
+    Only {
+        /// Allowed `DeviceId` values (exact).
+        ids: std::collections::BTreeSet<String>,
+        /// Allowed `DeviceName` values, lower-cased.
+        names: std::collections::BTreeSet<String>,
+    },
+}
+
+impl DeviceScope {
+    /// The scan filter for a table with `schema`, if this scope restricts it.
+    fn filter(&self, schema: &Schema) -> Option<datafusion::logical_expr::Expr> {
+        use datafusion::logical_expr::{lit, Expr};
+        use datafusion::prelude::lower;
+        let DeviceScope::Only { ids, names } = self else {
+            return None;
+        };
+        let has = |name: &str| {
+            schema
+                .columns
+                .iter()
+                .any(|c| c.name == name && c.ty == KqlType::String)
+        };
+        // `col` is empty (strings are never null in the store) or one of `allowed`.
+        let allowed = |column: Expr, allowed: &std::collections::BTreeSet<String>| {
+            let empty = column.clone().is_null().or(column.clone().eq(lit("")));
+            if allowed.is_empty() {
+                empty
+            } else {
+                empty.or(column.in_list(allowed.iter().map(|v| lit(v.clone())).collect(), false))
+            }
+        };
+        let by_id = has("DeviceId").then(|| allowed(ncol("DeviceId"), ids));
+        let by_name = has("DeviceName").then(|| allowed(lower(ncol("DeviceName")), names));
+        match (by_id, by_name) {
+            (Some(a), Some(b)) => Some(a.and(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 impl ScanSource for TenantScan<'_> {
@@ -275,6 +329,9 @@ impl ScanSource for TenantScan<'_> {
             let mut b = LogicalPlanBuilder::from(parquet_scan(table, &files, arrow_schema)?);
             if has_ts {
                 b = b.filter(ncol("Timestamp").gt_eq(ts_lit(since)))?;
+            }
+            if let Some(devices) = self.devices.filter(schema) {
+                b = b.filter(devices)?;
             }
             b.build()?
         };
@@ -536,7 +593,9 @@ impl HuntingEngine {
             std::thread::Builder::new()
                 .name("palisade-explain".into())
                 .stack_size(64 << 20)
-                .spawn_scoped(scope, || self.explain_here(tenant_id, query, now))
+                .spawn_scoped(scope, || {
+                    self.explain_here(tenant_id, &DeviceScope::All, query, now)
+                })
                 .map_err(|e| HuntError::Internal(format!("cannot start explain thread: {e}")))?
                 .join()
                 .map_err(|_| HuntError::Internal("the query planner panicked".into()))?
@@ -546,6 +605,7 @@ impl HuntingEngine {
     fn explain_here(
         &self,
         tenant_id: &str,
+        devices: &DeviceScope,
         query: &str,
         now: DateTime<Utc>,
     ) -> Result<String, HuntError> {
@@ -557,6 +617,7 @@ impl HuntingEngine {
         let scan = TenantScan {
             store: &self.store,
             tenant: tenant_id,
+            devices,
             now,
             stats: Mutex::new(HuntStats::default()),
         };
@@ -603,6 +664,18 @@ impl HuntingEngine {
         query: &str,
         now: DateTime<Utc>,
     ) -> Result<HuntResult, HuntError> {
+        self.run_scoped(tenant_id, &DeviceScope::All, query, now)
+            .await
+    }
+
+    /// Like [`HuntingEngine::run`], reading only the rows of `devices` (see [`DeviceScope`]).
+    pub async fn run_scoped(
+        &self,
+        tenant_id: &str,
+        devices: &DeviceScope,
+        query: &str,
+        now: DateTime<Utc>,
+    ) -> Result<HuntResult, HuntError> {
         const STACK: usize = 64 << 20;
         let engine = HuntingEngine {
             catalog: self.catalog.clone(),
@@ -610,6 +683,7 @@ impl HuntingEngine {
             limits: self.limits.clone(),
         };
         let (tenant, query) = (tenant_id.to_string(), query.to_string());
+        let devices = devices.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name("palisade-hunt".into())
@@ -622,7 +696,7 @@ impl HuntingEngine {
                         .enable_all()
                         .build()
                         .map_err(|e| HuntError::Internal(format!("runtime: {e}")))?;
-                    rt.block_on(engine.run_here(&tenant, &query, now))
+                    rt.block_on(engine.run_here(&tenant, &devices, &query, now))
                 }));
                 let _ = tx.send(result.unwrap_or_else(|_| {
                     Err(HuntError::Internal("the query engine panicked".into()))
@@ -636,6 +710,7 @@ impl HuntingEngine {
     async fn run_here(
         &self,
         tenant_id: &str,
+        devices: &DeviceScope,
         query: &str,
         now: DateTime<Utc>,
     ) -> Result<HuntResult, HuntError> {
@@ -647,6 +722,7 @@ impl HuntingEngine {
         let scan = TenantScan {
             store: &self.store,
             tenant: tenant_id,
+            devices,
             now: now_ns,
             stats: Mutex::new(HuntStats::default()),
         };

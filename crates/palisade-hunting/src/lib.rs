@@ -65,7 +65,7 @@ pub mod types;
 pub use binder::{bind, bind_with_probe, ProbeError, SchemaProbe, MAX_PROBE_COLUMNS};
 pub use bound::{BoundExpr, BoundQuery, BoundTable, ExprNode, JoinKind, TableNode};
 pub use catalog::{Catalog, Column, Schema};
-pub use engine::{HuntError, HuntResult, HuntStats, HuntingEngine, Limits};
+pub use engine::{DeviceScope, HuntError, HuntResult, HuntStats, HuntingEngine, Limits};
 pub use error::{BindError, KqlError, ParseError, Pos};
 pub use generator::{
     seed_events, seed_tables, Estate, EstateDevice, EstateFile, EstateUser, GENERATED_TABLES,

@@ -3,10 +3,11 @@
 
 use anyhow::{Context, Result};
 use palisade_defender::{
-    DemoEstate, HuntingColumn, HuntingFailure, HuntingFuture, HuntingOutput, HuntingService,
+    DemoEstate, HuntScope, HuntingColumn, HuntingFailure, HuntingFuture, HuntingOutput,
+    HuntingService,
 };
 use palisade_hunting::{
-    Estate, EstateDevice, EstateFile, EstateUser, EventStore, HuntError, HuntingEngine,
+    DeviceScope, Estate, EstateDevice, EstateFile, EstateUser, EventStore, HuntError, HuntingEngine,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -88,15 +89,22 @@ fn failure(e: HuntError) -> HuntingFailure {
 impl HuntingService for EngineService {
     fn run<'a>(
         &'a self,
-        tenant_id: &'a str,
+        scope: &'a HuntScope,
         query: &'a str,
         now: OffsetDateTime,
     ) -> HuntingFuture<'a> {
         Box::pin(async move {
             let (u0, k0) = process_cpu();
+            let devices = match &scope.devices {
+                None => DeviceScope::All,
+                Some(set) => DeviceScope::Only {
+                    ids: set.ids.clone(),
+                    names: set.names.clone(),
+                },
+            };
             let result = self
                 .0
-                .run(tenant_id, query, chrono_time(now))
+                .run_scoped(&scope.tenant_id, &devices, query, chrono_time(now))
                 .await
                 .map_err(failure)?;
             let (u1, k1) = process_cpu();

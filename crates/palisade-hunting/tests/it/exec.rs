@@ -1805,3 +1805,127 @@ async fn percentiles_array_returns_the_percentiles_as_one_array() {
         }
     }
 }
+
+/// A device-scoped query never reads a row of a device outside its scope, whatever form
+/// reaches the table (`join`, `union`, `let`, a function, `table()`, `evaluate`'s probe);
+/// rows and tables that name no device stay visible.
+#[tokio::test]
+async fn device_scope_is_enforced_in_every_scan() {
+    use palisade_hunting::DeviceScope;
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path()).unwrap();
+    let t = "2026-11-19T10:00:00Z";
+    ingest(
+        &store,
+        "t1",
+        "DeviceProcessEvents",
+        &[
+            json!({"Timestamp": t, "DeviceId": "d-in", "DeviceName": "in.contoso.com", "FileName": "a.exe"}),
+            json!({"Timestamp": t, "DeviceId": "d-out", "DeviceName": "out.contoso.com", "FileName": "a.exe"}),
+            // A row naming an allowed id but another device's name is not the allowed device.
+            json!({"Timestamp": t, "DeviceId": "d-in", "DeviceName": "out.contoso.com", "FileName": "c.exe"}),
+        ],
+    )
+    .await;
+    ingest(
+        &store,
+        "t1",
+        "DeviceNetworkEvents",
+        &[
+            json!({"Timestamp": t, "DeviceId": "d-in", "DeviceName": "IN.contoso.com", "RemoteIP": "10.0.0.1"}),
+            json!({"Timestamp": t, "DeviceId": "d-out", "DeviceName": "out.contoso.com", "RemoteIP": "10.0.0.2"}),
+        ],
+    )
+    .await;
+    // IdentityLogonEvents names devices only by DeviceName; a row with none stays visible.
+    ingest(
+        &store,
+        "t1",
+        "IdentityLogonEvents",
+        &[
+            json!({"Timestamp": t, "DeviceName": "in.contoso.com", "AccountName": "u1"}),
+            json!({"Timestamp": t, "DeviceName": "out.contoso.com", "AccountName": "u2"}),
+            json!({"Timestamp": t, "AccountName": "u3"}),
+        ],
+    )
+    .await;
+    // A table without device columns is not filtered.
+    ingest(
+        &store,
+        "t1",
+        "EmailEvents",
+        &[json!({"Timestamp": t, "Subject": "hi"})],
+    )
+    .await;
+    let e = HuntingEngine::new(Arc::new(store));
+    let scope = DeviceScope::Only {
+        ids: ["d-in".to_string()].into(),
+        names: ["in.contoso.com".to_string()].into(),
+    };
+    let count = |q: &'static str, scope: DeviceScope| {
+        let e = &e;
+        async move {
+            let r = e.run_scoped("t1", &scope, q, now()).await.unwrap();
+            r.rows[0]["c"].as_i64().unwrap()
+        }
+    };
+    let cases = [
+        ("DeviceProcessEvents | summarize c = count()", 1, 3),
+        (
+            "DeviceProcessEvents | where DeviceId == 'd-out' | summarize c = count()",
+            0,
+            1,
+        ),
+        ("union Device* | summarize c = count()", 2, 5),
+        (
+            "DeviceProcessEvents | join kind=inner (DeviceNetworkEvents) on DeviceId \
+             | summarize c = count()",
+            1,
+            3,
+        ),
+        (
+            "let x = DeviceNetworkEvents; x | summarize c = count()",
+            1,
+            2,
+        ),
+        (
+            "let f = () { table('DeviceNetworkEvents') }; f() | summarize c = count()",
+            1,
+            2,
+        ),
+        ("IdentityLogonEvents | summarize c = count()", 2, 3),
+        ("EmailEvents | summarize c = count()", 1, 1),
+    ];
+    for (q, scoped, all) in cases {
+        assert_eq!(count(q, scope.clone()).await, scoped, "scoped: {q}");
+        assert_eq!(count(q, DeviceScope::All).await, all, "all devices: {q}");
+    }
+    // evaluate's schema probe runs in the same scope: the other device's name never even
+    // becomes a column.
+    let pivot = "DeviceProcessEvents | project DeviceName | evaluate pivot(DeviceName)";
+    let columns = |scope: DeviceScope| {
+        let e = &e;
+        async move {
+            let r = e.run_scoped("t1", &scope, pivot, now()).await.unwrap();
+            r.columns.into_iter().map(|c| c.0).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(columns(scope.clone()).await, ["in.contoso.com"]);
+    assert_eq!(
+        columns(DeviceScope::All).await,
+        ["in.contoso.com", "out.contoso.com"]
+    );
+    // An empty scope (a user in no group) sees no device rows at all, but device-less rows.
+    let none = DeviceScope::Only {
+        ids: Default::default(),
+        names: Default::default(),
+    };
+    assert_eq!(
+        count("union Device* | summarize c = count()", none.clone()).await,
+        0
+    );
+    assert_eq!(
+        count("IdentityLogonEvents | summarize c = count()", none).await,
+        1
+    );
+}
