@@ -1,57 +1,179 @@
 //! `POST /api/advancedhunting/run` (spec §9): authorization, quota and the wire shapes.
-//! The query engine itself is behind [`HuntingService`], so this crate does not link
-//! DataFusion; the binary plugs `palisade-hunting` in.
+//!
+//! The hunting contract lives here, in one place: [`HuntingService`] gives typed results
+//! ([`HuntingOutput`]: typed columns, rows, [`HuntingStats`]) and typed failures
+//! ([`HuntingFailure`], with positions), and this crate alone renders them on the wire
+//! (Defender's `Stats`/`Schema`/`Results` and error JSON). The query engine itself is behind
+//! the trait, so this crate does not link DataFusion; the binary plugs `palisade-hunting` in.
 
 use crate::error::ApiError;
-use crate::permissions::Operation;
-use crate::routes::{is_json, App};
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use palisade_kql::KqlType;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
 
-/// One output column: name and .NET type name (`String`, `DateTime`, `Int64`, …).
+/// One output column of a hunting result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HuntingColumn {
     /// Column name.
     pub name: String,
-    /// .NET type name.
-    pub type_name: String,
+    /// Its KQL type; each API renders its own name for it (Defender: the .NET name).
+    pub ty: KqlType,
 }
 
-/// A query's result as the API returns it.
+/// What the engine measured while running a query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HuntingStats {
+    /// Wall-clock seconds from parse to last row.
+    pub execution_time_secs: f64,
+    /// Process CPU seconds in user mode over the query's run.
+    pub cpu_user_secs: f64,
+    /// Process CPU seconds in kernel mode over the query's run.
+    pub cpu_kernel_secs: f64,
+    /// Peak bytes of the query's memory pool.
+    pub peak_memory_bytes: u64,
+}
+
+/// A query's result, typed; [`defender_response`] renders Defender's wire shape.
 #[derive(Debug, Clone, Default)]
 pub struct HuntingOutput {
-    /// The `Stats` object.
-    pub stats: Value,
+    /// Statistics.
+    pub stats: HuntingStats,
     /// Output columns in order.
     pub schema: Vec<HuntingColumn>,
-    /// One JSON object per row, keyed by column name.
+    /// One JSON object per row, keyed by column name, values already in Kusto's text forms.
     pub results: Vec<Map<String, Value>>,
 }
 
-/// Why a query did not run.
-#[derive(Debug, Clone, thiserror::Error)]
+/// A 1-based place in the query text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryPosition {
+    /// Line.
+    pub line: u32,
+    /// Column, in characters.
+    pub column: u32,
+}
+
+/// Why a query did not run, typed; each API renders its own error for it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum HuntingFailure {
-    /// Syntax, semantic or unsupported-construct errors: 400 `BadRequest` with the message
-    /// (positions included).
-    #[error("{0}")]
-    BadRequest(String),
-    /// The query ran past its time limit: 400 `BadRequest` (as the service reports it).
-    #[error("{0}")]
-    Timeout(String),
-    /// The query needs more memory or output than allowed: 400 `BadRequest`.
-    #[error("{0}")]
-    TooLarge(String),
-    /// Anything else: 500, logged, never detailed to the caller.
+    /// The query does not parse.
+    #[error("syntax error at {}:{}: {message}", .position.line, .position.column)]
+    Syntax {
+        /// Where the parser stopped.
+        position: QueryPosition,
+        /// What it expected and found.
+        message: String,
+    },
+    /// Unknown names, wrong types, bad arguments.
+    #[error("semantic error: {message}")]
+    Semantic {
+        /// Where, when known.
+        position: Option<QueryPosition>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A KQL construct the engine does not implement, by name.
+    #[error("'{name}' is not supported")]
+    Unsupported {
+        /// The construct.
+        name: String,
+    },
+    /// The query ran past its time limit.
+    #[error("time limit of {limit:?} exceeded")]
+    Timeout {
+        /// The limit.
+        limit: Duration,
+    },
+    /// The query needed more memory than allowed.
+    #[error("memory limit exceeded: {detail}")]
+    TooLarge {
+        /// What ran out.
+        detail: String,
+    },
+    /// The tenant id cannot name a tenant's data.
+    #[error("invalid tenant")]
+    InvalidTenant,
+    /// Anything else: logged, never detailed to the caller.
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<HuntingFailure> for ApiError {
+    /// Defender's answer: 400 `BadRequest` with the message (positions included) for every
+    /// failure the caller can fix, a timeout and a memory overrun included (the service
+    /// reports those as 400 too); 500 for the rest.
+    fn from(f: HuntingFailure) -> Self {
+        let at = |p: QueryPosition| format!("at line {}, column {}", p.line, p.column);
+        match f {
+            HuntingFailure::Syntax { position, message } => {
+                ApiError::BadRequest(format!("Syntax error {}: {message}", at(position)))
+            }
+            HuntingFailure::Semantic {
+                position: Some(position),
+                message,
+            } => ApiError::BadRequest(format!("Semantic error {}: {message}", at(position))),
+            HuntingFailure::Semantic {
+                position: None,
+                message,
+            } => ApiError::BadRequest(format!("Semantic error: {message}")),
+            HuntingFailure::Unsupported { name } => ApiError::BadRequest(format!(
+                "'{name}' is not supported by this advanced hunting service."
+            )),
+            HuntingFailure::Timeout { limit } => ApiError::BadRequest(format!(
+                "Query execution has exceeded the allowed time limit of {} seconds. Optimize your query and try again.",
+                limit.as_secs()
+            )),
+            HuntingFailure::TooLarge { detail } => ApiError::BadRequest(format!(
+                "Query execution has exceeded the allowed resources ({detail}). Optimize your query by limiting the number of results and try again."
+            )),
+            HuntingFailure::InvalidTenant => ApiError::BadRequest("Invalid tenant.".into()),
+            HuntingFailure::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+/// A .NET TimeSpan string `hh:mm:ss.fffffff`.
+fn dotnet_timespan(secs: f64) -> String {
+    let ticks = (secs.max(0.0) * 10_000_000.0).round() as u64;
+    let (s, frac) = (ticks / 10_000_000, ticks % 10_000_000);
+    format!(
+        "{:02}:{:02}:{:02}.{frac:07}",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60
+    )
+}
+
+/// Defender's `POST /api/advancedhunting/run` response: `Stats` (in the documented shape:
+/// CPU as TimeSpans, the memory peak, the result's row count and JSON size; there is no cache
+/// layer, so cache counters are zero), `Schema` (`Name` and the .NET `Type`) and `Results`.
+pub fn defender_response(out: &HuntingOutput) -> Value {
+    let size: usize = out
+        .results
+        .iter()
+        .map(|r| serde_json::to_string(r).map(|s| s.len()).unwrap_or(0))
+        .sum();
+    let st = &out.stats;
+    json!({
+        "Stats": {
+            "ExecutionTime": st.execution_time_secs,
+            "resource_usage": {
+                "cache": {"memory": {"hits": 0, "misses": 0, "total": 0}, "disk": {"hits": 0, "misses": 0, "total": 0}},
+                "cpu": {
+                    "user": dotnet_timespan(st.cpu_user_secs),
+                    "kernel": dotnet_timespan(st.cpu_kernel_secs),
+                    "total cpu": dotnet_timespan(st.cpu_user_secs + st.cpu_kernel_secs),
+                },
+                "memory": {"peak_per_node": st.peak_memory_bytes}
+            },
+            "dataset_statistics": [{"table_row_count": out.results.len(), "table_size": size}]
+        },
+        "Schema": out.schema.iter().map(|c| json!({"Name": c.name, "Type": c.ty.dotnet_name()})).collect::<Vec<_>>(),
+        "Results": out.results,
+    })
 }
 
 /// Whose rows a hunting query may read: one tenant, and inside it every device or only the
@@ -101,7 +223,7 @@ pub trait HuntingService: Send + Sync + 'static {
 }
 
 /// The request body: `{"Query": "…"}`; names are case-sensitive.
-fn parse_body(body: &[u8]) -> Result<String, ApiError> {
+pub(crate) fn parse_body(body: &[u8]) -> Result<String, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
         ApiError::InvalidRequestBody("Request body is incorrect: it is not a JSON object.".into())
     })?;
@@ -127,42 +249,84 @@ fn parse_body(body: &[u8]) -> Result<String, ApiError> {
     }
 }
 
-pub(crate) async fn run(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let caller = app.authorize(&headers, Operation::RunHuntingQuery).await?;
-    if !is_json(&headers) {
-        return Err(ApiError::BadRequest(
-            "The Content-Type header must be application/json.".into(),
-        ));
-    }
-    let query = parse_body(&body)?;
-    let Some(engine) = app.state.hunting.clone() else {
-        return Err(ApiError::Internal(
-            "advanced hunting is not configured".into(),
-        ));
-    };
-    let now = app.state.clock.now();
-    let scope = HuntScope::tenant(caller.tenant_id.clone());
-    match engine.run(&scope, &query, now).await {
-        Ok(out) => Ok(Json(json!({
-            "Stats": out.stats,
-            "Schema": out.schema.iter().map(|c| json!({"Name": c.name, "Type": c.type_name})).collect::<Vec<_>>(),
-            "Results": out.results,
-        }))
-        .into_response()),
-        Err(HuntingFailure::BadRequest(m)) | Err(HuntingFailure::Timeout(m)) | Err(HuntingFailure::TooLarge(m)) => {
-            Err(ApiError::BadRequest(m))
-        }
-        Err(HuntingFailure::Internal(m)) => Err(ApiError::Internal(m)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timespans_are_dotnet_shaped() {
+        assert_eq!(dotnet_timespan(19.046875), "00:00:19.0468750");
+        assert_eq!(dotnet_timespan(3661.5), "01:01:01.5000000");
+    }
+
+    #[test]
+    fn the_defender_response_has_the_documented_shape() {
+        let mut row = Map::new();
+        row.insert("Timestamp".into(), json!("2026-11-20T12:00:00.0000000Z"));
+        row.insert("Count".into(), json!(3));
+        let out = HuntingOutput {
+            stats: HuntingStats {
+                execution_time_secs: 0.5,
+                cpu_user_secs: 0.25,
+                cpu_kernel_secs: 0.125,
+                peak_memory_bytes: 4096,
+            },
+            schema: vec![
+                HuntingColumn {
+                    name: "Timestamp".into(),
+                    ty: KqlType::DateTime,
+                },
+                HuntingColumn {
+                    name: "Count".into(),
+                    ty: KqlType::Long,
+                },
+            ],
+            results: vec![row],
+        };
+        let v = defender_response(&out);
+        assert_eq!(
+            v["Schema"],
+            json!([{"Name": "Timestamp", "Type": "DateTime"}, {"Name": "Count", "Type": "Int64"}])
+        );
+        assert_eq!(v["Results"][0]["Count"], 3);
+        assert_eq!(v["Stats"]["ExecutionTime"], 0.5);
+        assert_eq!(
+            v["Stats"]["resource_usage"]["cpu"]["total cpu"],
+            "00:00:00.3750000"
+        );
+        assert_eq!(
+            v["Stats"]["resource_usage"]["memory"]["peak_per_node"],
+            4096
+        );
+        assert_eq!(v["Stats"]["dataset_statistics"][0]["table_row_count"], 1);
+    }
+
+    #[test]
+    fn failures_render_as_defender_errors_with_positions() {
+        let e = ApiError::from(HuntingFailure::Syntax {
+            position: QueryPosition { line: 2, column: 7 },
+            message: "expected '|'".into(),
+        });
+        assert!(
+            matches!(&e, ApiError::BadRequest(m) if m == "Syntax error at line 2, column 7: expected '|'"),
+            "{e:?}"
+        );
+        let e = ApiError::from(HuntingFailure::Semantic {
+            position: None,
+            message: "row count must be a non-negative constant".into(),
+        });
+        assert!(
+            matches!(&e, ApiError::BadRequest(m) if m.starts_with("Semantic error: row count"))
+        );
+        let e = ApiError::from(HuntingFailure::Timeout {
+            limit: Duration::from_secs(180),
+        });
+        assert!(matches!(&e, ApiError::BadRequest(m) if m.contains("time limit of 180 seconds")));
+        assert!(matches!(
+            ApiError::from(HuntingFailure::Internal("disk".into())),
+            ApiError::Internal(_)
+        ));
+    }
 
     #[test]
     fn body_names_are_case_sensitive() {

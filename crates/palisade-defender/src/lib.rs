@@ -47,8 +47,8 @@ pub use demo::{
 };
 pub use error::ApiError;
 pub use hunting::{
-    DeviceSet, HuntScope, HuntingColumn, HuntingFailure, HuntingFuture, HuntingOutput,
-    HuntingService,
+    defender_response, DeviceSet, HuntScope, HuntingColumn, HuntingFailure, HuntingFuture,
+    HuntingOutput, HuntingService, HuntingStats, QueryPosition,
 };
 pub use model::{
     Alert, Classification, Comment, Determination, Device, Entity, Incident, IncidentStatus,

@@ -38,11 +38,11 @@ pub(crate) fn build(state: DefenderState) -> Router {
         )
         .route(
             "/api/advancedhunting/run",
-            axum::routing::post(crate::hunting::run),
+            axum::routing::post(run_hunting_query),
         )
         .route(
             "/api/v1.0/advancedhunting/run",
-            axum::routing::post(crate::hunting::run),
+            axum::routing::post(run_hunting_query),
         )
         .route("/api/v1.0/incidents", get(list_incidents))
         .route(
@@ -245,4 +245,29 @@ async fn update_incident(
         }
         IncidentUpdateOutcome::Rejected(e) => Err(e),
     }
+}
+
+/// `POST /api/advancedhunting/run`: the caller's tenant, the query from the body, the engine
+/// behind [`crate::HuntingService`], Defender's response shape.
+async fn run_hunting_query(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = app.authorize(&headers, Operation::RunHuntingQuery).await?;
+    if !is_json(&headers) {
+        return Err(ApiError::BadRequest(
+            "The Content-Type header must be application/json.".into(),
+        ));
+    }
+    let query = crate::hunting::parse_body(&body)?;
+    let Some(engine) = app.state.hunting.clone() else {
+        return Err(ApiError::Internal(
+            "advanced hunting is not configured".into(),
+        ));
+    };
+    let now = app.state.clock.now();
+    let scope = crate::hunting::HuntScope::tenant(caller.tenant_id.clone());
+    let out = engine.run(&scope, &query, now).await?;
+    Ok(Json(crate::hunting::defender_response(&out)).into_response())
 }

@@ -2,7 +2,7 @@
 //! DataFusion SQL and DuckDB SQL, on the same Parquet files, in one run.
 //!
 //! ```text
-//! cargo run --release -p palisade-hunting --example bench -- [DPE_ROWS] [DIR]
+//! cargo run --release -p palisade-hunting --features bench --example bench -- [DPE_ROWS] [DIR]
 //! ```
 //! Generates `DeviceProcessEvents` and `DeviceNetworkEvents` (in the generator's 30:20 mix)
 //! until about `DPE_ROWS` process events exist (default 10,000,000), compacts the store, then
@@ -28,8 +28,10 @@ use std::time::Instant;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int32Type, Int64Type, TimestampNanosecondType, UInt64Type};
 use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::execution::options::ReadOptions;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use palisade_hunting::{seed_tables, Estate, EventStore, HuntingEngine, Limits};
+use palisade_events::{seed_tables, Estate, EventStore};
+use palisade_hunting::{HuntingEngine, Limits};
 use serde_json::Value;
 
 const TENANT: &str = "bench";
@@ -62,7 +64,7 @@ use Kind::*;
 const QUERIES: &[Query] = &[
     Query {
         name: "filter+summarize",
-        kql: r#"DeviceProcessEvents | where FileName =~ "powershell.exe" | summarize c = count() by DeviceName | top 10 by c desc, DeviceName asc"#,
+        kql: r#"DeviceProcessEvents | where FileName =~ "powershell.exe" | summarize c = count() by DeviceName | sort by c desc, DeviceName asc | take 10"#,
         datafusion: r#"SELECT "DeviceName", count(*) AS c FROM dpe WHERE "Timestamp" >= $SINCE AND lower("FileName") = 'powershell.exe' GROUP BY "DeviceName" ORDER BY c DESC, "DeviceName" ASC LIMIT 10"#,
         duckdb: r#"SELECT "DeviceName", count(*) AS c FROM dpe WHERE "Timestamp" >= $SINCE AND lower("FileName") = 'powershell.exe' GROUP BY "DeviceName" ORDER BY c DESC, "DeviceName" ASC LIMIT 10"#,
         kinds: &[S, I],
@@ -288,8 +290,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             arrow_rows(&batches, q.kinds)
         };
         // Answers first: the three engines must agree before anything is timed.
-        let (kql, sql_rows) = tokio::task::block_in_place(|| Ok::<_, String>((run_kql()?, run_sql()?)))?;
-        let mut sides = vec![("KQL", sorted(kql.clone())), ("DataFusion SQL", sorted(sql_rows))];
+        let (kql, sql_rows) =
+            tokio::task::block_in_place(|| Ok::<_, String>((run_kql()?, run_sql()?)))?;
+        let mut sides = vec![
+            ("KQL", sorted(kql.clone())),
+            ("DataFusion SQL", sorted(sql_rows)),
+        ];
         let duck_q = duck.as_ref().map(|d| &d[q.name]);
         if let Some(d) = duck_q {
             sides.push(("DuckDB", sorted(d.rows.clone())));
@@ -348,10 +354,9 @@ fn sorted(mut rows: Rows) -> Rows {
 fn json_cell(v: &Value, kind: Kind, kql_time: bool) -> Result<Cell, String> {
     Ok(match (v, kind) {
         (Value::Null, _) => Cell::Null,
-        (Value::Number(n), I | T) => Cell::Int(
-            n.as_i64()
-                .ok_or_else(|| format!("not an integer: {n}"))?,
-        ),
+        (Value::Number(n), I | T) => {
+            Cell::Int(n.as_i64().ok_or_else(|| format!("not an integer: {n}"))?)
+        }
         (Value::String(s), T) if kql_time => Cell::Int(
             chrono::DateTime::parse_from_rfc3339(s)
                 .map_err(|e| format!("bad datetime {s}: {e}"))?
@@ -379,7 +384,11 @@ fn arrow_rows(batches: &[RecordBatch], kinds: &[Kind]) -> Result<Rows, String> {
     let mut out = Vec::new();
     for b in batches {
         if b.num_columns() != kinds.len() {
-            return Err(format!("{} columns, expected {}", b.num_columns(), kinds.len()));
+            return Err(format!(
+                "{} columns, expected {}",
+                b.num_columns(),
+                kinds.len()
+            ));
         }
         for r in 0..b.num_rows() {
             out.push(
@@ -441,7 +450,10 @@ fn duckdb_run(
     let python = std::env::var("DUCKDB_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/duckdb_bench.py");
     // The files hold nanosecond UTC timestamps (DuckDB's TIMESTAMPTZ_NS).
-    let since = format!("{}::TIMESTAMPTZ_NS", since_sql.replacen("TIMESTAMP ", "", 1));
+    let since = format!(
+        "{}::TIMESTAMPTZ_NS",
+        since_sql.replacen("TIMESTAMP ", "", 1)
+    );
     let input = serde_json::json!({
         "files": listed,
         "queries": QUERIES

@@ -16,11 +16,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tenant = args.get(2).map(String::as_str).unwrap_or("bench");
     let mut q = String::new();
     std::io::stdin().read_to_string(&mut q)?;
-    let store = Arc::new(palisade_hunting::EventStore::open(&dir)?);
+    let store = Arc::new(palisade_events::EventStore::open(&dir)?);
     let engine = palisade_hunting::HuntingEngine::new(store);
     match engine.run(tenant, &q, chrono::Utc::now()).await {
         Ok(r) => {
-            let schema: Vec<String> = r.columns.iter().map(|(n, t)| format!("{n}:{t}")).collect();
+            let schema: Vec<String> = r
+                .schema
+                .columns
+                .iter()
+                .map(|c| format!("{}:{}", c.name, c.ty))
+                .collect();
             println!("{}", schema.join(", "));
             for row in &r.rows {
                 println!("{}", serde_json::Value::Object(row.clone()));

@@ -1,150 +1,109 @@
-//! Source positions and the typed errors of every front-end stage.
+//! Why a query did not run, grouped by the answer the API gives.
 
-use std::fmt;
+use std::time::Duration;
 
-/// A position in the query text: 1-based line and column (in characters) plus the byte offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Pos {
-    /// 1-based line number.
-    pub line: u32,
-    /// 1-based column, counted in characters.
-    pub column: u32,
-    /// Byte offset into the query text.
-    pub offset: usize,
-}
+use palisade_events::StoreError;
+use palisade_kql::{BindError, KqlError, ParseError, Pos};
 
-impl fmt::Display for Pos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.line, self.column)
-    }
-}
+use crate::plan::PlanError;
 
-/// A half-open byte range of the query text, with the position of its first character.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Span {
-    /// Where the range starts.
-    pub start: Pos,
-    /// Byte offset one past the last character.
-    pub end: usize,
-}
-
-/// An error from the lexer or the parser.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ParseError {
-    /// The text does not match the grammar at `pos`.
-    #[error("expected {expected}, found {} at {pos}", quote_found(.found))]
+/// Errors of [`crate::HuntingEngine::run`].
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HuntError {
+    /// The query does not parse.
+    #[error("syntax error at {pos}: {message}")]
     Syntax {
-        /// What the parser would have accepted.
-        expected: String,
-        /// The offending token text (`end of query` at the end).
-        found: String,
-        /// Where the offending token starts.
+        /// Where the parser stopped.
         pos: Pos,
-    },
-    /// The query exceeds a size limit (nesting depth, operator chain length).
-    #[error("{message} at {pos}")]
-    Limit {
-        /// Which limit.
+        /// What it expected and found.
         message: String,
-        /// Where it was exceeded.
-        pos: Pos,
     },
-    /// A recognised KQL construct Palisade deliberately does not support.
-    #[error("{what} '{name}' is not supported{reason} at {pos}")]
+    /// The query parses but is invalid: unknown names, type errors, bad arguments.
+    #[error("semantic error{}: {message}", .pos.map(|p| format!(" at {p}")).unwrap_or_default())]
+    Semantic {
+        /// Where, when the error belongs to a place in the text (planning errors do not).
+        pos: Option<Pos>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A KQL construct Palisade does not implement, by name.
+    #[error("'{name}' is not supported")]
     Unsupported {
-        /// Kind of construct, e.g. `operator` or `function`.
-        what: &'static str,
-        /// The construct's KQL name, e.g. `externaldata`.
+        /// The construct's name (`externaldata`, `hash of long`, …).
         name: String,
-        /// Optional explanation, starting with a space or empty.
-        reason: String,
-        /// Where the construct starts.
-        pos: Pos,
     },
+    /// The query ran longer than [`crate::Limits::timeout`].
+    #[error("query exceeded the time limit of {0:?}")]
+    Timeout(Duration),
+    /// The query needed more memory than [`crate::Limits::memory_bytes`].
+    #[error("query exceeded the memory limit: {0}")]
+    TooLarge(String),
+    /// The tenant id is not a valid store name.
+    #[error("invalid tenant id")]
+    InvalidTenant,
+    /// Anything else: a defect or an I/O failure, never the caller's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
-/// `'tok'` for a token, bare text for `end of query` / `end of line`.
-fn quote_found(found: &str) -> String {
-    if found.starts_with("end of ") {
-        found.to_string()
-    } else {
-        format!("'{found}'")
-    }
-}
-
-impl ParseError {
-    /// Where the error was detected.
-    pub fn pos(&self) -> Pos {
-        match self {
-            ParseError::Syntax { pos, .. }
-            | ParseError::Limit { pos, .. }
-            | ParseError::Unsupported { pos, .. } => *pos,
+impl From<KqlError> for HuntError {
+    fn from(e: KqlError) -> Self {
+        if let Some(name) = e.unsupported_name() {
+            return HuntError::Unsupported {
+                name: name.to_string(),
+            };
+        }
+        match e {
+            KqlError::Parse(p) => HuntError::Syntax {
+                pos: p.pos(),
+                message: p.to_string(),
+            },
+            KqlError::Bind(b) => HuntError::Semantic {
+                pos: Some(b.pos()),
+                message: b.to_string(),
+            },
         }
     }
 }
 
-/// An error from binding a parsed query against the catalog.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum BindError {
-    /// A name (table, column, let, function) could not be resolved.
-    #[error("unknown {kind} '{name}' at {pos}")]
-    Unknown {
-        /// `table`, `column`, `function`, `name`, ...
-        kind: &'static str,
-        /// The unresolved name.
-        name: String,
-        /// Where it is used.
-        pos: Pos,
-    },
-    /// Types or arity do not fit.
-    #[error("{message} at {pos}")]
-    Invalid {
-        /// Human-readable description.
-        message: String,
-        /// Where the problem is.
-        pos: Pos,
-    },
-    /// A recognised construct Palisade deliberately does not support.
-    #[error("{what} '{name}' is not supported at {pos}")]
-    Unsupported {
-        /// Kind of construct, e.g. `evaluate plugin`.
-        what: &'static str,
-        /// The construct's KQL name.
-        name: String,
-        /// Where the construct starts.
-        pos: Pos,
-    },
+impl From<ParseError> for HuntError {
+    fn from(e: ParseError) -> Self {
+        KqlError::from(e).into()
+    }
 }
 
-impl BindError {
-    /// Where the error was detected.
-    pub fn pos(&self) -> Pos {
-        match self {
-            BindError::Unknown { pos, .. }
-            | BindError::Invalid { pos, .. }
-            | BindError::Unsupported { pos, .. } => *pos,
+impl From<BindError> for HuntError {
+    fn from(e: BindError) -> Self {
+        KqlError::from(e).into()
+    }
+}
+
+impl From<PlanError> for HuntError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Unsupported { name } => HuntError::Unsupported { name },
+            PlanError::Invalid(message) => HuntError::Semantic { pos: None, message },
+            PlanError::DataFusion(m) => HuntError::Internal(m),
         }
     }
 }
 
-/// Any front-end error: parsing or binding.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum KqlError {
-    /// Lexing or parsing failed.
-    #[error(transparent)]
-    Parse(#[from] ParseError),
-    /// Binding failed.
-    #[error(transparent)]
-    Bind(#[from] BindError),
+impl From<datafusion::error::DataFusionError> for HuntError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        match e.find_root() {
+            datafusion::error::DataFusionError::ResourcesExhausted(m) => {
+                HuntError::TooLarge(m.clone())
+            }
+            other => HuntError::Internal(other.to_string()),
+        }
+    }
 }
 
-impl KqlError {
-    /// The unsupported construct's name, if this error rejects one by name.
-    pub fn unsupported_name(&self) -> Option<&str> {
-        match self {
-            KqlError::Parse(ParseError::Unsupported { name, .. })
-            | KqlError::Bind(BindError::Unsupported { name, .. }) => Some(name),
-            _ => None,
+impl From<StoreError> for HuntError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidTenant(_) => HuntError::InvalidTenant,
+            other => HuntError::Internal(other.to_string()),
         }
     }
 }

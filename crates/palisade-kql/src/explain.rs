@@ -115,7 +115,10 @@ fn table(t: &BoundTable, depth: usize, out: &mut String) {
                 })
                 .collect::<Vec<_>>()
                 .join(" ");
-            let flags = flags.as_deref().map(|f| format!(" flags={f}")).unwrap_or_default();
+            let flags = flags
+                .as_deref()
+                .map(|f| format!(" flags={f}"))
+                .unwrap_or_default();
             format!("Parse kind={kind:?}{flags} {} with {parts}", expr(source))
         }
         TableNode::MakeSeries {
@@ -128,7 +131,10 @@ fn table(t: &BoundTable, depth: usize, out: &mut String) {
             ..
         } => format!(
             "MakeSeries [{}] on {} from {} to {} step {} by [{}]",
-            aggs.iter().map(|(a, _)| expr(a)).collect::<Vec<_>>().join(", "),
+            aggs.iter()
+                .map(|(a, _)| expr(a))
+                .collect::<Vec<_>>()
+                .join(", "),
             expr(axis),
             from.as_ref().map_or("(data)".into(), expr),
             to.as_ref().map_or("(data)".into(), expr),
@@ -307,7 +313,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "result 0:");
         assert_eq!(lines[1], "  Limit 3 -> (DeviceName:string, c:long)");
-        assert_eq!(lines[2], "    Sort by c desc -> (DeviceName:string, c:long)");
+        assert_eq!(
+            lines[2],
+            "    Sort by c desc -> (DeviceName:string, c:long)"
+        );
         assert_eq!(
             lines[3],
             "      Aggregate [count()] by [DeviceName] -> (DeviceName:string, c:long)"

@@ -222,16 +222,24 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
 
 /// `yyyy-M-d[(T| )HH:mm[:ss[.f]]][Z|±hh[:mm]]`.
 fn parse_iso_datetime(s: &str) -> Option<i64> {
-    let (date, rest) = match s.char_indices().find(|(_, c)| *c == 'T' || c.is_whitespace()) {
+    let (date, rest) = match s
+        .char_indices()
+        .find(|(_, c)| *c == 'T' || c.is_whitespace())
+    {
         Some((i, c)) => (&s[..i], s[i + c.len_utf8()..].trim_start()),
         None => (s, ""),
     };
     let mut dp = date.split('-');
     let (y, mo, d) = (dp.next()?, dp.next()?, dp.next()?);
-    if dp.next().is_some() || y.len() != 4 || !(1..=2).contains(&mo.len()) || !(1..=2).contains(&d.len()) {
+    if dp.next().is_some()
+        || y.len() != 4
+        || !(1..=2).contains(&mo.len())
+        || !(1..=2).contains(&d.len())
+    {
         return None;
     }
-    let date = chrono::NaiveDate::from_ymd_opt(digits(y)? as i32, digits(mo)? as u32, digits(d)? as u32)?;
+    let date =
+        chrono::NaiveDate::from_ymd_opt(digits(y)? as i32, digits(mo)? as u32, digits(d)? as u32)?;
     let midnight = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_nanos_opt()?;
     if rest.is_empty() {
         return Some(midnight);

@@ -96,6 +96,22 @@ impl BoundExpr {
         None
     }
 
+    /// The nodes satisfying `pred` that are not inside another such node, in pre-order.
+    pub fn outermost(&self, mut pred: impl FnMut(&BoundExpr) -> bool) -> Vec<&BoundExpr> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(x) = stack.pop() {
+            if pred(x) {
+                out.push(x);
+                continue;
+            }
+            let mut kids = x.children();
+            kids.reverse();
+            stack.extend(kids);
+        }
+        out
+    }
+
     /// True when the expression contains an aggregate call.
     pub fn contains_aggregate(&self) -> bool {
         self.any(|x| matches!(x.node, ExprNode::Aggregate { .. }))

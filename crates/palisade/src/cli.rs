@@ -603,10 +603,10 @@ pub mod demo {
         let events_dir = crate::hunting::events_dir(data_dir);
         let tenant_events = events_dir.join(format!("tenant={}", demo.tenant_id));
         if !tenant_events.exists() {
-            let store = palisade_hunting::EventStore::open(&events_dir)?;
+            let store = palisade_events::EventStore::open(&events_dir)?;
             let estate = crate::hunting::estate_for(&demo.tenant_id, &demo.domain);
             let now = crate::hunting::chrono_time(directory.clock().now());
-            demo.events = palisade_hunting::seed_events(
+            demo.events = palisade_events::seed_events(
                 &store,
                 &demo.tenant_id,
                 &estate,
@@ -615,7 +615,7 @@ pub mod demo {
                 |_| {},
             )
             .await?;
-            palisade_hunting::seed_file_profiles(&store, &estate, now)?;
+            palisade_events::seed_file_profiles(&store, &estate, now)?;
         }
         let ca = server
             .ca_path
@@ -662,7 +662,7 @@ async fn seed(
     tenant: Option<String>,
 ) -> Result<()> {
     let (tenant_id, domain) = seed_tenant(data_dir, tenant).await?;
-    let store = palisade_hunting::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
     let estate = crate::hunting::estate_for(&tenant_id, &domain);
     let bar = indicatif::ProgressBar::new(events);
     bar.set_style(
@@ -672,7 +672,7 @@ async fn seed(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let only: Vec<&str> = tables.iter().map(String::as_str).collect();
-    let written = palisade_hunting::seed_tables(
+    let written = palisade_events::seed_tables(
         &store,
         &tenant_id,
         &estate,
@@ -684,7 +684,7 @@ async fn seed(
     .await?;
     bar.finish();
     // The global file profiles of the estate's files (idempotent).
-    let profiles = palisade_hunting::seed_file_profiles(
+    let profiles = palisade_events::seed_file_profiles(
         &store,
         &estate,
         crate::hunting::chrono_time(OffsetDateTime::now_utc()),
@@ -701,7 +701,7 @@ async fn seed(
 /// Reports the compaction that follows a write. Best effort: the rows are already stored,
 /// so a failure (say, a concurrent `palisade compact` holds the lock) is a warning; an error
 /// would invite a retry that stores the rows twice.
-fn compact_after_write(r: Result<palisade_hunting::CompactReport, palisade_hunting::StoreError>) {
+fn compact_after_write(r: Result<palisade_events::CompactReport, palisade_events::StoreError>) {
     match r {
         Ok(r) => print_compaction(r),
         Err(e) => eprintln!(
@@ -712,12 +712,12 @@ fn compact_after_write(r: Result<palisade_hunting::CompactReport, palisade_hunti
 
 async fn compact(data_dir: &std::path::Path, tenant: Option<String>) -> Result<()> {
     let (tenant_id, _) = seed_tenant(data_dir, tenant).await?;
-    let store = palisade_hunting::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
     print_compaction(store.compact_tenant(&tenant_id)?);
     Ok(())
 }
 
-fn print_compaction(r: palisade_hunting::CompactReport) {
+fn print_compaction(r: palisade_events::CompactReport) {
     println!(
         "compacted {} day partitions: {} files -> {} ({} rows)",
         r.days_compacted, r.files_before, r.files_after, r.rows
@@ -731,11 +731,11 @@ async fn ingest(
     tenant: Option<String>,
 ) -> Result<()> {
     let (tenant_id, _) = seed_tenant(data_dir, tenant).await?;
-    let store = palisade_hunting::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
     let reader = std::io::BufReader::new(
         std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
     );
-    let report = palisade_hunting::ingest_jsonl(&store, &tenant_id, table, reader).await?;
+    let report = palisade_events::ingest_jsonl(&store, &tenant_id, table, reader).await?;
     for e in &report.rejected {
         eprintln!("{}:{}: {}", file.display(), e.line, e.message);
     }
@@ -756,11 +756,11 @@ async fn ingest(
 
 /// `palisade ingest --reference NAME FILE`: global reference rows (e.g. file profiles).
 fn ingest_reference(data_dir: &std::path::Path, name: &str, file: &std::path::Path) -> Result<()> {
-    let store = palisade_hunting::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
     let reader = std::io::BufReader::new(
         std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
     );
-    let report = palisade_hunting::ingest_reference_jsonl(&store, name, reader)?;
+    let report = palisade_events::ingest_reference_jsonl(&store, name, reader)?;
     for e in &report.rejected {
         eprintln!("{}:{}: {}", file.display(), e.line, e.message);
     }

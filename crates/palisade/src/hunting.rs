@@ -4,12 +4,10 @@
 use anyhow::{Context, Result};
 use palisade_defender::{
     DemoEstate, HuntScope, HuntingColumn, HuntingFailure, HuntingFuture, HuntingOutput,
-    HuntingService,
+    HuntingService, HuntingStats, QueryPosition,
 };
-use palisade_hunting::{
-    DeviceScope, Estate, EstateDevice, EstateFile, EstateUser, EventStore, HuntError, HuntingEngine,
-};
-use serde_json::json;
+use palisade_events::{Estate, EstateDevice, EstateFile, EstateUser, EventStore};
+use palisade_hunting::{DeviceScope, HuntError, HuntingEngine};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -33,55 +31,25 @@ pub fn chrono_time(t: OffsetDateTime) -> chrono::DateTime<chrono::Utc> {
 /// The engine as the resource server's hunting service.
 pub struct EngineService(pub Arc<HuntingEngine>);
 
-/// Process CPU time (user, kernel) in seconds, from `/proc/self/stat` (Linux; zero elsewhere).
-fn process_cpu() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 100.0
-    };
-    // After the command name: state is field 0, utime field 11, stime field 12.
-    (ticks(11), ticks(12))
-}
-
-/// A .NET TimeSpan string `hh:mm:ss.fffffff`.
-fn timespan(secs: f64) -> String {
-    let ticks = (secs.max(0.0) * 10_000_000.0).round() as u64;
-    let (s, frac) = (ticks / 10_000_000, ticks % 10_000_000);
-    format!(
-        "{:02}:{:02}:{:02}.{frac:07}",
-        s / 3600,
-        (s / 60) % 60,
-        s % 60
-    )
-}
-
+/// The engine's failure as the hunting contract's (a field-for-field move; the API renders it).
 fn failure(e: HuntError) -> HuntingFailure {
+    let at = |p: palisade_kql::Pos| QueryPosition {
+        line: p.line,
+        column: p.column,
+    };
     match e {
-        HuntError::Syntax { line, column, message } => {
-            HuntingFailure::BadRequest(format!("Syntax error at line {line}, column {column}: {message}"))
-        }
-        HuntError::Semantic { line, column, message } => {
-            HuntingFailure::BadRequest(format!("Semantic error at line {line}, column {column}: {message}"))
-        }
-        HuntError::Unsupported { name } => {
-            HuntingFailure::BadRequest(format!("'{name}' is not supported by this advanced hunting service."))
-        }
-        HuntError::Timeout(d) => HuntingFailure::Timeout(format!(
-            "Query execution has exceeded the allowed time limit of {} seconds. Optimize your query and try again.",
-            d.as_secs()
-        )),
-        HuntError::TooLarge(m) => HuntingFailure::TooLarge(format!(
-            "Query execution has exceeded the allowed resources ({m}). Optimize your query by limiting the number of results and try again."
-        )),
-        HuntError::InvalidTenant => HuntingFailure::BadRequest("Invalid tenant.".into()),
+        HuntError::Syntax { pos, message } => HuntingFailure::Syntax {
+            position: at(pos),
+            message,
+        },
+        HuntError::Semantic { pos, message } => HuntingFailure::Semantic {
+            position: pos.map(at),
+            message,
+        },
+        HuntError::Unsupported { name } => HuntingFailure::Unsupported { name },
+        HuntError::Timeout(limit) => HuntingFailure::Timeout { limit },
+        HuntError::TooLarge(detail) => HuntingFailure::TooLarge { detail },
+        HuntError::InvalidTenant => HuntingFailure::InvalidTenant,
         HuntError::Internal(m) => HuntingFailure::Internal(m),
     }
 }
@@ -94,7 +62,6 @@ impl HuntingService for EngineService {
         now: OffsetDateTime,
     ) -> HuntingFuture<'a> {
         Box::pin(async move {
-            let (u0, k0) = process_cpu();
             let devices = match &scope.devices {
                 None => DeviceScope::All,
                 Some(set) => DeviceScope::Only {
@@ -107,31 +74,22 @@ impl HuntingService for EngineService {
                 .run_scoped(&scope.tenant_id, &devices, query, chrono_time(now))
                 .await
                 .map_err(failure)?;
-            let (u1, k1) = process_cpu();
-            let (user, kernel) = ((u1 - u0).max(0.0), (k1 - k0).max(0.0));
-            let size: usize = result
-                .rows
-                .iter()
-                .map(|r| serde_json::to_string(r).map(|s| s.len()).unwrap_or(0))
-                .sum();
-            // Stats in the documented shape. CPU is process-wide CPU time over the query's
-            // run (it includes concurrent work); there is no cache layer, so cache counters
-            // are zero.
-            let stats = json!({
-                "ExecutionTime": result.stats.execution_time_secs,
-                "resource_usage": {
-                    "cache": {"memory": {"hits": 0, "misses": 0, "total": 0}, "disk": {"hits": 0, "misses": 0, "total": 0}},
-                    "cpu": {"user": timespan(user), "kernel": timespan(kernel), "total cpu": timespan(user + kernel)},
-                    "memory": {"peak_per_node": result.stats.peak_memory_bytes}
-                },
-                "dataset_statistics": [{"table_row_count": result.rows.len(), "table_size": size}]
-            });
+            let st = result.stats;
             Ok(HuntingOutput {
-                stats,
+                stats: HuntingStats {
+                    execution_time_secs: st.execution_time_secs,
+                    cpu_user_secs: st.cpu_user_secs,
+                    cpu_kernel_secs: st.cpu_kernel_secs,
+                    peak_memory_bytes: st.peak_memory_bytes,
+                },
                 schema: result
+                    .schema
                     .columns
                     .into_iter()
-                    .map(|(name, type_name)| HuntingColumn { name, type_name })
+                    .map(|c| HuntingColumn {
+                        name: c.name,
+                        ty: c.ty,
+                    })
                     .collect(),
                 results: result.rows,
             })
@@ -189,12 +147,6 @@ pub fn estate_for(tenant_id: &str, domain: &str) -> Estate {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timespans_are_dotnet_shaped() {
-        assert_eq!(timespan(19.046875), "00:00:19.0468750");
-        assert_eq!(timespan(3661.5), "01:01:01.5000000");
-    }
 
     #[test]
     fn the_demo_estate_is_in_the_seed_estate() {

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use palisade_hunting::{ingest_jsonl, EventStore, HuntError, HuntingEngine, Limits};
+use palisade_events::{ingest_jsonl, EventStore};
+use palisade_hunting::{HuntError, HuntingEngine, Limits};
 use serde_json::{json, Value};
 
 use crate::support::{now, rows};
@@ -426,7 +427,7 @@ async fn ingest(
     tenant: &str,
     table: &str,
     lines: &[Value],
-) -> palisade_hunting::IngestReport {
+) -> palisade_events::IngestReport {
     let text = lines
         .iter()
         .map(|v| v.to_string())
@@ -500,7 +501,7 @@ async fn tenant_isolation_and_window() {
         json!("2026-11-19T10:00:00.0000000Z")
     );
     assert_eq!(
-        r.columns[2],
+        crate::support::columns(&r)[2],
         ("Timestamp".to_string(), "DateTime".to_string())
     );
     // A union over wildcards also stays inside the tenant.
@@ -570,7 +571,7 @@ async fn ingest_rejects_bad_rows() {
     assert_eq!(rep.rejected[5].message, "expected a JSON object");
     assert!(matches!(
         ingest_jsonl(&store, "t1", "NoSuchTable", std::io::Cursor::new("")).await,
-        Err(palisade_hunting::StoreError::UnknownTable(n)) if n == "NoSuchTable"
+        Err(palisade_events::StoreError::UnknownTable(n)) if n == "NoSuchTable"
     ));
     assert!(matches!(
         ingest_jsonl(
@@ -580,7 +581,7 @@ async fn ingest_rejects_bad_rows() {
             std::io::Cursor::new("")
         )
         .await,
-        Err(palisade_hunting::StoreError::InvalidTenant(_))
+        Err(palisade_events::StoreError::InvalidTenant(_))
     ));
 }
 
@@ -634,7 +635,7 @@ async fn limits_and_errors() {
         .run("t1", "print a = 1;\nprint b = 2", now())
         .await
         .unwrap();
-    assert_eq!(r.columns[0].0, "a");
+    assert_eq!(r.schema.columns[0].name, "a");
 }
 
 #[tokio::test]
@@ -707,7 +708,7 @@ async fn sample_takes_n_rows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_estate_is_deterministic_and_queryable() {
-    use palisade_hunting::{seed_events, Estate};
+    use palisade_events::{seed_events, Estate};
     let estate = Estate::sample(42);
     assert_eq!(estate.devices[0].device_id.len(), 40);
     let mut counts = Vec::new();
@@ -1159,8 +1160,8 @@ async fn make_series_fills_gaps_with_defaults() {
         )
         .await
         .unwrap();
-    let cols: Vec<(&str, &str)> = res
-        .columns
+    let columns = crate::support::columns(&res);
+    let cols: Vec<(&str, &str)> = columns
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
@@ -1306,7 +1307,7 @@ async fn make_series_expands_and_edge_cases() {
 /// Column names and API types of a result.
 async fn schema_of(e: &HuntingEngine, tenant: &str, q: &str) -> Vec<(String, String)> {
     match e.run(tenant, q, now()).await {
-        Ok(r) => r.columns,
+        Ok(r) => crate::support::columns(&r),
         Err(err) => panic!("query failed: {err}\n{q}"),
     }
 }
@@ -1454,10 +1455,10 @@ async fn pivot_plugin() {
         other => panic!("expected unsupported, got {other:?}"),
     }
     // Without a probe (plain bind) the plugins stay rejected by name.
-    let ast = palisade_hunting::parse(&format!("{THREATS} | evaluate pivot(Type)")).unwrap();
-    let err = palisade_hunting::bind(&ast, &palisade_hunting::Catalog::defender()).unwrap_err();
+    let ast = palisade_kql::parse(&format!("{THREATS} | evaluate pivot(Type)")).unwrap();
+    let err = palisade_kql::bind(&ast, &palisade_kql::Catalog::defender()).unwrap_err();
     assert_eq!(
-        palisade_hunting::KqlError::from(err).unsupported_name(),
+        palisade_kql::KqlError::from(err).unsupported_name(),
         Some("pivot")
     );
 }
@@ -1634,7 +1635,7 @@ async fn assigned_ip_addresses_and_device_from_ip() {
         .run("t1", r#"AssignedIPAddresses("d2")"#, now())
         .await
         .unwrap();
-    let names: Vec<&str> = r.columns.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = r.schema.names().collect();
     assert_eq!(
         names,
         [
@@ -1907,7 +1908,11 @@ async fn device_scope_is_enforced_in_every_scan() {
         let e = &e;
         async move {
             let r = e.run_scoped("t1", &scope, pivot, now()).await.unwrap();
-            r.columns.into_iter().map(|c| c.0).collect::<Vec<_>>()
+            r.schema
+                .columns
+                .into_iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(columns(scope.clone()).await, ["in.contoso.com"]);

@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
-use palisade_hunting::profiles::{profiles_batch, FileProfileRecord};
-use palisade_hunting::reference::{append_reference, reference_files};
-use palisade_hunting::{
-    ingest_reference_jsonl, seed_events, seed_file_profiles, Estate, EventStore, HuntError,
-    HuntingEngine, StoreError, FILE_PROFILE,
+use palisade_events::profiles::{profiles_batch, FileProfileRecord};
+use palisade_events::reference::{append_reference, reference_files};
+use palisade_events::{
+    ingest_reference_jsonl, seed_events, seed_file_profiles, Estate, EventStore, StoreError,
 };
+use palisade_hunting::{HuntError, HuntingEngine};
+use palisade_kql::catalog::FILE_PROFILE;
 use serde_json::{json, Value};
 
 use crate::support::{now, rows};
@@ -138,10 +139,10 @@ async fn found_missing_empty_and_beyond_the_limit() {
     // The documented types: FileSize and GlobalPrevalence are int.
     let res = e.run("t1", &q, now()).await.unwrap();
     let ty = |c: &str| {
-        res.columns
-            .iter()
+        crate::support::columns(&res)
+            .into_iter()
             .find(|(n, _)| n == c)
-            .map(|(_, t)| t.clone())
+            .map(|(_, t)| t)
             .unwrap()
     };
     assert_eq!(ty("FileSize"), "Int32");
@@ -257,11 +258,10 @@ async fn bad_arguments_are_bind_errors_with_positions() {
     for (q, column, text) in cases {
         match e.run("t1", &q, now()).await {
             Err(HuntError::Semantic {
-                line,
-                column: c,
+                pos: Some(pos),
                 message,
             }) => {
-                assert_eq!((line, c), (1, column), "{q}: {message}");
+                assert_eq!((pos.line, pos.column), (1, column), "{q}: {message}");
                 assert!(message.contains(text), "{q}: {message}");
             }
             other => panic!("{q}: expected a semantic error, got {other:?}"),
@@ -360,7 +360,7 @@ async fn documented_examples_run_on_seeded_data() {
         .unwrap();
     assert!(!r.rows.is_empty() && r.rows.len() <= 10);
     assert_eq!(
-        r.columns.len(),
+        r.schema.columns.len(),
         18,
         "SHA1 plus the 17 other profile columns"
     );

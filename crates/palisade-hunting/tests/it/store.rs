@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use palisade_hunting::{seed_tables, Estate, EventStore, HuntingEngine, StoreError};
+use palisade_events::{seed_tables, Estate, EventStore, StoreError};
+use palisade_hunting::HuntingEngine;
 use serde_json::Value;
 
 const TENANT: &str = "t1";

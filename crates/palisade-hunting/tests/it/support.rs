@@ -1,7 +1,7 @@
 //! Helpers shared by the execution and file-profile tests.
 
 use chrono::{DateTime, TimeZone, Utc};
-use palisade_hunting::HuntingEngine;
+use palisade_hunting::{HuntResult, HuntingEngine};
 use serde_json::Value;
 
 /// The fixed "now" the engine tests query at.
@@ -16,4 +16,13 @@ pub async fn rows(e: &HuntingEngine, q: &str) -> Vec<Value> {
         Ok(r) => r.rows.into_iter().map(Value::Object).collect(),
         Err(err) => panic!("query failed: {err}\n{q}"),
     }
+}
+
+/// A result's columns as (name, .NET type name), the pairs the API reports.
+pub fn columns(r: &HuntResult) -> Vec<(String, String)> {
+    r.schema
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.ty.dotnet_name().to_string()))
+        .collect()
 }

@@ -204,7 +204,12 @@ impl Binder<'_> {
                 input: Box::new(only),
                 items: vec![(
                     1,
-                    call(ScalarFunction::Dynamic(DynamicFn::BagKeys), vec![bag.clone()], KqlType::Dynamic, sp),
+                    call(
+                        ScalarFunction::Dynamic(DynamicFn::BagKeys),
+                        vec![bag.clone()],
+                        KqlType::Dynamic,
+                        sp,
+                    ),
                     KqlType::String,
                 )],
                 passthrough: vec![Some(0), None],

@@ -110,9 +110,3 @@ impl AggregateFunction {
         )
     }
 }
-
-impl std::fmt::Display for AggregateFunction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}

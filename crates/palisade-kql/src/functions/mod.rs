@@ -132,6 +132,12 @@ macro_rules! family {
                 }
             }
         }
+
+        impl std::fmt::Display for $family {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
     };
 }
 pub(crate) use family;

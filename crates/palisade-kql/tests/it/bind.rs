@@ -604,3 +604,15 @@ fn long_pipelines_bind_let() {
     let ops = " | where N > 1 | extend M = N".repeat(125);
     analyze(&format!("let x = T{ops}; x | count"), &catalog()).unwrap();
 }
+
+#[test]
+fn column_ifexists_reads_the_column_or_the_default() {
+    // T has N (long): the column wins over the default's type.
+    assert_eq!(ty("column_ifexists('N', 'none')"), "long");
+    assert_eq!(ty("column_ifexists('Missing', 'none')"), "string");
+    assert_eq!(ty("column_ifexists('Missing', 1.5)"), "real");
+    let e = err_at("T | project x = column_ifexists(Name, 1)", 1, 33);
+    assert!(e.contains("constant string"), "{e}");
+    let e = err_at("T | project x = column_ifexists('N')", 1, 17);
+    assert!(e.contains("a column name and a default value"), "{e}");
+}

@@ -77,4 +77,3 @@ fn corpus_parses_and_binds() {
         floor.bound
     );
 }
-

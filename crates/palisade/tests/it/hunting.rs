@@ -30,14 +30,14 @@ async fn hunt(
     (s, h, resp.json().await.unwrap_or(Value::Null))
 }
 
-fn events_store(t: &TestServer) -> palisade_hunting::EventStore {
-    palisade_hunting::EventStore::open(t.dir.path().join("data").join("events")).unwrap()
+fn events_store(t: &TestServer) -> palisade_events::EventStore {
+    palisade_events::EventStore::open(t.dir.path().join("data").join("events")).unwrap()
 }
 
 async fn ingest(t: &TestServer, tenant: &str, table: &str, lines: &[Value]) {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let report =
-        palisade_hunting::ingest_jsonl(&events_store(t), tenant, table, std::io::Cursor::new(text))
+        palisade_events::ingest_jsonl(&events_store(t), tenant, table, std::io::Cursor::new(text))
             .await
             .unwrap();
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);

@@ -1,0 +1,29 @@
+//! # palisade-events: the event store behind advanced hunting
+//!
+//! Stores each tenant's events as Parquet, `<root>/tenant=<tid>/table=<Table>/day=<yyyy-mm-dd>/`,
+//! with the advanced-hunting tables' schemas from [`palisade_kql::Catalog`]:
+//! - [`EventStore`]: open, append, list the visible files of a window, compact a day's small
+//!   files into one (crash-safe, manifest-committed);
+//! - [`ingest_jsonl`] / [`ingest_reference_jsonl`]: JSON Lines in, checked row by row;
+//! - [`reference`]: global reference datasets (file profiles) that are no tenant's;
+//! - [`seed_events`] / [`seed_tables`] and [`seed_file_profiles`]: a consistent sample estate.
+//!
+//! It links Arrow and Parquet but no query engine; `palisade-hunting` reads what it lists.
+
+mod generator;
+mod ingest;
+pub mod profiles;
+pub mod reference;
+mod schema;
+mod store;
+
+pub use generator::{
+    seed_events, seed_tables, Estate, EstateDevice, EstateFile, EstateUser, GENERATED_TABLES,
+};
+pub use ingest::{ingest_jsonl, ingest_reference_jsonl, IngestReport, RowError};
+pub use profiles::seed_file_profiles;
+pub use reference::ReferenceReport;
+pub use schema::{arrow_schema, arrow_type};
+pub use store::{
+    valid_tenant, CompactReport, EventStore, StoreError, StoredFile, COMPACT_ROW_GROUP,
+};
