@@ -1,18 +1,25 @@
-//! JSON rows → Arrow batches, with per-row schema checking (`ingest_jsonl`).
+//! JSON Lines in: each line is checked against the table's schema and decoded straight into
+//! the table's Arrow column builders, with no JSON object built per row. Lines are decoded on
+//! a worker per core, in chunks, and appended in input order; memory is bounded by a few
+//! chunks in flight. A bad line is rejected with its line number and the reason; the good
+//! ones are stored.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::io::BufRead;
-use std::sync::Arc;
+use std::sync::mpsc;
+use std::sync::Mutex;
 
-use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, RecordBatch,
-    StringBuilder, TimestampNanosecondBuilder,
-};
-use serde_json::{Map, Value};
-
+use arrow::array::RecordBatch;
 use palisade_kql::value::{parse_datetime, parse_timespan};
 use palisade_kql::{KqlType, Schema};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
+use crate::columns::{RowBatch, Value};
 use crate::store::{EventStore, StoreError};
+
+/// Lines decoded per chunk (and rows per appended batch, at most).
+const CHUNK_LINES: usize = 16 * 1024;
 
 /// A rejected input row.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -32,181 +39,405 @@ pub struct IngestReport {
     pub rejected: Vec<RowError>,
 }
 
-/// A typed cell value.
-#[derive(Debug, Clone)]
-enum Cell {
+/// A decoded value of one column, before the row is known to be good.
+enum Cell<'de> {
     Null,
+    Str(Cow<'de, str>),
+    Int(i64),
+    Real(f64),
     Bool(bool),
-    I64(i64),
-    F64(f64),
-    Str(String),
+    Time(i64),
 }
 
-/// Checks and converts one JSON value for a column of type `ty`.
-fn cell(name: &str, ty: KqlType, v: &Value) -> Result<Cell, String> {
-    let wrong = || format!("column '{name}': expected {ty}, found {v}");
-    if v.is_null() {
-        return Ok(Cell::Null);
-    }
-    Ok(match ty {
-        KqlType::String | KqlType::Guid => match v {
-            Value::String(s) => Cell::Str(s.clone()),
-            _ => return Err(wrong()),
-        },
-        KqlType::Int => match v.as_i64() {
-            Some(n) if i32::try_from(n).is_ok() => Cell::I64(n),
-            _ => return Err(wrong()),
-        },
-        KqlType::Long => match v.as_i64() {
-            Some(n) => Cell::I64(n),
-            None => return Err(wrong()),
-        },
-        KqlType::Real | KqlType::Decimal => match v.as_f64() {
-            Some(f) => Cell::F64(f),
-            None => return Err(wrong()),
-        },
-        KqlType::Bool => match v {
-            Value::Bool(b) => Cell::Bool(*b),
-            _ => return Err(wrong()),
-        },
-        KqlType::DateTime => match v.as_str().and_then(parse_datetime) {
-            Some(ns) => Cell::I64(ns),
-            None => return Err(wrong()),
-        },
-        KqlType::TimeSpan => match v {
-            Value::String(s) => Cell::I64(parse_timespan(s).ok_or_else(wrong)?),
-            _ => return Err(wrong()),
-        },
-        KqlType::Dynamic => Cell::Str(v.to_string()),
-    })
+/// One row being decoded: its cells by column, and the first problem met.
+struct RowCells<'de> {
+    cells: Vec<(usize, Cell<'de>)>,
+    problem: Option<String>,
 }
 
-/// Converts one JSON object to cells in schema order, or explains why it does not fit.
-fn row_cells(schema: &Schema, obj: &Map<String, Value>) -> Result<Vec<Cell>, String> {
-    for k in obj.keys() {
-        if !schema.contains(k) {
-            return Err(format!("unknown column '{k}'"));
+/// How lines of one table or reference dataset are decoded.
+struct Decoder<'s> {
+    schema: &'s Schema,
+    index: crate::columns::NameMap<usize>,
+    /// The column a row must have (non-null and, for `SHA1`, non-empty), and its message.
+    required: Option<(usize, &'static str)>,
+}
+
+impl<'s> Decoder<'s> {
+    fn new(schema: &'s Schema, required: Option<(&str, &'static str)>) -> Decoder<'s> {
+        let mut index = crate::columns::NameMap::default();
+        for (i, c) in schema.columns.iter().enumerate() {
+            index.insert(c.name.clone(), i);
+        }
+        let required =
+            required.and_then(|(name, message)| schema.find(name).map(|(i, _)| (i, message)));
+        Decoder {
+            schema,
+            index,
+            required,
         }
     }
-    schema
-        .columns
-        .iter()
-        .map(|c| match obj.get(&c.name) {
-            Some(v) => cell(&c.name, c.ty, v),
-            None => Ok(Cell::Null),
-        })
-        .collect()
-}
 
-fn build(schema: &Schema, rows: &[Vec<Cell>]) -> Result<RecordBatch, StoreError> {
-    let n = rows.len();
-    let mut cols: Vec<ArrayRef> = Vec::with_capacity(schema.columns.len());
-    for (i, c) in schema.columns.iter().enumerate() {
-        let arr: ArrayRef = match c.ty {
-            KqlType::String | KqlType::Guid | KqlType::Dynamic => {
-                let mut b = StringBuilder::with_capacity(n, n * 8);
-                for r in rows {
-                    match &r[i] {
-                        Cell::Str(s) => b.append_value(s),
-                        _ => b.append_null(),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            KqlType::Int => {
-                let mut b = Int32Builder::with_capacity(n);
-                for r in rows {
-                    match r[i] {
-                        Cell::I64(v) => b.append_value(v as i32),
-                        _ => b.append_null(),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            KqlType::Long | KqlType::TimeSpan => {
-                let mut b = Int64Builder::with_capacity(n);
-                for r in rows {
-                    match r[i] {
-                        Cell::I64(v) => b.append_value(v),
-                        _ => b.append_null(),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            KqlType::Real | KqlType::Decimal => {
-                let mut b = Float64Builder::with_capacity(n);
-                for r in rows {
-                    match r[i] {
-                        Cell::F64(v) => b.append_value(v),
-                        Cell::I64(v) => b.append_value(v as f64),
-                        _ => b.append_null(),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            KqlType::Bool => {
-                let mut b = BooleanBuilder::with_capacity(n);
-                for r in rows {
-                    match r[i] {
-                        Cell::Bool(v) => b.append_value(v),
-                        _ => b.append_null(),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            KqlType::DateTime => {
-                let mut b = TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC");
-                for r in rows {
-                    match r[i] {
-                        Cell::I64(v) => b.append_value(v),
-                        _ => b.append_null(),
-                    }
-                }
-                Arc::new(b.finish())
-            }
+    /// Decodes one line into `out` (one row), or explains why the line is rejected.
+    fn line(&self, line: &str, out: &mut RowBatch) -> Result<(), String> {
+        let mut row = RowCells {
+            cells: Vec::with_capacity(self.schema.columns.len()),
+            problem: None,
         };
-        cols.push(arr);
+        let mut de = serde_json::Deserializer::from_str(line);
+        let parsed = RowSeed {
+            decoder: self,
+            row: &mut row,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+        if let Some(problem) = row.problem {
+            return Err(problem);
+        }
+        if let Err(e) = parsed {
+            return Err(format!("invalid JSON: {e}"));
+        }
+        if let Some((col, message)) = self.required {
+            let present = row
+                .cells
+                .iter()
+                .rev()
+                .find(|(c, _)| *c == col)
+                .is_some_and(|(_, v)| match v {
+                    Cell::Null => false,
+                    Cell::Str(s) => !s.is_empty(),
+                    _ => true,
+                });
+            if !present {
+                return Err(message.to_string());
+            }
+        }
+        // The last value of a repeated key wins, as in a JSON object.
+        for (col, cell) in row.cells.iter().rev() {
+            let v = match cell {
+                Cell::Null => continue,
+                Cell::Str(s) => match self.schema.columns[*col].ty {
+                    KqlType::Dynamic => Value::Json(s),
+                    _ => Value::Str(s),
+                },
+                Cell::Int(n) => Value::Int(*n),
+                Cell::Real(f) => Value::Real(*f),
+                Cell::Bool(b) => Value::Bool(*b),
+                Cell::Time(t) => Value::Time(*t),
+            };
+            out.set_at(*col, v);
+        }
+        out.end_row()
+            .map_err(|m| format!("column '{}': expected {}", m.column, m.expected))
     }
-    Ok(RecordBatch::try_new(
-        crate::schema::arrow_schema(schema),
-        cols,
-    )?)
 }
 
-/// Converts JSON objects to a batch of `table`'s schema; the first bad row is an error.
-pub fn rows_to_batch(
-    store: &EventStore,
-    table: &str,
-    rows: &[Map<String, Value>],
-) -> Result<RecordBatch, StoreError> {
-    let schema = store
-        .catalog()
-        .table(table)
-        .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
-    let cells = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            row_cells(schema, r).map_err(|message| StoreError::Schema {
-                table: table.to_string(),
-                message: format!("row {i}: {message}"),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    build(schema, &cells)
+/// Decodes a whole line: a JSON object whose keys are columns.
+struct RowSeed<'a, 'de> {
+    decoder: &'a Decoder<'a>,
+    row: &'a mut RowCells<'de>,
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let Some(&col) = self.decoder.index.get(key.as_ref()) else {
+                return Err(self.fail(format!("unknown column '{key}'")));
+            };
+            let column = &self.decoder.schema.columns[col];
+            let cell = map.next_value_seed(CellSeed {
+                name: &column.name,
+                ty: column.ty,
+                problem: &mut self.row.problem,
+            })?;
+            self.row.cells.push((col, cell));
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.fail("expected a JSON object".into()))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.fail("expected a JSON object".into()))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.fail("expected a JSON object".into()))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.fail("expected a JSON object".into()))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.fail("expected a JSON object".into()))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.fail("expected a JSON object".into()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(self.fail("expected a JSON object".into()))
+    }
+}
+
+impl RowSeed<'_, '_> {
+    /// Records `problem` as the row's reason for rejection; the error stops decoding.
+    fn fail<E: de::Error>(self, problem: String) -> E {
+        let e = E::custom(&problem);
+        self.row.problem.get_or_insert(problem);
+        e
+    }
+}
+
+/// Decodes one value for a column of type `ty`.
+struct CellSeed<'a> {
+    name: &'a str,
+    ty: KqlType,
+    problem: &'a mut Option<String>,
+}
+
+impl CellSeed<'_> {
+    fn wrong<E: de::Error>(self, found: impl fmt::Display) -> E {
+        let problem = format!(
+            "column '{}': expected {}, found {found}",
+            self.name, self.ty
+        );
+        let e = E::custom(&problem);
+        self.problem.get_or_insert(problem);
+        e
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for CellSeed<'_> {
+    type Value = Cell<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cell<'de>, D::Error> {
+        if self.ty == KqlType::Dynamic {
+            // Any JSON value, kept as compact JSON text.
+            let v = serde_json::Value::deserialize(d)?;
+            return Ok(match v {
+                serde_json::Value::Null => Cell::Null,
+                other => Cell::Str(Cow::Owned(other.to_string())),
+            });
+        }
+        d.deserialize_any(self)
+    }
+}
+
+use serde::Deserialize as _;
+
+impl<'de> Visitor<'de> for CellSeed<'_> {
+    type Value = Cell<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a {} value", self.ty)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Cell<'de>, E> {
+        Ok(Cell::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Cell<'de>, E> {
+        match self.ty {
+            KqlType::Bool => Ok(Cell::Bool(v)),
+            _ => Err(self.wrong(v)),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Cell<'de>, E> {
+        match self.ty {
+            KqlType::Int if i32::try_from(v).is_ok() => Ok(Cell::Int(v)),
+            KqlType::Long => Ok(Cell::Int(v)),
+            KqlType::Real | KqlType::Decimal => Ok(Cell::Real(v as f64)),
+            _ => Err(self.wrong(v)),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Cell<'de>, E> {
+        match i64::try_from(v) {
+            Ok(i) => self.visit_i64(i),
+            Err(_) if matches!(self.ty, KqlType::Real | KqlType::Decimal) => {
+                Ok(Cell::Real(v as f64))
+            }
+            Err(_) => Err(self.wrong(v)),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Cell<'de>, E> {
+        match self.ty {
+            KqlType::Real | KqlType::Decimal => Ok(Cell::Real(v)),
+            _ => Err(self
+                .wrong(serde_json::Number::from_f64(v).map_or(v.to_string(), |n| n.to_string()))),
+        }
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Cell<'de>, E> {
+        self.text(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cell<'de>, E> {
+        self.text(Cow::Owned(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Cell<'de>, E> {
+        self.text(Cow::Owned(v))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Cell<'de>, A::Error> {
+        let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Err(self.wrong(v))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Cell<'de>, A::Error> {
+        let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Err(self.wrong(v))
+    }
+}
+
+impl<'de> CellSeed<'_> {
+    fn text<E: de::Error>(self, v: Cow<'de, str>) -> Result<Cell<'de>, E> {
+        match self.ty {
+            KqlType::String | KqlType::Guid => Ok(Cell::Str(v)),
+            KqlType::DateTime => match parse_datetime(&v) {
+                Some(ns) => Ok(Cell::Time(ns)),
+                None => Err(self.wrong(serde_json::Value::String(v.into_owned()))),
+            },
+            KqlType::TimeSpan => match parse_timespan(&v) {
+                Some(ns) => Ok(Cell::Int(ns)),
+                None => Err(self.wrong(serde_json::Value::String(v.into_owned()))),
+            },
+            _ => Err(self.wrong(serde_json::Value::String(v.into_owned()))),
+        }
+    }
+}
+
+/// A chunk of input lines, with the line number of the first.
+struct Chunk {
+    first: usize,
+    lines: Vec<String>,
+}
+
+/// A decoded chunk: its rows, and its rejected lines (for the reference datasets, the input
+/// line of each row too).
+struct Decoded {
+    seq: usize,
+    batch: RecordBatch,
+    lines: Vec<usize>,
+    rejected: Vec<RowError>,
+}
+
+/// Reads `reader` in chunks, decodes them on a worker per core, and hands each decoded chunk
+/// to `sink` in input order.
+fn decode_all<R: BufRead + Send>(
+    reader: R,
+    decoder: &Decoder<'_>,
+    mut sink: impl FnMut(Decoded) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, Chunk)>(workers);
+    let chunk_rx = Mutex::new(chunk_rx);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Decoded>(workers);
+    std::thread::scope(|s| {
+        let reading = s.spawn(move || -> Result<(), StoreError> {
+            let mut lines = Vec::with_capacity(CHUNK_LINES);
+            let (mut first, mut seq) = (1, 0);
+            for (i, line) in reader.lines().enumerate() {
+                lines.push(line?);
+                if lines.len() == CHUNK_LINES {
+                    let chunk = Chunk {
+                        first,
+                        lines: std::mem::replace(&mut lines, Vec::with_capacity(CHUNK_LINES)),
+                    };
+                    if chunk_tx.send((seq, chunk)).is_err() {
+                        return Ok(());
+                    }
+                    seq += 1;
+                    first = i + 2;
+                }
+            }
+            if !lines.is_empty() {
+                let _ = chunk_tx.send((seq, Chunk { first, lines }));
+            }
+            Ok(())
+        });
+        for _ in 0..workers {
+            let (chunk_rx, done_tx) = (&chunk_rx, done_tx.clone());
+            s.spawn(move || loop {
+                let next = match chunk_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok((seq, chunk)) = next else { return };
+                let mut rows = RowBatch::new(decoder.schema, chunk.lines.len());
+                let mut decoded = Decoded {
+                    seq,
+                    batch: RecordBatch::new_empty(std::sync::Arc::new(
+                        arrow::datatypes::Schema::empty(),
+                    )),
+                    lines: Vec::with_capacity(chunk.lines.len()),
+                    rejected: Vec::new(),
+                };
+                for (k, line) in chunk.lines.iter().enumerate() {
+                    let number = chunk.first + k;
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    match decoder.line(line, &mut rows) {
+                        Ok(()) => decoded.lines.push(number),
+                        Err(message) => decoded.rejected.push(RowError {
+                            line: number,
+                            message,
+                        }),
+                    }
+                }
+                decoded.batch = rows.finish();
+                if done_tx.send(decoded).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        // Hand chunks on in input order. After a failed write the rest is drained unused,
+        // so the reader and the workers finish.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        let mut result = Ok(());
+        for d in done_rx {
+            waiting.insert(d.seq, d);
+            while let Some(d) = waiting.remove(&next) {
+                next += 1;
+                if result.is_ok() {
+                    result = sink(d);
+                }
+            }
+        }
+        let read = reading
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Busy("the ingest reader panicked".into())));
+        result.and(read)
+    })
 }
 
 /// Reads JSON Lines (one object per line) into `(tenant, table)`. Each line is checked against
 /// the table's schema: unknown columns, wrong types, bad datetimes and non-objects are rejected
 /// with a message; good rows are written, bad rows are not. A row without `Timestamp` (for
 /// timestamped tables) is rejected too, as it could never be queried.
-pub async fn ingest_jsonl<R: BufRead>(
+pub async fn ingest_jsonl<R: BufRead + Send>(
     store: &EventStore,
     tenant_id: &str,
     table: &str,
     reader: R,
 ) -> Result<IngestReport, StoreError> {
-    const CHUNK: usize = 50_000;
     if !crate::store::valid_tenant(tenant_id) {
         return Err(StoreError::InvalidTenant(tenant_id.to_string()));
     }
@@ -215,114 +446,46 @@ pub async fn ingest_jsonl<R: BufRead>(
         .table(table)
         .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?
         .clone();
-    let needs_ts = schema.contains("Timestamp");
+    let decoder = Decoder::new(&schema, Some(("Timestamp", "missing Timestamp")));
     let mut report = IngestReport::default();
-    let mut pending: Vec<Vec<Cell>> = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line?;
-        let lineno = i + 1;
-        if line.trim().is_empty() {
-            continue;
+    decode_all(reader, &decoder, |d| {
+        report.rejected.extend(d.rejected);
+        if d.batch.num_rows() > 0 {
+            report.accepted += store.append(tenant_id, table, &d.batch)?;
         }
-        let parsed = json_object(&line).and_then(|m| {
-            if needs_ts && m.get("Timestamp").is_none_or(Value::is_null) {
-                return Err("missing Timestamp".to_string());
-            }
-            row_cells(&schema, &m)
-        });
-        match parsed {
-            Ok(cells) => pending.push(cells),
-            Err(message) => report.rejected.push(RowError {
-                line: lineno,
-                message,
-            }),
-        }
-        if pending.len() >= CHUNK {
-            let b = build(&schema, &pending)?;
-            report.accepted += store.append(tenant_id, table, &b)?;
-            pending.clear();
-        }
-    }
-    if !pending.is_empty() {
-        let b = build(&schema, &pending)?;
-        report.accepted += store.append(tenant_id, table, &b)?;
-    }
+        Ok(())
+    })?;
     Ok(report)
 }
 
-/// One JSON-lines row as an object, or the row's error message.
-fn json_object(line: &str) -> Result<serde_json::Map<String, Value>, String> {
-    match serde_json::from_str::<Value>(line) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err("expected a JSON object".to_string()),
-        Err(e) => Err(format!("invalid JSON: {e}")),
-    }
-}
-
-/// Reads JSON Lines of reference dataset `name` (e.g. [`palisade_kql::catalog::FILE_PROFILE`]) into
-/// the store's reference area, with the same per-row checks as [`ingest_jsonl`]. Every row needs
-/// a non-empty `SHA1`; a row whose SHA1 (or SHA256) is already stored, or repeated earlier in the
-/// input, is rejected as a duplicate (stored profiles are never replaced).
-pub fn ingest_reference_jsonl<R: BufRead>(
+/// Reads JSON Lines of reference dataset `name` (e.g. [`palisade_kql::catalog::FILE_PROFILE`])
+/// into the store's reference area, with the same per-row checks as [`ingest_jsonl`]. Every
+/// row needs a non-empty `SHA1`; a row whose SHA1 (or SHA256) is already stored, or repeated
+/// earlier in the input, is rejected as a duplicate (stored profiles are never replaced).
+pub fn ingest_reference_jsonl<R: BufRead + Send>(
     store: &EventStore,
     name: &str,
     reader: R,
 ) -> Result<IngestReport, StoreError> {
-    const CHUNK: usize = 50_000;
     let schema = palisade_kql::catalog::reference_schema(name)
         .ok_or_else(|| StoreError::UnknownTable(name.to_string()))?;
+    let decoder = Decoder::new(&schema, Some(("SHA1", "missing SHA1")));
     let mut report = IngestReport::default();
-    let mut pending: Vec<Vec<Cell>> = Vec::new();
-    let mut lines: Vec<usize> = Vec::new();
-    let flush = |pending: &mut Vec<Vec<Cell>>,
-                 lines: &mut Vec<usize>,
-                 report: &mut IngestReport|
-     -> Result<(), StoreError> {
-        let b = build(&schema, pending)?;
-        let r = crate::reference::append_reference(store, name, &b)?;
+    decode_all(reader, &decoder, |d| {
+        report.rejected.extend(d.rejected);
+        if d.batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let r = crate::reference::append_reference(store, name, &d.batch)?;
         report.accepted += r.written;
         for i in r.skipped {
             report.rejected.push(RowError {
-                line: lines[i],
+                line: d.lines[i],
                 message: "duplicate profile: its SHA1 or SHA256 is already stored".into(),
             });
         }
-        pending.clear();
-        lines.clear();
         Ok(())
-    };
-    for (i, line) in reader.lines().enumerate() {
-        let line = line?;
-        let lineno = i + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed = json_object(&line).and_then(|m| {
-            if m.get("SHA1")
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
-                return Err("missing SHA1".to_string());
-            }
-            row_cells(&schema, &m)
-        });
-        match parsed {
-            Ok(cells) => {
-                pending.push(cells);
-                lines.push(lineno);
-            }
-            Err(message) => report.rejected.push(RowError {
-                line: lineno,
-                message,
-            }),
-        }
-        if pending.len() >= CHUNK {
-            flush(&mut pending, &mut lines, &mut report)?;
-        }
-    }
-    if !pending.is_empty() {
-        flush(&mut pending, &mut lines, &mut report)?;
-    }
+    })?;
     report.rejected.sort_by_key(|e| e.line);
     Ok(report)
 }

@@ -10,6 +10,7 @@
 //!
 //! It links Arrow and Parquet but no query engine; `palisade-hunting` reads what it lists.
 
+mod columns;
 mod generator;
 mod ingest;
 pub mod profiles;
@@ -18,12 +19,13 @@ mod schema;
 mod store;
 
 pub use generator::{
-    seed_events, seed_tables, Estate, EstateDevice, EstateFile, EstateUser, GENERATED_TABLES,
+    seed_events, seed_tables, Estate, EstateDevice, EstateFile, EstateUser, FLUSH_ROWS,
+    GENERATED_TABLES,
 };
 pub use ingest::{ingest_jsonl, ingest_reference_jsonl, IngestReport, RowError};
 pub use profiles::seed_file_profiles;
 pub use reference::ReferenceReport;
 pub use schema::{arrow_schema, arrow_type};
 pub use store::{
-    valid_tenant, CompactReport, EventStore, StoreError, StoredFile, COMPACT_ROW_GROUP,
+    valid_tenant, CompactReport, EventStore, PartWriter, StoreError, StoredFile, COMPACT_ROW_GROUP,
 };

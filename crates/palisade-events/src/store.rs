@@ -188,15 +188,24 @@ impl EventStore {
     /// Writes `part` as a new `part-<seq>-r<rows>.parquet` in `dir` (created if needed):
     /// under a temporary name first, then renamed, so readers never see a partial file.
     pub(crate) fn write_part(&self, dir: &Path, part: &RecordBatch) -> Result<(), StoreError> {
-        std::fs::create_dir_all(dir)?;
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let name = format!("part-{seq:020}-r{}.parquet", part.num_rows());
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let mut w = parquet_writer(&tmp, part.schema(), None)?;
+        let mut w = PartWriter::create(dir, seq, part.schema(), false, None)?;
         w.write(part)?;
-        w.close()?;
-        std::fs::rename(&tmp, dir.join(name))?;
+        w.commit()?;
         Ok(())
+    }
+
+    /// A new data file of `(tenant, table)` in day partition `day` (`yyyy-mm-dd`). The caller
+    /// writes the rows in `Timestamp` order: the file is named and marked as sorted.
+    pub fn part_writer(
+        &self,
+        tenant: &str,
+        table: &str,
+        day: &str,
+    ) -> Result<PartWriter, StoreError> {
+        let dir = self.table_dir(tenant, table)?.join(format!("day={day}"));
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        PartWriter::create(&dir, seq, self.arrow_schema(table)?, true, None)
     }
 
     /// The files of `(tenant, table)` whose day partition is on or after `since_day`
@@ -270,7 +279,7 @@ impl EventStore {
             let seq = self.seq.fetch_add(1, Ordering::Relaxed);
             let tmp = d.join(format!(".part-{seq:020}-m.parquet.tmp"));
             let rows = {
-                let mut w = parquet_writer(&tmp, schema.clone(), Some(COMPACT_ROW_GROUP))?;
+                let mut w = parquet_writer(&tmp, schema.clone(), Some(COMPACT_ROW_GROUP), None)?;
                 let mut rows = 0u64;
                 for (_, f) in &parts {
                     let reader =
@@ -383,13 +392,14 @@ pub struct CompactReport {
     pub rows: u64,
 }
 
-/// A parsed data-file name: `part-<seq>-r<rows>.parquet`, or `part-<seq>-r<rows>-m.parquet`
-/// for a compacted file whose manifest is `part-<seq>.replaces`.
+/// A parsed data-file name: `part-<seq>-r<rows>[-<flags>].parquet`. Flags: `m`, a compacted
+/// file whose manifest is `part-<seq>.replaces`; `s`, rows sorted by `Timestamp`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct PartName {
     seq: u64,
     rows: u64,
     compacted: bool,
+    sorted: bool,
 }
 
 impl PartName {
@@ -398,19 +408,91 @@ impl PartName {
         let mut it = stem.split('-');
         let seq = it.next()?.parse().ok()?;
         let rows = it.next()?.strip_prefix('r')?.parse().ok()?;
-        let compacted = match it.next() {
-            None => false,
-            Some("m") => true,
-            Some(_) => return None,
-        };
-        if it.next().is_some() {
+        let flags = it.next().unwrap_or("");
+        if it.next().is_some() || !flags.chars().all(|c| c == 'm' || c == 's') {
             return None;
         }
         Some(PartName {
             seq,
             rows,
-            compacted,
+            compacted: flags.contains('m'),
+            sorted: flags.contains('s'),
         })
+    }
+
+    fn file_name(&self) -> String {
+        let flags = match (self.compacted, self.sorted) {
+            (false, false) => "",
+            (true, false) => "-m",
+            (false, true) => "-s",
+            (true, true) => "-ms",
+        };
+        format!("part-{:020}-r{}{flags}.parquet", self.seq, self.rows)
+    }
+}
+
+/// A new data file being written: batches go to a temporary name in the day's directory,
+/// [`PartWriter::commit`] renames it into place (readers never see a partial file).
+pub struct PartWriter {
+    dir: PathBuf,
+    tmp: PathBuf,
+    writer: ArrowWriter<std::fs::File>,
+    seq: u64,
+    rows: u64,
+    sorted: bool,
+}
+
+impl std::fmt::Debug for PartWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PartWriter({})", self.tmp.display())
+    }
+}
+
+impl PartWriter {
+    fn create(
+        dir: &Path,
+        seq: u64,
+        schema: SchemaRef,
+        sorted: bool,
+        row_group: Option<usize>,
+    ) -> Result<PartWriter, StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(".part-{seq:020}.parquet.tmp"));
+        let sort_column = sorted.then(|| schema.index_of("Timestamp").ok()).flatten();
+        let writer = parquet_writer(&tmp, schema, row_group, sort_column)?;
+        Ok(PartWriter {
+            dir: dir.to_path_buf(),
+            tmp,
+            writer,
+            seq,
+            rows: 0,
+            sorted: sort_column.is_some(),
+        })
+    }
+
+    /// Appends `batch` (of the table's schema).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+        self.writer.write(batch)?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Finishes the file and renames it into place; returns its rows (an empty file is
+    /// removed instead).
+    pub fn commit(self) -> Result<u64, StoreError> {
+        self.writer.close()?;
+        if self.rows == 0 {
+            remove_if_exists(&self.tmp)?;
+            return Ok(0);
+        }
+        let name = PartName {
+            seq: self.seq,
+            rows: self.rows,
+            compacted: false,
+            sorted: self.sorted,
+        };
+        std::fs::rename(&self.tmp, self.dir.join(name.file_name()))?;
+        Ok(self.rows)
     }
 }
 
@@ -420,10 +502,18 @@ fn parquet_writer(
     path: &Path,
     schema: SchemaRef,
     row_group: Option<usize>,
+    sorted_by: Option<usize>,
 ) -> Result<ArrowWriter<std::fs::File>, StoreError> {
     let mut props = WriterProperties::builder().set_compression(Compression::SNAPPY);
     if let Some(n) = row_group {
-        props = props.set_max_row_group_size(n);
+        props = props.set_max_row_group_row_count(Some(n));
+    }
+    if let Some(column) = sorted_by {
+        props = props.set_sorting_columns(Some(vec![parquet::file::metadata::SortingColumn {
+            column_idx: column as i32,
+            descending: false,
+            nulls_first: false,
+        }]));
     }
     let file = std::fs::File::create(path)?;
     Ok(ArrowWriter::try_new(file, schema, Some(props.build()))?)

@@ -356,7 +356,16 @@ impl TrackingPool {
     }
 }
 
+impl std::fmt::Display for TrackingPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tracking({})", self.inner)
+    }
+}
+
 impl MemoryPool for TrackingPool {
+    fn name(&self) -> &str {
+        "palisade-tracking"
+    }
     fn register(&self, consumer: &MemoryConsumer) {
         self.inner.register(consumer)
     }

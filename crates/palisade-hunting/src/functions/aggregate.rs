@@ -87,15 +87,15 @@ pub(crate) fn plan(
             let value = p.expr(target)?;
             let desc = func == A::ArgMax;
             // Rows with a null key never win (nulls sort last either way).
-            agg::first_value(value, Some(vec![key.sort(!desc, false)]))
+            agg::first_value(value, vec![key.sort(!desc, false)])
         }
         A::TakeAny => {
             let value = p.expr(arg(output)?)?;
-            agg::first_value(value, None)
+            agg::first_value(value, vec![])
         }
         A::TakeAnyIf => {
             let pred = p.bool_expr(arg(1)?)?;
-            agg::first_value(p.expr(arg(0)?)?, None)
+            agg::first_value(p.expr(arg(0)?)?, vec![])
                 .filter(pred)
                 .build()?
         }

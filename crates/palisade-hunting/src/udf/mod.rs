@@ -14,7 +14,6 @@ pub(crate) mod text;
 
 pub(crate) use strmatch::str_pred_udf;
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -207,10 +206,23 @@ impl Builder {
     }
 }
 
-impl ScalarUDFImpl for RowUdf {
-    fn as_any(&self) -> &dyn Any {
-        self
+/// UDFs are equal when their names and result types are: every row UDF's name says what its
+/// closure computes (patterns and parameters that change the result are part of the name).
+impl PartialEq for RowUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.ret == other.ret
     }
+}
+
+impl Eq for RowUdf {}
+
+impl std::hash::Hash for RowUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state)
+    }
+}
+
+impl ScalarUDFImpl for RowUdf {
     fn name(&self) -> &str {
         &self.name
     }

@@ -8,7 +8,6 @@
 //! shape, goes through [`str_predicate`], so the results are identical by construction (a test
 //! compares both on every predicate).
 
-use std::any::Any;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray, BooleanBuilder};
@@ -31,6 +30,7 @@ pub(crate) fn str_pred_udf(kind: StrPred, cs: bool) -> ScalarUDF {
     })
 }
 
+/// Equal when the name is (the name encodes the predicate and the case mode).
 #[derive(Debug)]
 struct StrPredUdf {
     name: String,
@@ -49,10 +49,21 @@ fn scalar_text(v: &ScalarValue) -> Option<&str> {
     }
 }
 
-impl ScalarUDFImpl for StrPredUdf {
-    fn as_any(&self) -> &dyn Any {
-        self
+impl PartialEq for StrPredUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
     }
+}
+
+impl Eq for StrPredUdf {}
+
+impl std::hash::Hash for StrPredUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state)
+    }
+}
+
+impl ScalarUDFImpl for StrPredUdf {
     fn name(&self) -> &str {
         &self.name
     }
