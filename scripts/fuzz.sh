@@ -2,15 +2,16 @@
 # Property-based fuzzing (proptest, stable Rust) of the OData $filter parser, incident PATCH
 # and hunting bodies and bearer JWTs (palisade-defender), token request forms
 # (palisade-authority) and admin JSON (palisade-admin). The targets are ordinary tests, so
-# `cargo test` (and CI) runs them at scale 1 (~76,000 cases).
+# `cargo test` (and CI) runs them at scale 1 (17,200 cases). Parser targets run
+# cases x scale, whole-router targets cases x scale / 10.
 #   scripts/fuzz.sh              scale 1, release build
-#   scripts/fuzz.sh --long       scale 140: over 10 M executions; fails below 10 M
+#   scripts/fuzz.sh --long       scale 1000: about 12.5 M executions; fails below 10 M
 #   PALISADE_FUZZ_SCALE=N scripts/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE=${PALISADE_FUZZ_SCALE:-1}
 MIN=0
-if [ "${1:-}" = "--long" ]; then SCALE=${PALISADE_FUZZ_SCALE:-140}; MIN=10000000; fi
+if [ "${1:-}" = "--long" ]; then SCALE=${PALISADE_FUZZ_SCALE:-1000}; MIN=10000000; fi
 LOG=$(mktemp)
 START=$(date +%s)
 PALISADE_FUZZ_SCALE=$SCALE cargo test --release -q -p palisade-defender -p palisade-authority -p palisade-admin \

@@ -51,7 +51,7 @@ class Server:
         self.starts = 0
 
     def start(self):
-        log = open(os.path.join(self.data, f"serve-{self.starts}.log"), "w")
+        log = open(os.path.join(os.path.dirname(self.data), f"serve-{self.starts}.log"), "w")
         self.starts += 1
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--demo", "--no-quotas", "--data-dir", self.data,

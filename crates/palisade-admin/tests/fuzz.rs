@@ -14,7 +14,7 @@ use palisade_authority::KeyManager;
 use palisade_clock::{SharedClock, SystemClock};
 use palisade_directory::Directory;
 use palisade_fuzzkit::proptest::prelude::*;
-use palisade_fuzzkit::{add_noise, byte_noise, fuzz, json_value};
+use palisade_fuzzkit::{add_noise, byte_noise, fuzz_router, json_value};
 use palisade_store::Store;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -215,9 +215,9 @@ fn fuzz_admin_json_bodies() {
         8 => Just(Some("application/json")),
         1 => prop::sample::select(vec![Some("application/json; charset=utf-8"), Some("text/plain"), Some("application/x-www-form-urlencoded"), None]),
     ];
-    fuzz(
+    fuzz_router(
         "admin-json",
-        2_000,
+        800,
         (
             target,
             body(),

@@ -18,7 +18,7 @@ use palisade_directory::{
     ApplicationDefinition, Directory, NewApplication, SignInAudience, MTP_APP_ID,
 };
 use palisade_fuzzkit::proptest::prelude::*;
-use palisade_fuzzkit::{edits, fuzz, mutate};
+use palisade_fuzzkit::{edits, fuzz_router, mutate};
 use palisade_store::Store;
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
@@ -224,7 +224,7 @@ fn encode(s: &str) -> String {
 
 #[test]
 fn fuzz_token_requests() {
-    fuzz("authority-token", 3_000, case(), |c| {
+    fuzz_router("authority-token", 1_500, case(), |c| {
         let r = rig();
         let body: String = c
             .form

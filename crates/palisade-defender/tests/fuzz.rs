@@ -28,7 +28,7 @@ use palisade_defender::{
 };
 use palisade_fuzzkit::proptest::prelude::*;
 use palisade_fuzzkit::proptest::test_runner::TestCaseError;
-use palisade_fuzzkit::{add_noise, byte_noise, fuzz};
+use palisade_fuzzkit::{add_noise, byte_noise, fuzz, fuzz_router};
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
 use tower::ServiceExt as _;
@@ -265,7 +265,7 @@ fn patch_body() -> impl Strategy<Value = Vec<u8>> {
 
 #[test]
 fn fuzz_odata_query_options() {
-    fuzz("odata-query", 20_000, query_string(), |raw| {
+    fuzz("odata-query", 3_000, query_string(), |raw| {
         match parse_list_query(Some(&raw)) {
             Ok(q) => {
                 prop_assert!((0..=100).contains(&q.top), "top {} from {raw:?}", q.top);
@@ -279,7 +279,7 @@ fn fuzz_odata_query_options() {
 
 #[test]
 fn fuzz_odata_raw_bytes() {
-    fuzz("odata-raw", 10_000, "\\PC{0,64}", |raw| {
+    fuzz("odata-raw", 3_000, "\\PC{0,64}", |raw| {
         let _ = parse_list_query(Some(&raw));
         let _ = parse_datetime(&raw);
         Ok(())
@@ -288,7 +288,7 @@ fn fuzz_odata_raw_bytes() {
 
 #[test]
 fn fuzz_datetime_literals() {
-    fuzz("odata-datetime", 10_000, (datetime(), edits()), |(d, e)| {
+    fuzz("odata-datetime", 3_000, (datetime(), edits()), |(d, e)| {
         let d = mutate(d, e);
         if let Some(t) = parse_datetime(&d) {
             // Whatever parses is a real instant that survives formatting.
@@ -300,7 +300,7 @@ fn fuzz_datetime_literals() {
 
 #[test]
 fn fuzz_patch_bodies() {
-    fuzz("patch-body", 20_000, patch_body(), |body| {
+    fuzz("patch-body", 3_000, patch_body(), |body| {
         let _ = parse_patch(&body);
         Ok(())
     });
@@ -466,7 +466,7 @@ fn uri_safe(q: &str) -> String {
 
 #[test]
 fn fuzz_incident_list_requests() {
-    fuzz("router-list", 1_500, query_string(), |q| {
+    fuzz_router("router-list", 500, query_string(), |q| {
         let Some(a) = send(
             Method::GET,
             &format!("/api/incidents?{}", uri_safe(&q)),
@@ -498,9 +498,9 @@ fn fuzz_incident_patch_requests() {
         1 => "[^/?#]{1,12}",
         1 => Just("99999999999999999999".to_string()),
     ];
-    fuzz(
+    fuzz_router(
         "router-patch",
-        600,
+        300,
         (id, patch_body(), prop::bool::weighted(0.9)),
         |(id, body, json_ctype)| {
             let uri = format!("/api/incidents/{}", uri_safe(&id));
@@ -558,7 +558,7 @@ fn fuzz_hunting_bodies() {
         Some("APPLICATION/JSON"),
         None,
     ]);
-    fuzz("router-hunting", 2_000, (body, ctype), |(body, ctype)| {
+    fuzz_router("router-hunting", 600, (body, ctype), |(body, ctype)| {
         let a = send(
             Method::POST,
             "/api/advancedhunting/run",
@@ -670,9 +670,9 @@ fn fuzz_bearer_tokens() {
             1 => edits().prop_map(Some),
         ],
     );
-    fuzz(
+    fuzz_router(
         "router-jwt",
-        3_000,
+        1_500,
         strategy,
         |(header, edits, signer, sig, mutation)| {
             let r = rig();

@@ -2,7 +2,8 @@
 //!
 //! - [`fuzz`] runs a target's cases and prints `fuzz-count <target> <cases>`;
 //!   `PALISADE_FUZZ_SCALE=N` multiplies every target's case count (CI runs scale 1,
-//!   `scripts/fuzz.sh --long` the ≥ 10 M-execution pass).
+//!   `scripts/fuzz.sh --long` the ≥ 10 M-execution pass); [`fuzz_router`] is for targets
+//!   whose every case goes through a whole router and store, scaled by N / 10.
 //! - [`json_value`], [`edits`]/[`mutate`]: generators several targets share (hostile JSON of
 //!   every type; random character edits of grammar-built text).
 //!
@@ -25,6 +26,12 @@ pub fn scale() -> u32 {
         .max(1)
 }
 
+/// The multiplier for whole-router targets (each case is one or more HTTP requests through
+/// the real router and store): a tenth of [`scale`], at least 1.
+pub fn router_scale() -> u32 {
+    (scale() / 10).max(1)
+}
+
 /// Runs `cases × scale()` cases of `strategy` through `test` (a panic inside `test` is a
 /// failure, shrunk to a minimal input and reported), then prints the count.
 pub fn fuzz<S: Strategy>(
@@ -33,7 +40,25 @@ pub fn fuzz<S: Strategy>(
     strategy: S,
     test: impl Fn(S::Value) -> Result<(), TestCaseError>,
 ) {
-    let total = cases.saturating_mul(scale());
+    run(name, cases.saturating_mul(scale()), strategy, test)
+}
+
+/// [`fuzz`] for whole-router targets: `cases × router_scale()` cases.
+pub fn fuzz_router<S: Strategy>(
+    name: &str,
+    cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
+    run(name, cases.saturating_mul(router_scale()), strategy, test)
+}
+
+fn run<S: Strategy>(
+    name: &str,
+    total: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
     let mut runner = TestRunner::new(Config {
         cases: total,
         failure_persistence: None,

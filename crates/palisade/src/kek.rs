@@ -33,17 +33,18 @@ pub const DEFAULT_KEK_FILE: &str = "kek";
 /// Where the KEK is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum KekSource {
-    /// `PALISADE_KEK` if set, else `<data-dir>/kek`.
+    /// `<data-dir>/kek` (created on first start if missing).
     #[default]
     Default,
-    /// This file (created on first start if missing), unless `PALISADE_KEK` is set.
+    /// This file (created on first start if missing).
     File(PathBuf),
     /// The KEK's text form itself (tests; the CLI passes `PALISADE_KEK` this way).
     Text(String),
 }
 
 impl KekSource {
-    /// The source for `--kek-file` (if given) with `PALISADE_KEK` taking precedence.
+    /// The CLI's source: `PALISADE_KEK` if set, else `--kek-file` / `PALISADE_KEK_FILE`,
+    /// else `<data-dir>/kek`.
     pub fn from_args(kek_file: Option<PathBuf>) -> Self {
         match std::env::var(KEK_ENV) {
             Ok(text) if !text.trim().is_empty() => KekSource::Text(text),
@@ -94,15 +95,16 @@ async fn stored_kek_ids(store: &Store) -> Result<Vec<String>> {
 /// The KEK for `store`, from `source`; creates the KEK file on first start. Refuses to
 /// create a new KEK when the database already holds keys sealed under another one.
 pub async fn resolve(source: &KekSource, data_dir: &Path, store: &Store) -> Result<Arc<Kek>> {
-    let stored = stored_kek_ids(store).await?;
-    let Some(file) = source.file(data_dir) else {
-        let KekSource::Text(text) = source else {
-            unreachable!("only Text has no file")
-        };
-        return Ok(Arc::new(
-            Kek::parse(text).context("in the PALISADE_KEK environment variable")?,
-        ));
+    let file = match source {
+        KekSource::Text(text) => {
+            return Ok(Arc::new(
+                Kek::parse(text).context("in the PALISADE_KEK environment variable")?,
+            ))
+        }
+        KekSource::File(file) => file.clone(),
+        KekSource::Default => data_dir.join(DEFAULT_KEK_FILE),
     };
+    let stored = stored_kek_ids(store).await?;
     // Finish a rotation interrupted between the database commit and the file rename.
     let pending = new_path(&file);
     if pending.exists() {
