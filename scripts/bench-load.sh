@@ -21,10 +21,15 @@ SECONDS_EACH=${SECONDS_EACH:-10}
 CONC=${CONC:-16}
 PEER_PORT=${PEER_PORT:-9443}
 PEER_DIR=${PEER_DIR:-../shared/peers/oidc-provider}
-cargo build --release -q -p palisade --bin palisade --example load
+# PROFILE=debug only checks the script itself (its numbers mean nothing).
+PROFILE=${PROFILE:-release}
+FLAG=$([ "$PROFILE" = release ] && echo --release || true)
+cargo build $FLAG -q -p palisade --bin palisade --example load
+cargo build $FLAG -q -p palisade-authority --example rsa_rate
 TARGET=${CARGO_TARGET_DIR:-target}
-BIN=$TARGET/release/palisade
-LOAD=$TARGET/release/examples/load
+BIN=$TARGET/$PROFILE/palisade
+LOAD=$TARGET/$PROFILE/examples/load
+RSA=$TARGET/$PROFILE/examples/rsa_rate
 DATA=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DATA"; }
@@ -33,8 +38,8 @@ field() { sed -n "s/.*[ ^]$1=\([0-9.]*\).*/\1/p" | head -1; }
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 jwt_alg() { python3 -c 'import sys,json,base64;t=json.load(sys.stdin)["access_token"].split(".")[0];print(json.loads(base64.urlsafe_b64decode(t+"="*(-len(t)%4)))["alg"])'; }
 
-echo "== raw RSA-2048 signatures, 2 threads: AWS-LC (load rsa), then openssl speed"
-RAW=$($LOAD rsa --seconds "$SECONDS_EACH" --threads 2); echo "$RAW"
+echo "== raw RSA-2048 signatures, 2 threads: AWS-LC (rsa_rate), then openssl speed"
+RAW=$($RSA "$SECONDS_EACH" 2); echo "$RAW"
 RAW_RATE=$(echo "$RAW" | field per_second)
 OSSL=$(openssl speed -seconds "$SECONDS_EACH" -multi 2 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}' | tail -1)
 echo "openssl speed -multi 2 rsa2048: ${OSSL:-n/a} sign/s"

@@ -6,16 +6,20 @@
 # plus 8 MB from the first to the last quarter); p99 reported per operation.
 #   scripts/soak.sh           20 s after a 5 s peak measurement (debug build; CI)
 #   scripts/soak.sh --long    10 minutes after a 20 s peak measurement (release build)
+#   PROFILE=debug|release picks the build either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LONG=0
 [ "${1:-}" = "--long" ] && LONG=1
 TARGET=${CARGO_TARGET_DIR:-target}
 if ((LONG)); then
-  PROFILE=release; SOAK_SECONDS=${SOAK_SECONDS:-600}; PEAK_SECONDS=20
+  PROFILE=${PROFILE:-release}; SOAK_SECONDS=${SOAK_SECONDS:-600}; PEAK_SECONDS=20
+else
+  PROFILE=${PROFILE:-debug}; SOAK_SECONDS=${SOAK_SECONDS:-20}; PEAK_SECONDS=5
+fi
+if [ "$PROFILE" = release ]; then
   cargo build --release -q -p palisade --bin palisade --example load
 else
-  PROFILE=debug; SOAK_SECONDS=${SOAK_SECONDS:-20}; PEAK_SECONDS=5
   cargo build -q -p palisade --bin palisade --example load
 fi
 BIN=$TARGET/$PROFILE/palisade

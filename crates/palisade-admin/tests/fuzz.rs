@@ -145,11 +145,12 @@ thread_local! {
     static RIG: RefCell<Option<Rig>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` on the rig, rebuilt every 20,000 cases so the in-memory directory stays small.
+/// Runs `f` on the rig, rebuilt every 500 cases so the in-memory directory (listed twice
+/// per case) stays small.
 fn with_rig<T>(f: impl FnOnce(&Rig) -> T) -> T {
     RIG.with(|cell| {
         let mut slot = cell.borrow_mut();
-        if slot.as_ref().is_none_or(|r| r.cases >= 20_000) {
+        if slot.as_ref().is_none_or(|r| r.cases >= 500) {
             *slot = Some(new_rig());
         }
         let rig = slot.as_mut().unwrap();

@@ -8,7 +8,6 @@
 //! load mix    --base URL --tenant TID --form 'grant_type=…&…' [--ca FILE] [COMMON]
 //!             token 20 %, incident list ($top=100) 30 %, get 25 %, PATCH (assignedTo) 15 %,
 //!             hunting 10 %; one line per operation and a total
-//! load rsa    [--seconds 10] [--threads 2]          raw RSA-2048 (RS256) signatures per second
 //! load serve-bare --data-dir DIR --body FILE        a bare axum handler serving FILE over the same TLS
 //!
 //! COMMON: [--seconds 10] [--concurrency 16] [--rate R] [--pid PID]
@@ -378,49 +377,6 @@ async fn mix_ops(http: &reqwest::Client, o: &Opts) -> Result<Vec<(u32, Op)>> {
     ])
 }
 
-/// Raw RSA-2048 RS256 (PKCS#1 v1.5, SHA-256) signatures per second with AWS-LC, the library
-/// the authority signs tokens with, on `threads` threads; a 900-byte input (a token's size).
-fn rsa(seconds: u64, threads: u64) -> Result<()> {
-    let row = palisade_authority::keys::generate_key(time::OffsetDateTime::now_utc())?;
-    let key = Arc::new(
-        aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&row.private_key_der)
-            .map_err(|e| anyhow::anyhow!("key: {e}"))?,
-    );
-    let input = "x".repeat(900);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let key = key.clone();
-            let input = input.clone();
-            std::thread::spawn(move || {
-                let rng = aws_lc_rs::rand::SystemRandom::new();
-                let mut sig = vec![0u8; key.public_modulus_len()];
-                let mut n = 0u64;
-                while Instant::now() < deadline {
-                    if key
-                        .sign(
-                            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-                            &rng,
-                            input.as_bytes(),
-                            &mut sig,
-                        )
-                        .is_ok()
-                    {
-                        n += 1;
-                    }
-                }
-                n
-            })
-        })
-        .collect();
-    let total: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
-    println!(
-        "rsa2048_signatures={total} threads={threads} seconds={seconds} per_second={:.0}",
-        total as f64 / seconds as f64
-    );
-    Ok(())
-}
-
 async fn serve_bare(data_dir: &str, body: &str) -> Result<()> {
     let body = Arc::new(std::fs::read(body)?);
     let ca = palisade::tls::LocalCa::load_or_create(std::path::Path::new(data_dir))?;
@@ -450,13 +406,12 @@ async fn serve_bare(data_dir: &str, body: &str) -> Result<()> {
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(mode) = args.first().cloned() else {
-        bail!("usage: load tokens|get|mix|rsa|serve-bare …")
+        bail!("usage: load tokens|get|mix|serve-bare … (raw signing: palisade-authority's rsa_rate example)")
     };
     let o = Opts { args };
     let seconds = o.num("--seconds", 10)?.min(3600);
     let concurrency = o.num("--concurrency", 16)?.clamp(1, 256);
     match mode.as_str() {
-        "rsa" => rsa(seconds, o.num("--threads", 2)?.clamp(1, 64)),
         "serve-bare" => {
             serve_bare(
                 &o.get("--data-dir").context("--data-dir")?,
