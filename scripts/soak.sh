@@ -57,7 +57,7 @@ first, last = sum(samples[:q]) / q, sum(samples[-q:]) / q
 flat = last <= first * 1.10 + 8
 print(f"soak: {total.group(1)} requests, {errors} errors, {total.group(3)} rps, p99 {total.group(5)} ms; "
       f"RSS first quarter {first:.0f} MB, last quarter {last:.0f} MB, max {max(samples):.0f} MB: "
-      f"{'flat' if flat else 'GROWING'}")
+      f"{'flat' if flat else 'GROWING'}{'' if long else ' (short run: warm-up included, judged only with --long)'}")
 if errors:
     sys.exit("soak failed: errors")
 if long and not flat:
