@@ -16,7 +16,7 @@ LOG=$(mktemp)
 START=$(date +%s)
 PALISADE_FUZZ_SCALE=$SCALE cargo test --release -q -p palisade-defender -p palisade-authority -p palisade-admin \
   --test fuzz -- --nocapture --test-threads 2 2>&1 | tee "$LOG"
-TOTAL=$(grep -o '^fuzz-count [a-z-]* [0-9]*' "$LOG" | awk '{s += $3} END {print s + 0}')
+TOTAL=$(grep -o 'fuzz-count [a-z-]* [0-9]*' "$LOG" | awk '{s += $3} END {print s + 0}')
 echo "fuzz: $TOTAL executions in $(( $(date +%s) - START )) s at scale $SCALE, 0 panics"
-grep '^fuzz-count' "$LOG" | sort
+grep -o 'fuzz-count [a-z-]* [0-9]*' "$LOG" | sort
 if [ "$TOTAL" -lt "$MIN" ]; then echo "fewer than $MIN executions" >&2; exit 1; fi
