@@ -3,7 +3,8 @@
 # the Python clients of the compatibility tests), checks formatting and lints, runs the Rust
 # test suites (unit and integration: each starts the real HTTPS server), then runs the
 # compatibility tests: the Defender docs' own samples and third-party clients against a
-# live `palisade serve`.
+# live `palisade serve`, and the short fault scripts (crash safety, soak). The Rust tests
+# include the property-based fuzz targets at scale 1 (scripts/fuzz.sh runs them longer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,9 @@ grep -q "test result" target/cargo-test.log
 step "compatibility: docs samples and third-party clients against palisade serve"
 cargo build -p palisade --quiet
 PALISADE_BIN="$PWD/target/debug/palisade" .venv/bin/python -m pytest tests/compat -q
+
+step "fault scripts, short: crash safety (3 SIGKILLs under writes) and a 20 s soak"
+bash scripts/faults.sh
 
 step "disk used by the build"
 du -sh target 2>/dev/null || true

@@ -54,12 +54,20 @@ pub(crate) fn build(state: DefenderState) -> Router {
 
 impl App {
     fn unauthorized(&self, e: &TokenError) -> ApiError {
+        let authorization_uri = format!(
+            "{}/common/oauth2/authorize",
+            self.state.authority_host.trim_end_matches('/')
+        );
+        let description = e.to_string();
+        if *e == TokenError::DuplicateAuthorization {
+            return ApiError::InvalidAuthorizationRequest {
+                description,
+                authorization_uri,
+            };
+        }
         ApiError::Unauthorized {
-            description: e.to_string(),
-            authorization_uri: format!(
-                "{}/common/oauth2/authorize",
-                self.state.authority_host.trim_end_matches('/')
-            ),
+            description,
+            authorization_uri,
         }
     }
 
@@ -69,8 +77,7 @@ impl App {
         headers: &HeaderMap,
         op: Operation,
     ) -> Result<Caller, ApiError> {
-        let token =
-            bearer_token(headers.get(header::AUTHORIZATION)).map_err(|e| self.unauthorized(&e))?;
+        let token = bearer_token(headers).map_err(|e| self.unauthorized(&e))?;
         let now = self.state.clock.now();
         let caller = self
             .validator

@@ -10,5 +10,6 @@ mod client_cli;
 mod defender;
 mod discovery;
 mod errors;
+mod hardening;
 mod hunting;
 mod tokens;
