@@ -19,7 +19,7 @@ use crate::columns::{RowBatch, Value};
 use crate::store::{EventStore, StoreError};
 
 /// Lines decoded per chunk (and rows per appended batch, at most).
-const CHUNK_LINES: usize = 16 * 1024;
+const CHUNK_LINES: usize = 4 * 1024;
 
 /// A rejected input row.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

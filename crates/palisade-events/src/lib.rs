@@ -3,10 +3,13 @@
 //! Stores each tenant's events as Parquet, `<root>/tenant=<tid>/table=<Table>/day=<yyyy-mm-dd>/`,
 //! with the advanced-hunting tables' schemas from [`palisade_kql::Catalog`]:
 //! - [`EventStore`]: open, append, list the visible files of a window, compact a day's small
-//!   files into one (crash-safe, manifest-committed);
+//!   files into one (crash-safe, manifest-committed); every file carries bloom filters on the
+//!   [`BLOOM_FILTER_COLUMNS`], and a file written in `Timestamp` order says so
+//!   ([`StoredFile::sorted`]);
 //! - [`ingest_jsonl`] / [`ingest_reference_jsonl`]: JSON Lines in, checked row by row;
 //! - [`reference`]: global reference datasets (file profiles) that are no tenant's;
-//! - [`seed_events`] / [`seed_tables`] and [`seed_file_profiles`]: a consistent sample estate.
+//! - [`seed_events`] / [`seed_tables`] and [`seed_file_profiles`]: a consistent sample estate,
+//!   generated column by column, one sorted file per table and day, in bounded memory.
 //!
 //! It links Arrow and Parquet but no query engine; `palisade-hunting` reads what it lists.
 
@@ -27,5 +30,6 @@ pub use profiles::seed_file_profiles;
 pub use reference::ReferenceReport;
 pub use schema::{arrow_schema, arrow_type};
 pub use store::{
-    valid_tenant, CompactReport, EventStore, PartWriter, StoreError, StoredFile, COMPACT_ROW_GROUP,
+    valid_tenant, CompactReport, EventStore, PartWriter, StoreError, StoredFile,
+    BLOOM_FILTER_COLUMNS, COMPACT_ROW_GROUP,
 };

@@ -60,6 +60,9 @@ pub struct StoredFile {
     pub bytes: u64,
     /// Row count (recorded in the file name at write time).
     pub rows: u64,
+    /// Whether its rows are in `Timestamp` order (recorded in the file name and in the
+    /// Parquet footer's sorting columns).
+    pub sorted: bool,
 }
 
 /// A directory of per-tenant, per-table, per-day Parquet files.
@@ -276,10 +279,16 @@ impl EventStore {
                 report.rows += parts.iter().map(|(_, f)| f.rows).sum::<u64>();
                 continue;
             }
+            // Sorted parts whose time ranges do not overlap stay sorted when they are
+            // concatenated in time order (a seed's day files, appended a day apart); any
+            // other mix makes an unsorted file.
+            let (parts, sorted) = in_time_order(parts, schema.index_of("Timestamp").ok());
             let seq = self.seq.fetch_add(1, Ordering::Relaxed);
             let tmp = d.join(format!(".part-{seq:020}-m.parquet.tmp"));
+            let sort_column = sorted.then(|| schema.index_of("Timestamp").ok()).flatten();
             let rows = {
-                let mut w = parquet_writer(&tmp, schema.clone(), Some(COMPACT_ROW_GROUP), None)?;
+                let mut w =
+                    parquet_writer(&tmp, schema.clone(), Some(COMPACT_ROW_GROUP), sort_column)?;
                 let mut rows = 0u64;
                 for (_, f) in &parts {
                     let reader =
@@ -311,7 +320,13 @@ impl EventStore {
             // The manifest's rename must be durable before the commit's: a data file without
             // its manifest would make every listing of the day refuse (Busy).
             std::fs::File::open(&d)?.sync_all()?;
-            let name = format!("part-{seq:020}-r{rows}-m.parquet");
+            let name = PartName {
+                seq,
+                rows,
+                compacted: true,
+                sorted: sort_column.is_some(),
+            }
+            .file_name();
             std::fs::rename(&tmp, d.join(&name))?; // the commit point
             std::fs::File::open(&d)?.sync_all()?;
             report.days_compacted += 1;
@@ -390,6 +405,53 @@ pub struct CompactReport {
     pub files_after: u64,
     /// Rows in the visible files (unchanged by compaction).
     pub rows: u64,
+}
+
+/// `parts` reordered by time when they are all sorted and their `Timestamp` ranges (from the
+/// footers' statistics) follow one another without overlap; then `true`. Otherwise `parts`
+/// as they were and `false`.
+fn in_time_order(
+    parts: Vec<(String, StoredFile)>,
+    ts_column: Option<usize>,
+) -> (Vec<(String, StoredFile)>, bool) {
+    let Some(ts) = ts_column else {
+        return (parts, false);
+    };
+    if !parts.iter().all(|(_, f)| f.sorted) {
+        return (parts, false);
+    }
+    let mut ranged = Vec::with_capacity(parts.len());
+    for (name, f) in parts.iter() {
+        match time_range(&f.path, ts) {
+            Some(r) => ranged.push((r, name.clone(), f.clone())),
+            None => return (parts, false),
+        }
+    }
+    ranged.sort_by_key(|(r, ..)| *r);
+    if ranged.windows(2).any(|w| w[0].0 .1 > w[1].0 .0) {
+        return (parts, false);
+    }
+    (ranged.into_iter().map(|(_, n, f)| (n, f)).collect(), true)
+}
+
+/// The smallest and largest value of leaf column `column` (an `INT64` timestamp) in the
+/// Parquet file at `path`, from its row groups' statistics.
+fn time_range(path: &Path, column: usize) -> Option<(i64, i64)> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::statistics::Statistics;
+    let reader = SerializedFileReader::new(std::fs::File::open(path).ok()?).ok()?;
+    let mut range: Option<(i64, i64)> = None;
+    for g in reader.metadata().row_groups() {
+        let Some(Statistics::Int64(st)) = g.columns().get(column)?.statistics() else {
+            return None;
+        };
+        let (lo, hi) = (*st.min_opt()?, *st.max_opt()?);
+        range = Some(match range {
+            None => (lo, hi),
+            Some((a, b)) => (a.min(lo), b.max(hi)),
+        });
+    }
+    range
 }
 
 /// A parsed data-file name: `part-<seq>-r<rows>[-<flags>].parquet`. Flags: `m`, a compacted
@@ -496,8 +558,28 @@ impl PartWriter {
     }
 }
 
+/// Columns hunting queries search for equality (an IOC sweep: `where SHA256 == "…"`,
+/// `where DeviceId in (…)`): each file keeps a bloom filter of them (1 % false positives,
+/// folded to the row group's distinct values), so a file or row group that cannot hold the
+/// value is skipped without reading its data.
+pub const BLOOM_FILTER_COLUMNS: &[&str] = &[
+    "DeviceId",
+    "SHA1",
+    "SHA256",
+    "MD5",
+    "InitiatingProcessSHA1",
+    "InitiatingProcessSHA256",
+    "InitiatingProcessMD5",
+    "RemoteIP",
+    "AccountSid",
+    "AccountObjectId",
+    "NetworkMessageId",
+    "AlertId",
+];
+
 /// A Snappy-compressed Parquet writer to a new file at `path` (row groups of `row_group` rows,
-/// or the writer's default).
+/// or the writer's default), with bloom filters on the schema's [`BLOOM_FILTER_COLUMNS`] and,
+/// when `sorted_by` names a column, that sort order declared in the footer.
 fn parquet_writer(
     path: &Path,
     schema: SchemaRef,
@@ -514,6 +596,14 @@ fn parquet_writer(
             descending: false,
             nulls_first: false,
         }]));
+    }
+    for name in BLOOM_FILTER_COLUMNS {
+        if schema.field_with_name(name).is_ok() {
+            let column = parquet::schema::types::ColumnPath::from(*name);
+            props = props
+                .set_column_bloom_filter_enabled(column.clone(), true)
+                .set_column_bloom_filter_fpp(column, 0.01);
+        }
     }
     let file = std::fs::File::create(path)?;
     Ok(ArrowWriter::try_new(file, schema, Some(props.build()))?)
@@ -658,6 +748,7 @@ fn list_day(day_dir: &Path) -> Result<DayListing, StoreError> {
                     path,
                     bytes,
                     rows: p.rows,
+                    sorted: p.sorted,
                 },
             )
         })

@@ -8,7 +8,9 @@
 //! until about `DPE_ROWS` process events exist (default 10,000,000), compacts the store, then
 //! runs each query on the three engines. A `DIR` that already holds data is reused as it is.
 //! Set `DUCKDB_PYTHON` to a Python with the `duckdb` package (default `python3`); the DuckDB
-//! side is required (`BENCH_NO_DUCKDB=1` skips it explicitly).
+//! side is required (`BENCH_NO_DUCKDB=1` skips it explicitly). `BENCH_STEPS=1` also times
+//! every query's KQL under each cumulative [`Tuning`] step (untuned, then filter pushdown,
+//! page index, bloom filters, sorted files, dynamic filters).
 //!
 //! Honesty rules, enforced here:
 //! - **Same files.** The baselines read exactly the files the store's listing returns for
@@ -31,7 +33,7 @@ use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingT
 use datafusion::execution::options::ReadOptions;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use palisade_events::{seed_tables, Estate, EventStore};
-use palisade_hunting::{HuntingEngine, Limits};
+use palisade_hunting::{HuntingEngine, Limits, Tuning};
 use serde_json::Value;
 
 const TENANT: &str = "bench";
@@ -131,6 +133,22 @@ const QUERIES: &[Query] = &[
         datafusion: r#"SELECT "DeviceName", count(*) AS c FROM (SELECT * FROM dpe WHERE "Timestamp" >= $SINCE AND lower("FileName") = 'powershell.exe') p LEFT ANTI JOIN (SELECT "InitiatingProcessId" FROM dne WHERE "Timestamp" >= $SINCE AND "RemotePort" = 443) n ON p."ProcessId" = n."InitiatingProcessId" GROUP BY "DeviceName""#,
         duckdb: r#"SELECT "DeviceName", count(*) AS c FROM (SELECT * FROM dpe WHERE "Timestamp" >= $SINCE AND lower("FileName") = 'powershell.exe') p ANTI JOIN (SELECT "InitiatingProcessId" FROM dne WHERE "Timestamp" >= $SINCE AND "RemotePort" = 443) n ON p."ProcessId" = n."InitiatingProcessId" GROUP BY "DeviceName""#,
         kinds: &[S, I],
+    },
+    // Two probes of the tuning steps beyond the ten: an IOC sweep for a hash the estate does
+    // not hold (the bloom filters' case) and the latest events (a top-k on sorted files).
+    Query {
+        name: "ioc sweep",
+        kql: r#"DeviceProcessEvents | where SHA256 == "7d2c1b0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c" | count"#,
+        datafusion: r#"SELECT count(*) FROM dpe WHERE "Timestamp" >= $SINCE AND "SHA256" = '7d2c1b0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c'"#,
+        duckdb: r#"SELECT count(*) FROM dpe WHERE "Timestamp" >= $SINCE AND "SHA256" = '7d2c1b0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c'"#,
+        kinds: &[I],
+    },
+    Query {
+        name: "latest 10",
+        kql: r#"DeviceProcessEvents | top 10 by Timestamp desc | project Timestamp"#,
+        datafusion: r#"SELECT "Timestamp" FROM dpe WHERE "Timestamp" >= $SINCE ORDER BY "Timestamp" DESC LIMIT 10"#,
+        duckdb: r#"SELECT epoch_ns("Timestamp") FROM dpe WHERE "Timestamp" >= $SINCE ORDER BY "Timestamp" DESC LIMIT 10"#,
+        kinds: &[T],
     },
 ];
 
@@ -340,6 +358,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if mismatches > 0 {
         return Err(format!("{mismatches} queries gave different answers on the engines").into());
+    }
+
+    // The tuning steps, cumulative, measured on the KQL side in the same run.
+    if std::env::var_os("BENCH_STEPS").is_some() {
+        let steps = Tuning::steps();
+        let mut grid = Vec::new();
+        for (step, tuning) in &steps {
+            let engine = engine.clone().with_tuning(*tuning);
+            let mut row = Vec::new();
+            for q in QUERIES {
+                let ms = tokio::task::block_in_place(|| {
+                    best_of(|| {
+                        rt.block_on(engine.run(TENANT, q.kql, now))
+                            .map(|_| ())
+                            .map_err(|e| format!("{} ({step}): KQL: {e}", q.name))
+                    })
+                })?;
+                row.push(ms);
+            }
+            eprintln!("  step {step} measured");
+            grid.push(row);
+        }
+        print!("\n| query (KQL, ms) |");
+        for (step, _) in &steps {
+            print!(" {step} |");
+        }
+        print!("\n|---|");
+        for _ in &steps {
+            print!("---|");
+        }
+        println!();
+        for (i, q) in QUERIES.iter().enumerate() {
+            print!("| {} |", q.name);
+            for row in &grid {
+                print!(" {:.1} |", row[i]);
+            }
+            println!();
+        }
     }
     Ok(())
 }

@@ -62,6 +62,7 @@ use crate::plan::Planner;
 use crate::probe::EngineProbe;
 use crate::result::{batches_to_rows, process_cpu, HuntResult, HuntStats};
 use crate::scan::{DeviceScope, TenantScan};
+use crate::tuning::Tuning;
 use crate::HuntError;
 
 /// Resource limits of one query.
@@ -117,6 +118,7 @@ pub struct HuntingEngine {
     catalog: Arc<Catalog>,
     store: Arc<EventStore>,
     limits: Limits,
+    tuning: Tuning,
 }
 
 impl HuntingEngine {
@@ -126,12 +128,19 @@ impl HuntingEngine {
             catalog: Arc::new(store.catalog().clone()),
             store,
             limits: Limits::default(),
+            tuning: Tuning::default(),
         }
     }
 
     /// Replaces the limits.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Replaces the Parquet reader's tuning (the benchmark measures each step).
+    pub fn with_tuning(mut self, tuning: Tuning) -> Self {
+        self.tuning = tuning;
         self
     }
 
@@ -215,6 +224,7 @@ impl HuntingEngine {
             devices: &DeviceScope::All,
             now,
             stats: Mutex::new(HuntStats::default()),
+            sorted_files: self.tuning.sorted_files,
         };
         let (bound, plan, _) = self.plan(&scan, query, now)?;
         let (ctx, _) = self.context()?;
@@ -275,11 +285,7 @@ impl HuntingEngine {
             .with_memory_pool(pool.clone())
             .build_arc()?;
         let mut config = SessionConfig::new().with_target_partitions(2);
-        config
-            .options_mut()
-            .execution
-            .parquet
-            .schema_force_view_types = false;
+        self.tuning.apply(&mut config);
         Ok((SessionContext::new_with_config_rt(config, runtime), pool))
     }
 
@@ -302,6 +308,7 @@ impl HuntingEngine {
             devices,
             now: now_ns,
             stats: Mutex::new(HuntStats::default()),
+            sorted_files: self.tuning.sorted_files,
         };
         let (_, plan, schema) = self.plan(&scan, query, now_ns)?;
         let max = self.limits.max_rows;

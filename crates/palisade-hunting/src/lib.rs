@@ -8,7 +8,8 @@
 //! Inside: the planner (bound tree → DataFusion logical plan, `plan/`), the implementation of
 //! each built-in function by its typed id (`functions/`, one exhaustive `match` per family),
 //! the UDFs and UDAFs Kusto needs (`udf/`), the tenant/time/device scans (`scan.rs`), and
-//! one long-lived runtime with row, time and memory [`Limits`] (`engine.rs`).
+//! one long-lived runtime with row, time and memory [`Limits`] (`engine.rs`), and the
+//! Parquet reader's [`Tuning`] (`tuning.rs`).
 
 mod engine;
 mod error;
@@ -17,9 +18,11 @@ mod plan;
 mod probe;
 mod result;
 mod scan;
+mod tuning;
 mod udf;
 
 pub use engine::{HuntingEngine, Limits};
 pub use error::HuntError;
 pub use result::{HuntResult, HuntStats};
 pub use scan::{DeviceScope, WINDOW_NS};
+pub use tuning::Tuning;

@@ -28,6 +28,8 @@ pub(crate) struct TenantScan<'a> {
     pub(crate) devices: &'a DeviceScope,
     pub(crate) now: i64,
     pub(crate) stats: Mutex<HuntStats>,
+    /// Declare `Timestamp` order on scans whose files are all sorted ([`crate::Tuning`]).
+    pub(crate) sorted_files: bool,
 }
 
 /// Which devices' rows a query may read inside its tenant (Defender RBAC device groups).
@@ -106,7 +108,12 @@ impl ScanSource for TenantScan<'_> {
             LogicalPlanBuilder::from(empty).project(exprs)?.build()?
         } else {
             self.note_files(&files);
-            let mut b = LogicalPlanBuilder::from(parquet_scan(table, &files, arrow_schema)?);
+            let mut b = LogicalPlanBuilder::from(parquet_scan(
+                table,
+                &files,
+                arrow_schema,
+                self.sorted_files && has_ts,
+            )?);
             if has_ts {
                 b = b.filter(ncol("Timestamp").gt_eq(ts_lit(since)))?;
             }
@@ -135,7 +142,7 @@ impl ScanSource for TenantScan<'_> {
                 .build()?);
         }
         self.note_files(&files);
-        parquet_scan(name, &files, arrow_schema(schema))
+        parquet_scan(name, &files, arrow_schema(schema), false)
     }
 }
 
@@ -148,18 +155,23 @@ impl TenantScan<'_> {
     }
 }
 
-/// A scan of Parquet `files` with `schema`, named `table`.
+/// A scan of Parquet `files` with `schema`, named `table`; with `declare_sorted`, when every
+/// file was written in `Timestamp` order, that order is declared to the planner.
 fn parquet_scan(
     table: &str,
     files: &[StoredFile],
     schema: arrow::datatypes::SchemaRef,
+    declare_sorted: bool,
 ) -> Result<LogicalPlan, PlanError> {
     let urls = files
         .iter()
         .map(|f| ListingTableUrl::parse(f.path.to_string_lossy()))
         .collect::<Result<Vec<_>, _>>()?;
-    let opts =
+    let mut opts =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    if declare_sorted && files.iter().all(|f| f.sorted) {
+        opts = opts.with_file_sort_order(vec![vec![ncol("Timestamp").sort(true, false)]]);
+    }
     let cfg = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(opts)
         .with_schema(schema);

@@ -21,8 +21,10 @@ use crate::columns::{Mismatch, RowBatch};
 use crate::store::{EventStore, PartWriter, StoreError};
 use events::Gen;
 
-/// Rows buffered per table before they are written out as a row group.
-pub const FLUSH_ROWS: usize = 64 * 1024;
+/// Rows buffered per table before they go to the table's Parquet writer (which forms row
+/// groups of up to its maximum): the generator's memory is about this many rows per table and
+/// worker, whatever the total.
+pub const FLUSH_ROWS: usize = 8 * 1024;
 
 /// Every table the generator writes.
 pub const GENERATED_TABLES: &[&str] = &[

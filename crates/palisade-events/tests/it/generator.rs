@@ -35,6 +35,78 @@ fn timestamps(store: &EventStore, table: &str) -> Vec<Vec<i64>> {
         .collect()
 }
 
+/// The footer names `Timestamp` as the sort column of every row group, and each
+/// equality-searched column the table has carries a bloom filter that answers for the values
+/// written and (with a 1 % false-positive rate) not for others.
+fn footer_declares_order_and_blooms(path: &std::path::Path, table: &str) {
+    use parquet::file::properties::ReaderProperties;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = std::fs::File::open(path).unwrap();
+    let props = ReaderProperties::builder()
+        .set_read_bloom_filter(true)
+        .build();
+    let reader = SerializedFileReader::new_with_options(
+        file,
+        parquet::file::serialized_reader::ReadOptionsBuilder::new()
+            .with_reader_properties(props)
+            .build(),
+    )
+    .unwrap();
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr();
+    let ts = (0..schema.num_columns())
+        .find(|i| schema.column(*i).name() == "Timestamp")
+        .unwrap();
+    for g in 0..meta.num_row_groups() {
+        let sorting = meta
+            .row_group(g)
+            .sorting_columns()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(sorting.len(), 1, "{table}");
+        assert_eq!(sorting[0].column_idx as usize, ts, "{table}");
+        assert!(!sorting[0].descending);
+        let rg = reader.get_row_group(g).unwrap();
+        for name in palisade_events::BLOOM_FILTER_COLUMNS {
+            let Some(i) = (0..schema.num_columns()).find(|i| schema.column(*i).name() == *name)
+            else {
+                continue;
+            };
+            let bloom = rg
+                .get_column_bloom_filter(i)
+                .unwrap_or_else(|| panic!("{table}.{name}: no bloom filter"));
+            // Every value written is in the filter; of 100 values never written, few are.
+            for v in column_strings(path, name) {
+                assert!(bloom.check(v.as_str()), "{table}.{name}: {v} missing");
+            }
+            let false_positives = (0..100)
+                .filter(|k| bloom.check(format!("absent-{k}").as_str()))
+                .count();
+            assert!(false_positives < 10, "{table}.{name}: {false_positives}");
+        }
+    }
+}
+
+/// The non-null values of string column `name` in the file at `path`.
+fn column_strings(path: &std::path::Path, name: &str) -> Vec<String> {
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    for b in reader {
+        let b = b.unwrap();
+        let c = b.column_by_name(name).unwrap().as_string::<i32>().clone();
+        out.extend(
+            (0..c.len())
+                .filter(|i| c.is_valid(*i))
+                .map(|i| c.value(i).to_string()),
+        );
+    }
+    out
+}
+
 #[tokio::test]
 async fn one_sorted_file_per_table_and_day_in_the_window() {
     let dir = tempfile::tempdir().unwrap();
@@ -57,11 +129,15 @@ async fn one_sorted_file_per_table_and_day_in_the_window() {
             .map(|f| f.path.parent().unwrap().to_path_buf())
             .collect();
         assert_eq!(days.len(), files.len(), "{table}: one file per day");
-        for (f, ts) in files.iter().zip(timestamps(&store, table)) {
+        for (i, (f, ts)) in files.iter().zip(timestamps(&store, table)).enumerate() {
             assert!(
-                f.path.to_string_lossy().ends_with("-s.parquet"),
+                f.path.to_string_lossy().ends_with("-s.parquet") && f.sorted,
                 "{table}: a sorted file"
             );
+            if i == 0 {
+                // One file per table: every value of every bloom column is read back.
+                footer_declares_order_and_blooms(&f.path, table);
+            }
             assert!(
                 ts.windows(2).all(|w| w[0] <= w[1]),
                 "{table}: in time order"

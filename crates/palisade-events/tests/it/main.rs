@@ -1,6 +1,7 @@
 //! The event store's tests, one binary: the columnar generator and JSON-lines ingest, read back
 //! straight from the Parquet files (the engine's tests query the same store through KQL).
 
+mod compact;
 mod generator;
 mod ingest;
 

@@ -8,3 +8,4 @@ mod exec;
 mod fileprofile;
 mod store;
 mod support;
+mod tuning;
