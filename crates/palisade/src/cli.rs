@@ -792,10 +792,17 @@ async fn ingest(
 ) -> Result<()> {
     let (tenant_id, _) = seed_tenant(data_dir, tenant).await?;
     let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
-    let reader = std::io::BufReader::new(
-        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let bar = indicatif::ProgressBar::new(input.metadata().map_or(0, |m| m.len()));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let reader = std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(input));
     let report = palisade_events::ingest_jsonl(&store, &tenant_id, table, reader).await?;
+    bar.finish();
     for e in &report.rejected {
         eprintln!("{}:{}: {}", file.display(), e.line, e.message);
     }
