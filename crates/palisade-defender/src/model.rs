@@ -303,6 +303,20 @@ pub struct Device {
     pub vm_metadata: Option<serde_json::Value>,
 }
 
+/// The distinct MDE device ids the alerts name, lower case (what device-group scoping of
+/// incidents reads).
+pub fn device_ids(alerts: &[Alert]) -> Vec<String> {
+    let mut ids: Vec<String> = alerts
+        .iter()
+        .flat_map(|a| a.devices.iter())
+        .map(|d| d.mdatp_device_id.to_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 /// An entity (spec §5.4): every key is always present, `null` where not applicable.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,6 +6,10 @@
 //! docs' own samples request tokens for it (identity of the curl sample in
 //! `api-partner-access`); its permission catalogue is not in our spec, so it defines no roles
 //! yet and its tokens carry none [inferred].
+//!
+//! The Defender delegated scopes are of type `User` (a user may consent to them for
+//! themselves) [inferred: the issue asks for user consent on the consent page; the docs
+//! tell admins to grant consent, which Palisade supports too].
 
 use crate::model::{AppRole, ApplicationDefinition, PermissionScope};
 
@@ -44,13 +48,17 @@ fn role(id: &str, value: &str, name: &str) -> AppRole {
     }
 }
 
-fn scope(id: &str, value: &str, name: &str) -> PermissionScope {
+fn scope(id: &str, value: &str, name: &str, description: &str) -> PermissionScope {
     PermissionScope {
         id: id.into(),
         value: value.into(),
         admin_consent_display_name: name.into(),
-        admin_consent_description: name.into(),
-        kind: "Admin".into(),
+        admin_consent_description: format!(
+            "Allows the app to {description} on behalf of the signed-in user."
+        ),
+        user_consent_display_name: Some(name.into()),
+        user_consent_description: Some(format!("Allows the app to {description} on your behalf.")),
+        kind: "User".into(),
         is_enabled: true,
     }
 }
@@ -94,21 +102,25 @@ pub fn builtin_apps() -> Vec<BuiltinApp> {
                         "12c153a4-4204-4224-aa3c-4626e2f47c2b",
                         "Incident.Read",
                         "Read incidents",
+                        "read the Microsoft Defender XDR incidents you can see",
                     ),
                     scope(
                         "2af415cc-88cf-4146-a0c8-444c3a80d5db",
                         "Incident.ReadWrite",
                         "Read and write incidents",
+                        "read and update the Microsoft Defender XDR incidents you can see",
                     ),
                     scope(
                         "15f11de4-5113-4268-a2d1-0bad43d781f9",
                         "AdvancedHunting.Read",
                         "Run advanced queries",
+                        "run advanced hunting queries over the data you can see",
                     ),
                     scope(
                         "ddbb8d0c-c86b-4ece-bcb7-0f031a9cf103",
                         "CustomDetections.ReadWrite",
                         "Read and write custom detection rules",
+                        "read and write custom detection rules",
                     ),
                 ],
                 ..Default::default()

@@ -124,6 +124,49 @@ pub struct NewIncident {
     /// Demo-data key: an incident with the same key in the same tenant is never inserted
     /// twice (see [`Store::insert_incidents_if_absent`]).
     pub demo_key: Option<String>,
+    /// The MDE device ids the alerts name (device-group scoping reads these).
+    pub device_ids: Vec<String>,
+}
+
+/// Which incidents a caller sees beyond its tenant: all of them, or (a user scoped to
+/// Defender device groups) those naming a device of one of `groups`, plus those that name
+/// no device at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentVisibility<'a> {
+    /// Every incident of the tenant.
+    All,
+    /// Incidents with a device in one of these groups, or with no device.
+    DeviceGroups(&'a [i64]),
+}
+
+impl IncidentVisibility<'_> {
+    /// The SQL condition on `incidents` (aliased `i`), with placeholders from `$first`;
+    /// pushes the group ids to bind.
+    fn sql(&self, first: usize, binds: &mut Vec<i64>) -> String {
+        match self {
+            IncidentVisibility::All => String::new(),
+            IncidentVisibility::DeviceGroups(groups) => {
+                let list: Vec<String> = groups
+                    .iter()
+                    .enumerate()
+                    .map(|(k, g)| {
+                        binds.push(*g);
+                        format!("${}", first + k)
+                    })
+                    .collect();
+                let in_groups = if list.is_empty() {
+                    "0 = 1".to_string()
+                } else {
+                    format!("v.group_id IN ({})", list.join(", "))
+                };
+                format!(
+                    " AND (NOT EXISTS (SELECT 1 FROM incident_devices d WHERE d.tenant_id = i.tenant_id AND d.incident_id = i.incident_id) \
+                     OR EXISTS (SELECT 1 FROM incident_devices d JOIN devices v ON v.tenant_id = d.tenant_id AND v.device_id = d.device_id \
+                     WHERE d.tenant_id = i.tenant_id AND d.incident_id = i.incident_id AND {in_groups}))"
+                )
+            }
+        }
+    }
 }
 
 /// A change to an incident, applied in one transaction. `None` keeps a field.
@@ -369,6 +412,16 @@ async fn insert_one(
     for c in &inc.comments {
         insert_comment(&mut *conn, tenant_id, id, c).await?;
     }
+    for device in &inc.device_ids {
+        sqlx::query(
+            "INSERT INTO incident_devices (tenant_id, incident_id, device_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(device.to_lowercase())
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(Some(id))
 }
 
@@ -421,14 +474,30 @@ impl Store {
         skip: i64,
         limit: i64,
     ) -> Result<Vec<IncidentRow>> {
+        self.list_visible_incidents(tenant_id, IncidentVisibility::All, filter, skip, limit)
+            .await
+    }
+
+    /// [`Store::list_incidents`] limited to what `visibility` lets the caller see; the
+    /// limit is applied in SQL, so pages stay full and `$skip` stays exact.
+    pub async fn list_visible_incidents(
+        &self,
+        tenant_id: &str,
+        visibility: IncidentVisibility<'_>,
+        filter: Option<&IncidentFilter>,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<IncidentRow>> {
         let mut binds = vec![Bind::Text(tenant_id.to_string())];
         let where_filter = match filter {
             Some(f) => format!(" AND {}", compile_filter(f, &mut binds)),
             None => String::new(),
         };
-        let n = binds.len();
+        let mut groups = Vec::new();
+        let where_visible = visibility.sql(binds.len() + 1, &mut groups);
+        let n = binds.len() + groups.len();
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = $1{where_filter} \
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE tenant_id = $1{where_filter}{where_visible} \
              ORDER BY created_time DESC, incident_id DESC LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
@@ -438,6 +507,9 @@ impl Store {
             match b {
                 Bind::Text(s) => query = query.bind(s),
             }
+        }
+        for g in groups {
+            query = query.bind(g);
         }
         let rows = query
             .bind(limit.max(0))
@@ -450,6 +522,25 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         self.attach_comments(tenant_id, &mut out).await?;
         Ok(out)
+    }
+
+    /// Whether the tenant has the incident and `visibility` lets the caller see it.
+    pub async fn incident_visible(
+        &self,
+        tenant_id: &str,
+        incident_id: i64,
+        visibility: IncidentVisibility<'_>,
+    ) -> Result<bool> {
+        let mut groups = Vec::new();
+        let where_visible = visibility.sql(3, &mut groups);
+        let sql = format!(
+            "SELECT 1 FROM incidents i WHERE tenant_id = $1 AND incident_id = $2{where_visible}"
+        );
+        let mut query = sqlx::query(&sql).bind(tenant_id).bind(incident_id);
+        for g in groups {
+            query = query.bind(g);
+        }
+        Ok(query.fetch_optional(self.pool()).await?.is_some())
     }
 
     async fn attach_comments(&self, tenant_id: &str, incidents: &mut [IncidentRow]) -> Result<()> {
@@ -613,6 +704,7 @@ mod tests {
             comments: vec![],
             alerts_json: "[]".into(),
             demo_key: key.map(str::to_string),
+            device_ids: vec![],
         }
     }
 
@@ -625,6 +717,80 @@ mod tests {
             "2020-09-04T05:22:59.0000000Z"
         );
         assert_eq!(parse_incident_time("2021-01-26T01:00:37.8404534Z"), Some(t));
+    }
+
+    #[tokio::test]
+    async fn device_group_visibility_is_applied_in_sql() {
+        let store = store_with(&["t1", "t2"]).await;
+        let now = datetime!(2024-03-01 00:00:00 UTC);
+        let add = |name: &str, devices: &[&str], minutes: i64| {
+            let mut i = new_incident(name, now + time::Duration::minutes(minutes), None);
+            i.device_ids = devices.iter().map(|d| d.to_string()).collect();
+            i
+        };
+        let incidents = [
+            add("finance", &["DEV-FIN"], 1),
+            add("servers", &["dev-srv"], 2),
+            add("both", &["dev-fin", "dev-srv"], 3),
+            add("mail only", &[], 4),
+            add("unknown device", &["dev-new"], 5),
+        ];
+        for i in &incidents {
+            store.insert_incident("t1", i).await.unwrap();
+        }
+        store
+            .insert_device_group("t1", Some(7), "Finance", "", 0)
+            .await
+            .unwrap();
+        store
+            .insert_device_group("t1", Some(8), "Servers", "", 0)
+            .await
+            .unwrap();
+        for (id, group) in [("dev-fin", 7), ("dev-srv", 8)] {
+            store
+                .upsert_device(&crate::DeviceRow {
+                    tenant_id: "t1".into(),
+                    device_id: id.into(),
+                    device_name: format!("{id}.contoso.com"),
+                    group_id: Some(group),
+                    created_at: 0,
+                })
+                .await
+                .unwrap();
+        }
+        let names = |rows: Vec<IncidentRow>| -> Vec<String> {
+            rows.into_iter().map(|r| r.incident_name).collect()
+        };
+        let fin = store
+            .list_visible_incidents("t1", IncidentVisibility::DeviceGroups(&[7]), None, 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(names(fin), ["mail only", "both", "finance"]);
+        let none = store
+            .list_visible_incidents("t1", IncidentVisibility::DeviceGroups(&[]), None, 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(names(none), ["mail only"]);
+        let all = store.list_incidents("t1", None, 0, 100).await.unwrap();
+        assert_eq!(all.len(), 5);
+        // Paging counts visible incidents only.
+        let page = store
+            .list_visible_incidents("t1", IncidentVisibility::DeviceGroups(&[8]), None, 1, 1)
+            .await
+            .unwrap();
+        assert_eq!(names(page), ["both"]);
+        assert!(store
+            .incident_visible("t1", 1, IncidentVisibility::DeviceGroups(&[7]))
+            .await
+            .unwrap());
+        assert!(!store
+            .incident_visible("t1", 2, IncidentVisibility::DeviceGroups(&[7]))
+            .await
+            .unwrap());
+        assert!(!store
+            .incident_visible("t2", 1, IncidentVisibility::All)
+            .await
+            .unwrap());
     }
 
     #[tokio::test]

@@ -9,12 +9,18 @@
 //! takes the tenant id and names it in its `WHERE` clause.
 
 mod directory;
+mod grants;
 mod incidents;
 mod keys;
+mod signin;
+mod users;
 
 pub use directory::*;
+pub use grants::*;
 pub use incidents::*;
 pub use keys::*;
+pub use signin::*;
+pub use users::*;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
