@@ -146,6 +146,7 @@ pub fn application_json(
         "identifierUris": app.identifier_uris,
         "isFallbackPublicClient": app.is_public_client,
         "web": {"redirectUris": app.definition.web_redirect_uris},
+        "spa": {"redirectUris": app.definition.spa_redirect_uris},
         "publicClient": {"redirectUris": app.definition.public_client_redirect_uris},
         "requiredResourceAccess": app.definition.required_resource_access,
         "appRoles": app.definition.app_roles,
@@ -203,6 +204,7 @@ pub struct CreateApplication {
     pub is_fallback_public_client: Option<bool>,
     pub identifier_uris: Option<Vec<String>>,
     pub web: Option<RedirectUris>,
+    pub spa: Option<RedirectUris>,
     pub public_client: Option<RedirectUris>,
     pub required_resource_access: Option<Vec<RequiredResourceAccess>>,
     pub app_roles: Option<Vec<AppRole>>,
@@ -278,4 +280,8 @@ pub struct CreateGrant {
     pub app_id: String,
     pub resource: Option<String>,
     pub permissions: Vec<String>,
+    /// `Application` (app roles, the default) or `Delegated` (an AllPrincipals
+    /// oauth2PermissionGrant).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
 }

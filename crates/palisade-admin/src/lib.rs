@@ -12,7 +12,12 @@
 //! | `POST …/applications/{id}/addPassword`, `…/removePassword` | same |
 //! | `GET, POST /admin/{tenant}/v1.0/servicePrincipals`, `GET, DELETE …/{id}` | same |
 //! | `GET, POST …/servicePrincipals/{id}/appRoleAssignments`, `DELETE …/{assignmentId}` | same |
-//! | `POST /admin/{tenant}/grants` | portal "Add permission + Grant admin consent" in one step |
+//! | `GET, POST /admin/{tenant}/v1.0/users`, `GET, PATCH, DELETE …/users/{id}` | same (`{id}` = object id or UPN) |
+//! | `POST …/users/{id}/revokeSignInSessions` | same |
+//! | `GET …/roleManagement/directory/roleDefinitions`, `GET, POST …/roleAssignments`, `DELETE …/roleAssignments/{id}` | same (built-in roles, scope `/`) |
+//! | `GET, POST …/oauth2PermissionGrants`, `GET, PATCH, DELETE …/{id}` | same |
+//! | `POST /admin/{tenant}/grants` | portal "Add permission + Grant admin consent" in one step (`"type": "Application"` app roles, `"Delegated"` scopes) |
+//! | `GET, POST /admin/{tenant}/deviceGroups`, `DELETE …/{id}`, `GET /admin/{tenant}/devices`, `PUT …/devices/{id}`, `GET, PUT /admin/{tenant}/users/{id}/deviceGroups` | — (Defender RBAC device groups, set in the Defender portal) |
 //! | `GET /admin/keys`, `POST /admin/keys/rotate` | — (signing key rotation) |
 //!
 //! Every request needs `Authorization: Bearer <admin key>`; keys are stored hashed and
@@ -22,6 +27,7 @@
 mod auth;
 mod graph;
 mod routes;
+mod users;
 
 pub use auth::{bootstrap_admin_key, AdminKeyError};
 pub use routes::{router, AdminState};

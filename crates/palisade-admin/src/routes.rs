@@ -29,7 +29,10 @@ pub struct AdminState {
 
 type ApiResult = Result<Response, GraphError>;
 
-fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, GraphError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, GraphError> {
     let is_json = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -96,7 +99,8 @@ pub fn router(state: AdminState) -> Router {
         .route(
             "/servicePrincipals/{id}/appRoleAssignments/{assignment}",
             delete(delete_assignment),
-        );
+        )
+        .merge(crate::users::graph_routes());
     Router::new()
         .route("/admin/tenants", get(list_tenants).post(create_tenant))
         .route("/admin/tenants/{tenant}", get(get_tenant))
@@ -104,6 +108,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/keys/rotate", post(rotate_keys))
         .route("/admin/{tenant}/grants", post(create_grant))
         .nest("/admin/{tenant}/v1.0", graph)
+        .nest("/admin/{tenant}", crate::users::defender_routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_admin,
@@ -111,7 +116,7 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-async fn tenant(state: &AdminState, segment: &str) -> Result<TenantRow, GraphError> {
+pub(crate) async fn tenant(state: &AdminState, segment: &str) -> Result<TenantRow, GraphError> {
     state
         .directory
         .resolve_tenant(segment)
@@ -238,6 +243,7 @@ async fn create_application(
                 .public_client
                 .and_then(|p| p.redirect_uris)
                 .unwrap_or_default(),
+            spa_redirect_uris: req.spa.and_then(|p| p.redirect_uris).unwrap_or_default(),
             required_resource_access: req.required_resource_access.unwrap_or_default(),
             app_roles: req.app_roles.unwrap_or_default(),
             requested_access_token_version: api
@@ -491,6 +497,20 @@ async fn create_grant(
     let t = tenant(&s, &t).await?;
     let req: CreateGrant = parse_json(&headers, &body)?;
     let resource = req.resource.unwrap_or_else(|| MTP_APP_ID.to_string());
+    match req.kind.as_deref() {
+        None | Some("Application") => {}
+        Some("Delegated") => {
+            let v =
+                crate::users::grant_delegated(&s, &t.id, &req.app_id, &resource, &req.permissions)
+                    .await?;
+            return Ok((StatusCode::CREATED, Json(v)).into_response());
+        }
+        Some(other) => {
+            return Err(GraphError::bad_request(format!(
+                "type '{other}' is not supported: use Application or Delegated."
+            )))
+        }
+    }
     let outcome = s
         .directory
         .grant_permissions(&t.id, &req.app_id, &resource, &req.permissions)
@@ -503,6 +523,7 @@ async fn create_grant(
         StatusCode::CREATED,
         Json(json!({
             "tenantId": t.id,
+            "type": "Application",
             "clientServicePrincipalId": outcome.client_service_principal.id,
             "resourceServicePrincipalId": outcome.resource_service_principal.id,
             "resourceAppId": outcome.resource_service_principal.app_id,

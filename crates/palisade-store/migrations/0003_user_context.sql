@@ -155,6 +155,7 @@ CREATE TABLE refresh_tokens (
     amr          TEXT NOT NULL,        -- JSON array
     issued_at    INTEGER NOT NULL,
     expires_at   INTEGER NOT NULL,     -- 90 days of inactivity
+    max_expires_at INTEGER,            -- a hard end that refreshing never passes (SPA: 24 h)
     revoked_at   INTEGER
 );
 CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);

@@ -128,6 +128,8 @@ pub struct RefreshTokenRow {
     pub issued_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
+    /// A hard end that exchanges never pass (single-page apps: 24 hours).
+    pub max_expires_at: Option<i64>,
     /// Set when revoked.
     pub revoked_at: Option<i64>,
 }
@@ -140,7 +142,7 @@ const DEVICE_COLUMNS: &str =
     "id, device_code_hash, user_code, client_id, request, interval_secs, created_at, expires_at, \
      last_poll_ms, status, tenant_id, user_id, auth_time";
 const REFRESH_COLUMNS: &str =
-    "id, token_hash, tenant_id, user_id, client_id, auth_time, amr, issued_at, expires_at, revoked_at";
+    "id, token_hash, tenant_id, user_id, client_id, auth_time, amr, issued_at, expires_at, max_expires_at, revoked_at";
 
 fn session_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<SessionRow> {
     let ids: String = r.try_get("client_ids")?;
@@ -198,6 +200,7 @@ fn refresh_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<RefreshTokenRow> {
         amr_json: r.try_get("amr")?,
         issued_at: r.try_get("issued_at")?,
         expires_at: r.try_get("expires_at")?,
+        max_expires_at: r.try_get("max_expires_at")?,
         revoked_at: r.try_get("revoked_at")?,
     })
 }
@@ -565,7 +568,7 @@ impl Store {
 
 async fn insert_refresh(conn: &mut sqlx::SqliteConnection, t: &RefreshTokenRow) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(&t.id)
     .bind(&t.token_hash)
@@ -576,6 +579,7 @@ async fn insert_refresh(conn: &mut sqlx::SqliteConnection, t: &RefreshTokenRow) 
     .bind(&t.amr_json)
     .bind(t.issued_at)
     .bind(t.expires_at)
+    .bind(t.max_expires_at)
     .bind(t.revoked_at)
     .execute(&mut *conn)
     .await

@@ -273,16 +273,41 @@ enum AdminCommand {
         #[command(subcommand)]
         command: SecretCommand,
     },
-    /// Add application permissions to an app and grant admin consent for them.
+    /// Add permissions to an app and grant admin consent for them: application
+    /// permissions (app roles), or with --delegated, delegated permissions for every user.
     Grant {
         /// The app (client id, object id or display name).
         app: String,
-        /// Permission values, e.g. Incident.Read.All AdvancedHunting.Read.All.
+        /// Permission values, e.g. Incident.Read.All AdvancedHunting.Read.All (or with
+        /// --delegated: Incident.Read AdvancedHunting.Read).
         #[arg(required = true)]
         permissions: Vec<String>,
         /// The resource app (identifier URI, app id or display name).
         #[arg(long, default_value = "Microsoft Threat Protection")]
         resource: String,
+        /// Delegated permissions (an AllPrincipals oauth2PermissionGrant).
+        #[arg(long)]
+        delegated: bool,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: crate::admin_users::UserCommand,
+    },
+    /// Directory roles of users.
+    Role {
+        #[command(subcommand)]
+        command: crate::admin_users::RoleCommand,
+    },
+    /// Defender device groups.
+    DeviceGroup {
+        #[command(subcommand)]
+        command: crate::admin_users::DeviceGroupCommand,
+    },
+    /// Defender devices and their groups.
+    Device {
+        #[command(subcommand)]
+        command: crate::admin_users::DeviceCommand,
     },
     /// Token signing keys.
     Keys {
@@ -314,12 +339,20 @@ enum AppCommand {
         /// Accounts in any organizational directory (multi-tenant).
         #[arg(long)]
         multi_tenant: bool,
-        /// Public client (no secrets; user sign-in).
+        /// Public client (no secrets; user sign-in). With no redirect URI given, it gets
+        /// the native defaults: http://localhost and
+        /// https://login.microsoftonline.com/common/oauth2/nativeclient.
         #[arg(long)]
         public: bool,
         /// Web redirect URI (repeatable).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// Single-page application redirect URI (repeatable).
+        #[arg(long = "spa-redirect-uri")]
+        spa_redirect_uris: Vec<String>,
+        /// Mobile and desktop redirect URI (repeatable), e.g. http://localhost.
+        #[arg(long = "public-redirect-uri")]
+        public_redirect_uris: Vec<String>,
         /// Identifier URI (App ID URI) if the app is an API (repeatable).
         #[arg(long = "identifier-uri")]
         identifier_uris: Vec<String>,
@@ -897,13 +930,28 @@ async fn admin(args: AdminArgs) -> Result<()> {
                     multi_tenant,
                     public,
                     redirect_uris,
+                    spa_redirect_uris,
+                    public_redirect_uris,
                     identifier_uris,
                 } => {
+                    let mut public_uris = public_redirect_uris.clone();
+                    if *public
+                        && public_uris.is_empty()
+                        && redirect_uris.is_empty()
+                        && spa_redirect_uris.is_empty()
+                    {
+                        public_uris = vec![
+                            "http://localhost".into(),
+                            "https://login.microsoftonline.com/common/oauth2/nativeclient".into(),
+                        ];
+                    }
                     let body = json!({
                         "displayName": name,
                         "signInAudience": if *multi_tenant { "AzureADMultipleOrgs" } else { "AzureADMyOrg" },
                         "isFallbackPublicClient": public,
                         "web": {"redirectUris": redirect_uris},
+                        "spa": {"redirectUris": spa_redirect_uris},
+                        "publicClient": {"redirectUris": public_uris},
                         "identifierUris": identifier_uris,
                     });
                     let a = client
@@ -941,6 +989,11 @@ async fn admin(args: AdminArgs) -> Result<()> {
                         vec!["publicClient".into(), field(&a, "/isFallbackPublicClient")],
                         vec!["identifierUris".into(), field(&a, "/identifierUris")],
                         vec!["redirectUris".into(), field(&a, "/web/redirectUris")],
+                        vec!["spaRedirectUris".into(), field(&a, "/spa/redirectUris")],
+                        vec![
+                            "publicRedirectUris".into(),
+                            field(&a, "/publicClient/redirectUris"),
+                        ],
                     ];
                     for s in a["passwordCredentials"].as_array().into_iter().flatten() {
                         rows.push(vec![
@@ -1049,17 +1102,39 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 }
             }
         }
+        AdminCommand::User { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            crate::admin_users::user(&client, &tenant, out, command).await?;
+        }
+        AdminCommand::Role { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            crate::admin_users::role(&client, &tenant, out, command).await?;
+        }
+        AdminCommand::DeviceGroup { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            crate::admin_users::device_group(&client, &tenant, out, command).await?;
+        }
+        AdminCommand::Device { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            crate::admin_users::device(&client, &tenant, out, command).await?;
+        }
         AdminCommand::Grant {
             app,
             permissions,
             resource,
+            delegated,
         } => {
             let tenant = resolve_tenant(&client, &args).await?;
             let a = find_app(&client, &tenant, app).await?;
+            let kind = if *delegated {
+                "Delegated"
+            } else {
+                "Application"
+            };
             let g = client
                 .post(
                     &format!("/admin/{tenant}/grants"),
-                    &json!({"appId": field(&a, "/appId"), "resource": resource, "permissions": permissions}),
+                    &json!({"appId": field(&a, "/appId"), "resource": resource, "permissions": permissions, "type": kind}),
                 )
                 .await?;
             let resource_name = field(&g, "/resourceDisplayName");
@@ -1079,9 +1154,10 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 .unwrap_or_default();
             if out == Format::Table {
                 println!(
-                    "Granted admin consent in tenant {} for {}:",
+                    "Granted admin consent in tenant {} for {} ({} permissions):",
                     field(&g, "/tenantId"),
-                    field(&a, "/displayName")
+                    field(&a, "/displayName"),
+                    kind.to_lowercase()
                 );
             }
             emit(out, &g, &["PERMISSION", "RESOURCE", "APP ROLE ID"], rows);

@@ -6,6 +6,7 @@
 //! - [`cli`]: the `palisade` command line.
 
 mod admin_client;
+mod admin_users;
 pub mod cli;
 pub mod client_cmds;
 pub mod hunting;
