@@ -132,7 +132,8 @@ pub(crate) async fn run(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = app.authorize(&headers, Operation::RunHuntingQuery).await?;
+    let auth = app.authorize(&headers, Operation::RunHuntingQuery).await?;
+    let caller = &auth.caller;
     if !is_json(&headers) {
         return Err(ApiError::BadRequest(
             "The Content-Type header must be application/json.".into(),
@@ -145,7 +146,20 @@ pub(crate) async fn run(
         ));
     };
     let now = app.state.clock.now();
-    let scope = HuntScope::tenant(caller.tenant_id.clone());
+    // Users scoped to device groups read only their devices' rows, enforced in every scan.
+    let scope = match &auth.visibility {
+        crate::access::Visibility::All => HuntScope::tenant(caller.tenant_id.clone()),
+        crate::access::Visibility::Groups(groups) => HuntScope {
+            tenant_id: caller.tenant_id.clone(),
+            devices: Some(
+                app.state
+                    .user_access
+                    .devices_in_groups(&caller.tenant_id, groups)
+                    .await
+                    .map_err(ApiError::internal)?,
+            ),
+        },
+    };
     match engine.run(&scope, &query, now).await {
         Ok(out) => Ok(Json(json!({
             "Stats": out.stats,

@@ -1,6 +1,7 @@
 //! The HTTP handlers: authorization pipeline and the three incident methods.
 
-use crate::auth::{bearer_token, Caller, CallerKind, TokenError, TokenValidator};
+use crate::access::{missing_right_message, required_right, Authorized, Visibility};
+use crate::auth::{bearer_token, CallerKind, TokenError, TokenValidator};
 use crate::error::ApiError;
 use crate::model::{Incident, IncidentCollection, IncidentEntity, ODATA_METADATA};
 use crate::odata::{parse_list_query, split_query};
@@ -15,7 +16,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use palisade_store::{IncidentRow, IncidentUpdateOutcome};
+use palisade_store::{IncidentRow, IncidentUpdateOutcome, IncidentVisibility};
 use std::sync::Arc;
 
 pub(crate) struct App {
@@ -45,6 +46,7 @@ pub(crate) fn build(state: DefenderState) -> Router {
             axum::routing::post(crate::hunting::run),
         )
         .route("/api/v1.0/incidents", get(list_incidents))
+        .route("/api/palisade/whoami", get(whoami))
         .route(
             "/api/v1.0/incidents/{id}",
             get(get_incident).patch(update_incident),
@@ -63,12 +65,9 @@ impl App {
         }
     }
 
-    /// Token → tenant → permission → user role → quota.
-    pub(crate) async fn authorize(
-        &self,
-        headers: &HeaderMap,
-        op: Operation,
-    ) -> Result<Caller, ApiError> {
+    /// Token → tenant → (delegated) the user exists and is enabled, with their rights and
+    /// device groups. No permission is checked yet.
+    pub(crate) async fn identify(&self, headers: &HeaderMap) -> Result<Authorized, ApiError> {
         let token =
             bearer_token(headers.get(header::AUTHORIZATION)).map_err(|e| self.unauthorized(&e))?;
         let now = self.state.clock.now();
@@ -85,12 +84,55 @@ impl App {
         {
             return Err(self.unauthorized(&TokenError::UnknownTenant));
         }
-        check_token_permission(&caller, op).map_err(ApiError::Forbidden)?;
-        if caller.kind == CallerKind::Delegated && !self.state.user_roles.allows(&caller, op).await
-        {
-            return Err(ApiError::Forbidden(
-                "The signed-in user does not have a role that allows this operation.".to_string(),
-            ));
+        if caller.kind != CallerKind::Delegated {
+            return Ok(Authorized {
+                caller,
+                visibility: Visibility::All,
+                rights: Vec::new(),
+            });
+        }
+        let user_id = caller.object_id.clone().unwrap_or_default();
+        let access = self
+            .state
+            .user_access
+            .user_access(&caller.tenant_id, &user_id)
+            .await
+            .map_err(ApiError::internal)?;
+        let Some(access) = access else {
+            return Err(self.unauthorized_user("The signed-in user does not exist in the tenant."));
+        };
+        if !access.enabled {
+            return Err(self.unauthorized_user("The signed-in user's account is disabled."));
+        }
+        Ok(Authorized {
+            caller,
+            visibility: Visibility::of(&access.devices),
+            rights: access.rights,
+        })
+    }
+
+    /// [`App::identify`] → the token's permission and (delegated) the user's right → quota.
+    /// A 403 names what is missing: the scope, the right, or both.
+    pub(crate) async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        op: Operation,
+    ) -> Result<Authorized, ApiError> {
+        let auth = self.identify(headers).await?;
+        let caller = &auth.caller;
+        if caller.kind == CallerKind::Delegated {
+            let mut missing = Vec::new();
+            if let Err(m) = check_token_permission(caller, op) {
+                missing.push(m);
+            }
+            if !auth.rights.contains(&required_right(op)) {
+                missing.push(missing_right_message(op));
+            }
+            if !missing.is_empty() {
+                return Err(ApiError::Forbidden(missing.join(" ")));
+            }
+        } else {
+            check_token_permission(caller, op).map_err(ApiError::Forbidden)?;
         }
         // Hunting quotas are per tenant; incident quotas per (tenant, app).
         let quota_app = if op == Operation::RunHuntingQuery {
@@ -99,13 +141,30 @@ impl App {
             caller.app_id.as_str()
         };
         self.quotas
-            .check(&caller.tenant_id, quota_app, op, now)
+            .check(&caller.tenant_id, quota_app, op, self.state.clock.now())
             .map_err(|q| ApiError::TooManyRequests {
                 limit: q.max_calls,
                 window: q.window,
                 retry_after_secs: q.retry_after_secs,
             })?;
-        Ok(caller)
+        Ok(auth)
+    }
+
+    fn unauthorized_user(&self, description: &str) -> ApiError {
+        ApiError::Unauthorized {
+            description: description.to_string(),
+            authorization_uri: format!(
+                "{}/common/oauth2/authorize",
+                self.state.authority_host.trim_end_matches('/')
+            ),
+        }
+    }
+}
+
+fn visibility(v: &Visibility) -> IncidentVisibility<'_> {
+    match v {
+        Visibility::All => IncidentVisibility::All,
+        Visibility::Groups(g) => IncidentVisibility::DeviceGroups(g),
     }
 }
 
@@ -150,12 +209,19 @@ async fn list_incidents(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
-    let caller = app.authorize(&headers, Operation::ListIncidents).await?;
+    let auth = app.authorize(&headers, Operation::ListIncidents).await?;
+    let caller = &auth.caller;
     let q = parse_list_query(uri.query()).map_err(|e| ApiError::OData(e.0))?;
     let mut rows = app
         .state
         .store
-        .list_incidents(&caller.tenant_id, q.filter.as_ref(), q.skip, q.top + 1)
+        .list_visible_incidents(
+            &caller.tenant_id,
+            visibility(&auth.visibility),
+            q.filter.as_ref(),
+            q.skip,
+            q.top + 1,
+        )
         .await?;
     let more = q.top > 0 && rows.len() as i64 > q.top;
     rows.truncate(usize::try_from(q.top).unwrap_or(0));
@@ -190,8 +256,10 @@ async fn get_incident(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = app.authorize(&headers, Operation::GetIncident).await?;
+    let auth = app.authorize(&headers, Operation::GetIncident).await?;
+    let caller = &auth.caller;
     let id = parse_id(id)?;
+    ensure_visible(&app, &auth, id).await?;
     let row = app
         .state
         .store
@@ -200,6 +268,23 @@ async fn get_incident(
         .ok_or_else(|| ApiError::NotFound(format!("Incident {id} was not found.")))?;
     let incident = render(&row)?;
     Ok(Json(IncidentEntity::new(&incident)).into_response())
+}
+
+/// An incident outside the caller's device groups is not found (404), as in the portal.
+async fn ensure_visible(app: &App, auth: &Authorized, id: i64) -> Result<(), ApiError> {
+    if auth.visibility == Visibility::All {
+        return Ok(());
+    }
+    if app
+        .state
+        .store
+        .incident_visible(&auth.caller.tenant_id, id, visibility(&auth.visibility))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("Incident {id} was not found.")))
+    }
 }
 
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
@@ -216,8 +301,10 @@ async fn update_incident(
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = app.authorize(&headers, Operation::UpdateIncident).await?;
+    let auth = app.authorize(&headers, Operation::UpdateIncident).await?;
+    let caller = &auth.caller;
     let id = parse_id(id)?;
+    ensure_visible(&app, &auth, id).await?;
     if !is_json(&headers) {
         return Err(ApiError::BadRequest(
             "The Content-Type header must be application/json.".to_string(),
@@ -245,4 +332,34 @@ async fn update_incident(
         }
         IncidentUpdateOutcome::Rejected(e) => Err(e),
     }
+}
+
+/// `GET /api/palisade/whoami` — a Palisade extension (the real service has no such
+/// endpoint): who the token is and what the caller may do and see here, for
+/// `palisade whoami`. Any valid token may ask.
+async fn whoami(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let auth = app.identify(&headers).await?;
+    let c = &auth.caller;
+    let delegated = c.kind == CallerKind::Delegated;
+    let groups = match &auth.visibility {
+        Visibility::All => serde_json::json!("all"),
+        Visibility::Groups(ids) => serde_json::json!(app
+            .state
+            .user_access
+            .group_names(&c.tenant_id, ids)
+            .await
+            .map_err(ApiError::internal)?),
+    };
+    Ok(Json(serde_json::json!({
+        "tenantId": c.tenant_id,
+        "context": if delegated { "delegated" } else { "application" },
+        "appId": c.app_id,
+        "objectId": c.object_id,
+        "userPrincipalName": if delegated { c.user_principal_name.clone() } else { None },
+        "scopes": c.scopes,
+        "roles": c.roles,
+        "rights": auth.rights.iter().map(|r| r.display_name()).collect::<Vec<_>>(),
+        "deviceGroups": groups,
+    }))
+    .into_response())
 }

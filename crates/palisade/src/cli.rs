@@ -2,6 +2,7 @@
 
 use crate::admin_client::AdminClient;
 use crate::client_cmds::{ClientArgs, IncidentsCommand, TokenCommand};
+use crate::demo;
 use crate::output::{emit, field, Format};
 use crate::server::{self, ServerConfig, ADMIN_KEY_FILE};
 use anyhow::{bail, Context, Result};
@@ -498,6 +499,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
         println!("Demo tenant:   {} ({})", demo.tenant_id, demo.domain);
         println!("Client id:     {}", demo.client_id);
         println!("Client secret: {}", demo.client_secret);
+        println!(
+            "Public client: {}  (delegated: {}, admin consent)",
+            demo.public_client_id,
+            demo::DEMO_DELEGATED.join(" ")
+        );
+        println!("Users:");
+        for u in &demo.users {
+            let scope = if u.device_groups.is_empty() {
+                String::new()
+            } else {
+                format!(", device groups: {}", u.device_groups.join(", "))
+            };
+            println!("  {:<48} {}  ({}{scope})", u.upn, u.password, u.role);
+        }
         println!("Incidents:     {} in the demo tenant", demo.incidents);
         if demo.events > 0 {
             println!("Events:        {} advanced-hunting events seeded (palisade seed --events N for more)", demo.events);
@@ -511,158 +526,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
             "          or:  cargo run -q -p palisade -- hello --config {}",
             config.display()
         );
+        println!(
+            "Sign in:       palisade login --config {}   (then: palisade whoami, palisade incidents list)",
+            config.display()
+        );
     }
     tokio::select! {
         r = running.wait() => r,
         _ = tokio::signal::ctrl_c() => Ok(()),
-    }
-}
-
-pub mod demo {
-    //! The demo tenant of `palisade serve --demo`.
-
-    use crate::server::RunningServer;
-    use crate::tls::write_private;
-    use anyhow::Result;
-    use palisade_directory::{ApplicationDefinition, NewApplication, SignInAudience, MTP_APP_ID};
-    use serde::{Deserialize, Serialize};
-    use std::path::Path;
-
-    /// File holding the demo app's credentials (mode 0600): the secret cannot be recovered
-    /// from the store, so the demo keeps its copy here.
-    pub const DEMO_FILE: &str = "demo-credentials.json";
-    /// Advanced-hunting events seeded for the demo tenant on first start.
-    pub const DEMO_EVENTS: u64 = 20_000;
-    /// A client config file for the demo app (mode 0600), for `--config`.
-    pub const CLIENT_CONFIG_FILE: &str = "client.toml";
-
-    /// The demo tenant and app.
-    #[derive(Debug, Clone, Serialize, Deserialize)]
-    pub struct Demo {
-        /// Tenant id.
-        pub tenant_id: String,
-        /// Initial domain.
-        pub domain: String,
-        /// App (client) id.
-        pub client_id: String,
-        /// Client secret.
-        pub client_secret: String,
-        /// Incidents in the demo tenant.
-        #[serde(skip)]
-        pub incidents: i64,
-        /// Hunting events seeded at this start (0 when they existed already).
-        #[serde(skip)]
-        pub events: u64,
-    }
-
-    /// Creates the demo tenant and app the first time; afterwards reads them back. Seeds
-    /// the demo incidents idempotently (never duplicating or touching anything a user
-    /// added). Writes the client config for this server's address.
-    pub async fn ensure(server: &RunningServer, data_dir: &Path) -> Result<Demo> {
-        let directory = &server.directory;
-        let file = data_dir.join(DEMO_FILE);
-        let existing = match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let demo: Demo = serde_json::from_str(&text)?;
-                directory
-                    .resolve_tenant(&demo.tenant_id)
-                    .await?
-                    .map(|_| demo)
-            }
-            Err(_) => None,
-        };
-        let mut demo = match existing {
-            Some(d) => d,
-            None => {
-                let tenant = match directory
-                    .resolve_tenant("palisadedemo.onmicrosoft.com")
-                    .await?
-                {
-                    Some(t) => t,
-                    None => {
-                        directory
-                            .create_tenant("Palisade Demo", Some("palisadedemo"), None)
-                            .await?
-                    }
-                };
-                let app = directory
-                    .create_application(
-                        &tenant.id,
-                        NewApplication {
-                            display_name: "Palisade Demo App".into(),
-                            sign_in_audience: SignInAudience::AzureADMyOrg,
-                            is_public_client: false,
-                            identifier_uris: vec![],
-                            definition: ApplicationDefinition::default(),
-                        },
-                    )
-                    .await?;
-                directory
-                    .grant_permissions(
-                        &tenant.id,
-                        &app.app_id,
-                        MTP_APP_ID,
-                        &[
-                            "Incident.Read.All".into(),
-                            "Incident.ReadWrite.All".into(),
-                            "AdvancedHunting.Read.All".into(),
-                        ],
-                    )
-                    .await?;
-                let (_, secret) = directory
-                    .add_password(&tenant.id, &app.app_id, Some("demo".into()), None, None)
-                    .await?;
-                let demo = Demo {
-                    tenant_id: tenant.id,
-                    domain: tenant.initial_domain,
-                    client_id: app.app_id,
-                    client_secret: secret,
-                    incidents: 0,
-                    events: 0,
-                };
-                write_private(&file, serde_json::to_string_pretty(&demo)?.as_bytes())?;
-                demo
-            }
-        };
-        palisade_defender::seed_demo_incidents(
-            &server.store,
-            &demo.tenant_id,
-            directory.clock(),
-            palisade_defender::DEMO_INCIDENT_COUNT,
-        )
-        .await?;
-        demo.incidents = server.store.count_incidents(&demo.tenant_id).await?;
-        // A first slice of advanced-hunting events, once (`palisade seed --events N` adds more).
-        let events_dir = crate::hunting::events_dir(data_dir);
-        let tenant_events = events_dir.join(format!("tenant={}", demo.tenant_id));
-        if !tenant_events.exists() {
-            let store = palisade_hunting::EventStore::open(&events_dir)?;
-            let estate = crate::hunting::estate_for(&demo.tenant_id, &demo.domain);
-            let now = crate::hunting::chrono_time(directory.clock().now());
-            demo.events = palisade_hunting::seed_events(
-                &store,
-                &demo.tenant_id,
-                &estate,
-                DEMO_EVENTS,
-                now,
-                |_| {},
-            )
-            .await?;
-            palisade_hunting::seed_file_profiles(&store, &estate, now)?;
-        }
-        let ca = server
-            .ca_path
-            .as_deref()
-            .and_then(|p| std::fs::canonicalize(p).ok());
-        let mut config = format!(
-            "# Palisade demo app (written by `palisade serve --demo`)\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\nauthority = \"{}\"\napi = \"{}\"\n",
-            demo.tenant_id, demo.client_id, demo.client_secret, server.base_url, server.base_url
-        );
-        if let Some(ca) = ca {
-            config.push_str(&format!("ca_file = \"{}\"\n", ca.display()));
-        }
-        write_private(&data_dir.join(CLIENT_CONFIG_FILE), config.as_bytes())?;
-        Ok(demo)
     }
 }
 

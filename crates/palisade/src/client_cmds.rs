@@ -74,6 +74,8 @@ pub struct ConfigFile {
     pub client_id: Option<String>,
     /// Client secret.
     pub client_secret: Option<String>,
+    /// Public client id for user sign-in (`palisade login`).
+    pub public_client_id: Option<String>,
     /// Authority base URL.
     pub authority: Option<String>,
     /// API base URL.

@@ -9,6 +9,7 @@ mod admin_client;
 mod admin_users;
 pub mod cli;
 pub mod client_cmds;
+pub mod demo;
 pub mod hunting;
 mod output;
 pub mod server;
