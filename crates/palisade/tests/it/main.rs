@@ -14,3 +14,4 @@ mod errors;
 mod hunting;
 mod signin;
 mod tokens;
+mod users_cli;
