@@ -110,6 +110,36 @@ enum Command {
         #[arg(long, conflicts_with = "tenant")]
         reference: bool,
     },
+    /// Sign in as a user (browser by default, or --device-code, or --username).
+    Login {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Use the device code flow (a code to type on another device).
+        #[arg(long, conflicts_with = "username")]
+        device_code: bool,
+        /// Sign in with this username and a password (prompted, or --password-stdin).
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long, requires = "username")]
+        password_stdin: bool,
+        /// Print the sign-in URL instead of opening the browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Sign out: forget the signed-in user's tokens.
+    Logout {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Who is signed in: user, tenant, scopes, roles, device groups, expiry.
+    Whoami {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
     /// List, show and update incidents.
     Incidents {
         #[command(flatten)]
@@ -341,7 +371,7 @@ enum AppCommand {
         #[arg(long)]
         multi_tenant: bool,
         /// Public client (no secrets; user sign-in). With no redirect URI given, it gets
-        /// the native defaults: http://localhost and
+        /// the native defaults: http://localhost, http://127.0.0.1 (any port) and
         /// https://login.microsoftonline.com/common/oauth2/nativeclient.
         #[arg(long)]
         public: bool,
@@ -434,6 +464,26 @@ pub async fn run(cli: Cli) -> Result<()> {
             out_dir,
         } => crate::client_cmds::hello(&client, hours, &out_dir).await,
         Command::Token { client, command } => crate::client_cmds::token(&client, command).await,
+        Command::Login {
+            client,
+            device_code,
+            username,
+            password_stdin,
+            no_browser,
+        } => {
+            crate::login_cmds::login(
+                &client,
+                crate::login_cmds::LoginOptions {
+                    device_code,
+                    username,
+                    password_stdin,
+                    no_browser,
+                },
+            )
+            .await
+        }
+        Command::Logout { client } => crate::login_cmds::logout(&client).await,
+        Command::Whoami { client, output } => crate::login_cmds::whoami(&client, output).await,
         Command::Incidents { client, command } => {
             crate::client_cmds::incidents(&client, command).await
         }
@@ -813,6 +863,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
                     {
                         public_uris = vec![
                             "http://localhost".into(),
+                            "http://127.0.0.1".into(),
                             "https://login.microsoftonline.com/common/oauth2/nativeclient".into(),
                         ];
                     }

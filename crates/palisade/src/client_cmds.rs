@@ -49,6 +49,13 @@ pub struct ClientArgs {
     /// Token endpoint version [env: PALISADE_TOKEN_VERSION; default v1, as the Defender docs].
     #[arg(long, global = true, value_enum)]
     pub token_version: Option<EndpointVersion>,
+    /// Public client id for user sign-in [env: PALISADE_PUBLIC_CLIENT_ID]; with no app
+    /// credentials, commands act as the user signed in with `palisade login`.
+    #[arg(long, global = true)]
+    pub public_client_id: Option<String>,
+    /// Sign-in cache file [env: PALISADE_TOKEN_CACHE; default ~/.config/palisade/token-cache.json].
+    #[arg(long, global = true)]
+    pub token_cache: Option<PathBuf>,
     /// Config file [env: PALISADE_CONFIG; default ~/.config/palisade/config.toml].
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
@@ -89,13 +96,15 @@ pub struct ConfigFile {
 /// Fully resolved settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    tenant_id: Option<String>,
+    pub(crate) tenant_id: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
-    authority: String,
-    api: String,
+    pub(crate) public_client_id: Option<String>,
+    pub(crate) authority: String,
+    pub(crate) api: String,
     ca_file: Option<PathBuf>,
     token_version: EndpointVersion,
+    pub(crate) token_cache: Option<PathBuf>,
 }
 
 fn env(names: &[&str]) -> Option<String> {
@@ -155,6 +164,15 @@ impl ClientArgs {
                 .clone()
                 .or_else(|| env(&["PALISADE_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]))
                 .or(file.client_secret),
+            public_client_id: self
+                .public_client_id
+                .clone()
+                .or_else(|| env(&["PALISADE_PUBLIC_CLIENT_ID"]))
+                .or(file.public_client_id),
+            token_cache: self
+                .token_cache
+                .clone()
+                .or_else(palisade_client::SignInCache::default_path),
             authority: self
                 .authority
                 .clone()
@@ -178,7 +196,7 @@ impl ClientArgs {
 }
 
 impl Settings {
-    fn http(&self) -> Result<palisade_client::reqwest::Client> {
+    pub(crate) fn http(&self) -> Result<palisade_client::reqwest::Client> {
         let mut config = HttpConfig::new();
         if let Some(ca) = &self.ca_file {
             config = config.add_root_certificate_file(ca)?;
@@ -186,7 +204,31 @@ impl Settings {
         Ok(config.build()?)
     }
 
-    fn credential(&self) -> Result<ClientSecretCredential> {
+    /// The app's credential when a client secret is configured, else the user signed in
+    /// with `palisade login`.
+    pub(crate) fn credential(&self) -> Result<Box<dyn TokenCredential>> {
+        if self.client_secret.is_some() {
+            return Ok(Box::new(self.app_credential()?));
+        }
+        let cache = std::sync::Arc::new(self.sign_in_cache()?);
+        match palisade_client::SignedInUserCredential::from_cache(cache, Some(self.http()?))? {
+            Some(user) => Ok(Box::new(user)),
+            None => bail!(
+                "no app credentials (--client-secret, PALISADE_CLIENT_SECRET, AZURE_CLIENT_SECRET or the config file) and \
+                 nobody is signed in: run `palisade login`"
+            ),
+        }
+    }
+
+    /// The persistent sign-in cache.
+    pub(crate) fn sign_in_cache(&self) -> Result<palisade_client::SignInCache> {
+        let path = self.token_cache.clone().ok_or_else(|| {
+            anyhow!("no token cache path: pass --token-cache or set PALISADE_TOKEN_CACHE")
+        })?;
+        Ok(palisade_client::SignInCache::persistent(path)?)
+    }
+
+    fn app_credential(&self) -> Result<ClientSecretCredential> {
         let missing = |what: &str, flag: &str, env: &str| {
             anyhow!(
                 "no {what}: pass {flag}, set {env} (or AZURE_{}), or put it in the config file",

@@ -128,6 +128,7 @@ async fn ensure_user_context(
                     definition: ApplicationDefinition {
                         public_client_redirect_uris: vec![
                             "http://localhost".into(),
+                            "http://127.0.0.1".into(),
                             "https://login.microsoftonline.com/common/oauth2/nativeclient".into(),
                         ],
                         ..Default::default()

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client_cmds;
 pub mod demo;
 pub mod hunting;
+mod login_cmds;
 mod output;
 pub mod server;
 pub mod tls;

@@ -14,4 +14,5 @@ mod errors;
 mod hunting;
 mod signin;
 mod tokens;
+mod user_sdk;
 mod users_cli;
