@@ -11,7 +11,7 @@ use crate::token::{internal, EndpointVersion};
 use crate::user_tokens::secret_hash;
 use crate::web::cookies::{csrf_token, SESSION_COOKIE};
 use crate::web::pages::{
-    page, AccountChoice, AdminApprovalPage, Branding, ConsentPage, DeviceConfirmPage, MessagePage,
+    page, page_posting_to, AccountChoice, AdminApprovalPage, Branding, ConsentPage, DeviceConfirmPage, MessagePage,
     PasswordPage, PermissionLine, PickAccountPage, SignInPage,
 };
 use crate::web::respond::{error_page, redirect_to_app, AppRedirect};
@@ -174,6 +174,19 @@ pub async fn branding(authority: &Authority, request: &FlowRequest) -> Branding 
     }
 }
 
+/// The origin the flow's pages may post towards (the app's redirect URI).
+pub fn app_origin(request: &FlowRequest) -> Option<String> {
+    match &request.kind {
+        FlowKind::AuthCode(a) => crate::web::pages::origin_of(&a.redirect_uri),
+        FlowKind::Device { .. } => None,
+    }
+}
+
+/// Renders a page of the flow.
+fn flow_page(flow: &Flow, t: &impl askama::Template) -> Response {
+    page_posting_to(StatusCode::OK, t, app_origin(&flow.request).as_deref())
+}
+
 /// The sign-in (username) step.
 pub async fn sign_in_page(
     ctx: &Ctx<'_>,
@@ -183,8 +196,8 @@ pub async fn sign_in_page(
 ) -> Response {
     let brand = branding(ctx.authority, &flow.request).await;
     let csrf = csrf_token(ctx.browser, &flow.row.id);
-    page(
-        StatusCode::OK,
+    flow_page(
+        flow,
         &SignInPage {
             brand: &brand,
             flow: &flow.row.id,
@@ -205,8 +218,8 @@ pub async fn password_page(
 ) -> Response {
     let brand = branding(ctx.authority, &flow.request).await;
     let csrf = csrf_token(ctx.browser, &flow.row.id);
-    page(
-        StatusCode::OK,
+    flow_page(
+        flow,
         &PasswordPage {
             brand: &brand,
             flow: &flow.row.id,
@@ -402,8 +415,8 @@ pub async fn advance(ctx: &Ctx<'_>, mut flow: Flow) -> Result<Response, AadError
                         .map_err(internal)?,
                 ) {
                     if prompt == "select_account" && !flow.request.account_chosen {
-                        return Ok(page(
-                            StatusCode::OK,
+                        return Ok(flow_page(
+                            &flow,
                             &PickAccountPage {
                                 brand: &brand,
                                 flow: &flow.row.id,
@@ -495,8 +508,8 @@ pub async fn advance(ctx: &Ctx<'_>, mut flow: Flow) -> Result<Response, AadError
         let lines = permission_lines(asked);
         flow.save(authority).await?;
         if !can_consent {
-            return Ok(page(
-                StatusCode::OK,
+            return Ok(flow_page(
+                &flow,
                 &AdminApprovalPage {
                     brand: &brand,
                     flow: &flow.row.id,
@@ -507,11 +520,11 @@ pub async fn advance(ctx: &Ctx<'_>, mut flow: Flow) -> Result<Response, AadError
             ));
         }
         let publisher = match &client.tenant_id {
-            Some(t) if *t == tenant.id => tenant.display_name.clone(),
-            _ => "unverified".to_string(),
+            Some(t) if *t == tenant.id => format!("Registered in {}", tenant.display_name),
+            _ => "Publisher not verified: registered in another organization".to_string(),
         };
-        return Ok(page(
-            StatusCode::OK,
+        return Ok(flow_page(
+            &flow,
             &ConsentPage {
                 brand: &brand,
                 flow: &flow.row.id,

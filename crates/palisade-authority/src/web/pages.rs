@@ -95,7 +95,7 @@ pub struct ConsentPage<'a> {
     pub csrf: &'a str,
     /// The signed-in user's UPN.
     pub upn: &'a str,
-    /// The app's publisher (its home tenant's name), or "unverified".
+    /// Where the app is registered (this organization, or another: unverified).
     pub publisher: &'a str,
     /// The permissions asked for.
     pub permissions: &'a [PermissionLine],
@@ -232,8 +232,26 @@ pub fn html(status: StatusCode, body: String, csp_value: &str) -> Response {
 
 /// Renders a template into a page with the default policy.
 pub fn page(status: StatusCode, t: &impl Template) -> Response {
+    page_posting_to(status, t, None)
+}
+
+/// The origin a redirect URI's form posts may end at (`scheme://host:port`, or `scheme:`
+/// for custom schemes), for CSP `form-action`.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    Some(match u.origin() {
+        url::Origin::Tuple(..) => u.origin().ascii_serialization(),
+        url::Origin::Opaque(_) => format!("{}:", u.scheme()),
+    })
+}
+
+/// A page whose forms may end in a redirect to `app_origin` (the sign-in and consent
+/// pages of an authorize request: browsers apply `form-action` to the redirect that
+/// follows a form post too).
+pub fn page_posting_to(status: StatusCode, t: &impl Template, app_origin: Option<&str>) -> Response {
+    let form_action = app_origin.map(|o| format!("'self' {o}"));
     match t.render() {
-        Ok(body) => html(status, body, &csp(None, None)),
+        Ok(body) => html(status, body, &csp(form_action.as_deref(), None)),
         Err(e) => {
             tracing::error!(error = %e, "page rendering failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()

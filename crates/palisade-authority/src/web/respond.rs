@@ -76,12 +76,7 @@ impl AppRedirect {
                 }
                 .render()
                 .unwrap_or_default();
-                let origin = url::Url::parse(&self.redirect_uri)
-                    .ok()
-                    .map(|u| match u.origin() {
-                        url::Origin::Tuple(..) => u.origin().ascii_serialization(),
-                        url::Origin::Opaque(_) => format!("{}:", u.scheme()),
-                    })
+                let origin = crate::web::pages::origin_of(&self.redirect_uri)
                     .unwrap_or_else(|| "'none'".into());
                 html(StatusCode::OK, body, &csp(Some(&origin), Some(&nonce)))
             }
