@@ -127,7 +127,12 @@ fn bench(c: &mut Criterion) {
             .await
             .expect("app");
         directory
-            .grant_permissions(&tenant.id, &app.app_id, MTP_APP_ID, &["Incident.Read.All".into()])
+            .grant_permissions(
+                &tenant.id,
+                &app.app_id,
+                MTP_APP_ID,
+                &["Incident.Read.All".into()],
+            )
             .await
             .expect("grant");
         let (_, secret) = directory
@@ -197,9 +202,7 @@ fn bench(c: &mut Criterion) {
                     }
                 }
             });
-            start
-                .elapsed()
-                .mul_f64(iters as f64 / (batches * 8) as f64)
+            start.elapsed().mul_f64(iters as f64 / (batches * 8) as f64)
         })
     });
     group.bench_function("client_credentials_token", |b| {
@@ -262,7 +265,10 @@ fn bench(c: &mut Criterion) {
             form(&[
                 ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
                 ("client_id", &public_id),
-                ("device_code", v["device_code"].as_str().expect("device code")),
+                (
+                    "device_code",
+                    v["device_code"].as_str().expect("device code"),
+                ),
             ])
         })
     };
@@ -285,7 +291,7 @@ fn bench(c: &mut Criterion) {
                 });
                 clock.advance(time::Duration::seconds(5));
             },
-            BatchSize::SmallInput,
+            BatchSize::PerIteration,
         )
     });
     group.finish();

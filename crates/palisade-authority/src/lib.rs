@@ -143,7 +143,7 @@ impl Authority {
             .route("/device-confirm", post(web::device_confirm))
             .route(
                 "/devicelogin",
-                get(web::devicelogin_page).post(web::devicelogin_submit),
+                get(web::device::devicelogin_page).post(web::device::devicelogin_submit),
             )
             .route("/_palisade/sign-in.css", get(web::pages::stylesheet))
             .route("/{tenant}/userrealm/{upn}", get(realm::user_realm))

@@ -10,6 +10,7 @@
 
 mod builtin;
 mod consent;
+mod devices;
 mod directory;
 mod model;
 pub mod password;

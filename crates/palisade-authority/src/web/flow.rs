@@ -11,8 +11,8 @@ use crate::token::{internal, EndpointVersion};
 use crate::user_tokens::secret_hash;
 use crate::web::cookies::{csrf_token, SESSION_COOKIE};
 use crate::web::pages::{
-    page, page_posting_to, AccountChoice, AdminApprovalPage, Branding, ConsentPage, DeviceConfirmPage, MessagePage,
-    PasswordPage, PermissionLine, PickAccountPage, SignInPage,
+    page, page_posting_to, AccountChoice, AdminApprovalPage, Branding, ConsentPage,
+    DeviceConfirmPage, MessagePage, PasswordPage, PermissionLine, PickAccountPage, SignInPage,
 };
 use crate::web::respond::{error_page, redirect_to_app, AppRedirect};
 use crate::Authority;

@@ -11,6 +11,7 @@
 //! shows the consent page like `prompt=consent`.
 
 pub mod cookies;
+pub mod device;
 pub mod flow;
 pub mod logout;
 pub mod pages;
@@ -19,7 +20,6 @@ pub mod respond;
 use crate::client_auth::{app_not_found, find_client, usable_in};
 use crate::error::{AadError, ErrorCode};
 use crate::form::Form;
-use crate::grants::device::normalize_user_code;
 use crate::resource::ScopeRequest;
 use crate::signin::{sign_in_code, sign_in_message};
 use crate::token::{internal, opaque, resolve_segment, EndpointVersion};
@@ -28,21 +28,19 @@ use crate::Authority;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
-use cookies::{
-    browser_hash, browser_id, csrf_ok, csrf_token, set_cookie, BROWSER_COOKIE, SESSION_COOKIE,
-};
+use cookies::{browser_hash, browser_id, csrf_ok, set_cookie, BROWSER_COOKIE, SESSION_COOKIE};
 use flow::{
     advance, password_page, sign_in_page, AuthCodeRequest, Ctx, Flow, FlowKind, FlowRequest,
     ResponseMode,
 };
-use pages::{page, Branding, DeviceCodePage, MessagePage};
+use pages::{page, Branding, MessagePage};
 use palisade_directory::{ConsentType, RedirectKind};
 use palisade_store::{FlowRow, SessionRow};
 use respond::{error_page, redirect_to_app, AppRedirect};
 use subtle::ConstantTimeEq;
 
 /// Adds the browser cookie when it is new.
-fn with_browser_cookie(
+pub(crate) fn with_browser_cookie(
     mut r: Response,
     authority: &Authority,
     browser: &str,
@@ -328,7 +326,7 @@ async fn authorize_inner(
 }
 
 /// Stores a new flow bound to the browser.
-async fn start_flow(
+pub(crate) async fn start_flow(
     authority: &Authority,
     browser: &str,
     request: FlowRequest,
@@ -383,7 +381,7 @@ async fn posted_flow(
     Ok((browser, Flow { row, request }))
 }
 
-fn finish(authority: &Authority, r: Result<Response, AadError>) -> Response {
+pub(crate) fn finish(authority: &Authority, r: Result<Response, AadError>) -> Response {
     r.unwrap_or_else(|e| error_page(authority, &Branding::default(), &e))
 }
 
@@ -696,99 +694,6 @@ pub async fn device_confirm(
         let (browser, mut flow) = posted_flow(&authority, &headers, &form).await?;
         flow.request.device_confirmed = true;
         flow.save(&authority).await?;
-        advance(
-            &Ctx {
-                authority: &authority,
-                headers: &headers,
-                browser: &browser,
-            },
-            flow,
-        )
-        .await
-    }
-    .await;
-    finish(&authority, r)
-}
-
-/// The flow id the device-code page's CSRF token is bound to (there is no flow yet).
-const DEVICE_ENTRY: &str = "devicelogin";
-
-/// `GET /devicelogin`.
-pub async fn devicelogin_page(State(authority): State<Authority>, headers: HeaderMap) -> Response {
-    let (browser, new) = browser_id(&headers);
-    let csrf = csrf_token(&browser, DEVICE_ENTRY);
-    let r = page(
-        StatusCode::OK,
-        &DeviceCodePage {
-            brand: &Branding::default(),
-            csrf: &csrf,
-            code: "",
-            error: None,
-        },
-    );
-    with_browser_cookie(r, &authority, &browser, new)
-}
-
-/// `POST /devicelogin`: the code typed.
-pub async fn devicelogin_submit(
-    State(authority): State<Authority>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let r = async {
-        let form = Form::parse(&headers, &body)?;
-        let browser = cookies::cookie(&headers, BROWSER_COOKIE).unwrap_or_default();
-        let typed = form.get("otc").unwrap_or("").to_string();
-        let csrf = csrf_token(&browser, DEVICE_ENTRY);
-        let again = |message: &str| {
-            page(
-                StatusCode::OK,
-                &DeviceCodePage {
-                    brand: &Branding::default(),
-                    csrf: &csrf,
-                    code: &typed,
-                    error: Some(message),
-                },
-            )
-        };
-        if browser.is_empty() || !csrf_ok(&browser, DEVICE_ENTRY, form.get("csrf").unwrap_or("")) {
-            return Ok(again("Your session timed out. Enter the code again."));
-        }
-        let code = normalize_user_code(&typed);
-        let now = authority.clock().now().unix_timestamp();
-        let row = authority
-            .directory()
-            .store()
-            .find_device_code_by_user_code(&code)
-            .await
-            .map_err(internal)?;
-        let Some(row) = row.filter(|r| r.status == "pending" && r.expires_at > now) else {
-            return Ok(again(
-                "That code didn't work. Check the code and try again. (AADSTS70018)",
-            ));
-        };
-        let stored: crate::grants::device::DeviceRequest =
-            serde_json::from_str(&row.request_json).map_err(internal)?;
-        let request = FlowRequest {
-            kind: FlowKind::Device {
-                device_code_id: row.id.clone(),
-                user_code: row.user_code.clone(),
-            },
-            version: stored.version,
-            tenant_segment: stored.tenant_segment,
-            client_id: row.client_id.clone(),
-            scopes: stored.scopes,
-            prompt: None,
-            login_hint: None,
-            fresh_sign_in: false,
-            account_chosen: false,
-            consented: false,
-            device_confirmed: false,
-            session_id: None,
-            auth_time: None,
-            user_tenant_id: None,
-        };
-        let flow = start_flow(&authority, &browser, request).await?;
         advance(
             &Ctx {
                 authority: &authority,

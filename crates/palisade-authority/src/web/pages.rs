@@ -248,7 +248,11 @@ pub fn origin_of(uri: &str) -> Option<String> {
 /// A page whose forms may end in a redirect to `app_origin` (the sign-in and consent
 /// pages of an authorize request: browsers apply `form-action` to the redirect that
 /// follows a form post too).
-pub fn page_posting_to(status: StatusCode, t: &impl Template, app_origin: Option<&str>) -> Response {
+pub fn page_posting_to(
+    status: StatusCode,
+    t: &impl Template,
+    app_origin: Option<&str>,
+) -> Response {
     let form_action = app_origin.map(|o| format!("'self' {o}"));
     match t.render() {
         Ok(body) => html(status, body, &csp(form_action.as_deref(), None)),
