@@ -210,13 +210,18 @@ impl Settings {
         if self.client_secret.is_some() {
             return Ok(Box::new(self.app_credential()?));
         }
-        let cache = std::sync::Arc::new(self.sign_in_cache()?);
-        match palisade_client::SignedInUserCredential::from_cache(cache, Some(self.http()?))? {
-            Some(user) => Ok(Box::new(user)),
-            None => bail!(
-                "no app credentials (--client-secret, PALISADE_CLIENT_SECRET, AZURE_CLIENT_SECRET or the config file) and \
-                 nobody is signed in: run `palisade login`"
-            ),
+        if let Some(path) = &self.token_cache {
+            let cache = std::sync::Arc::new(palisade_client::SignInCache::persistent(path)?);
+            if let Some(user) =
+                palisade_client::SignedInUserCredential::from_cache(cache, Some(self.http()?))?
+            {
+                return Ok(Box::new(user));
+            }
+        }
+        // Neither: say what the app credential lacks, and that a user may sign in instead.
+        match self.app_credential() {
+            Ok(c) => Ok(Box::new(c)),
+            Err(e) => bail!("{e:#}; or sign in as a user with `palisade login`"),
         }
     }
 

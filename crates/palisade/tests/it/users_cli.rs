@@ -23,6 +23,7 @@ async fn users_roles_device_groups_and_delegated_grants_from_the_cli() {
         app["publicClient"]["redirectUris"],
         json!([
             "http://localhost",
+            "http://127.0.0.1",
             "https://login.microsoftonline.com/common/oauth2/nativeclient"
         ])
     );
