@@ -4,7 +4,9 @@
 # checks formatting and lints, runs the Rust test suites (unit and integration: each
 # starts the real HTTPS server), then runs the compatibility tests: the Defender docs' own
 # samples, MSAL Python and the sign-in pages in a real headless Chromium against a live
-# `palisade serve`. (PALISADE_SCREENSHOTS=docs also refreshes the README's screenshots.)
+# `palisade serve`, and the short fault scripts (crash safety, soak). The Rust tests
+# include the property-based fuzz targets at scale 1 (scripts/fuzz.sh runs them longer).
+# (PALISADE_SCREENSHOTS=docs also refreshes the README's screenshots.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +42,9 @@ grep -q "test result" target/cargo-test.log
 step "compatibility: docs samples and third-party clients against palisade serve"
 cargo build -p palisade --quiet
 PALISADE_BIN="$PWD/target/debug/palisade" .venv/bin/python -m pytest tests/compat -q
+
+step "fault scripts, short: crash safety (3 SIGKILLs under writes) and a 20 s soak"
+bash scripts/faults.sh
 
 step "disk used by the build"
 du -sh target 2>/dev/null || true

@@ -52,22 +52,50 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
         .map_err(|e| GraphError::bad_request(format!("Invalid request body: {e}")))
 }
 
+/// The challenge on the admin API's 401s and 400s (RFC 6750 §3): no error code when no key
+/// was presented, `invalid_token` for a wrong one, `invalid_request` for a malformed request.
+fn with_challenge(mut response: Response, error: Option<&str>) -> Response {
+    let value = match error {
+        Some(e) => format!("Bearer realm=\"palisade-admin\", error=\"{e}\""),
+        None => "Bearer realm=\"palisade-admin\"".to_string(),
+    };
+    if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
 async fn require_admin(State(state): State<AdminState>, request: Request, next: Next) -> Response {
-    let presented = request
+    let mut values = request
         .headers()
-        .get(axum::http::header::AUTHORIZATION)
+        .get_all(axum::http::header::AUTHORIZATION)
+        .iter();
+    let (first, second) = (values.next(), values.next());
+    if second.is_some() {
+        return with_challenge(
+            GraphError::bad_request("The request carries more than one Authorization header.")
+                .into_response(),
+            Some("invalid_request"),
+        );
+    }
+    let presented = first
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     match presented {
         Some(key) if !key.is_empty() => match is_admin_key(state.directory.store(), key).await {
             Ok(true) => next.run(request).await,
-            Ok(false) => GraphError::unauthorized().into_response(),
+            Ok(false) => with_challenge(
+                GraphError::unauthorized().into_response(),
+                Some("invalid_token"),
+            ),
             Err(e) => {
                 GraphError::from(palisade_directory::DirectoryError::Store(e)).into_response()
             }
         },
-        _ => GraphError::unauthorized().into_response(),
+        _ => with_challenge(GraphError::unauthorized().into_response(), None),
     }
 }
 

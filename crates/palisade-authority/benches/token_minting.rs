@@ -1,5 +1,6 @@
 //! Token minting cost, side by side in one run:
-//! - `rsa2048_sign`: one raw RS256 signature (ring, through jsonwebtoken) of a JWT-sized input;
+//! - `rsa2048_sign`: one raw RS256 signature (AWS-LC's `RsaKeyPair`, the library the
+//!   authority signs with) of a JWT-sized input;
 //! - `mint_v1_token`: header + claims serialisation + signature, as the token endpoint mints;
 //! - `token_endpoint`: the whole `POST /{tenant}/oauth2/token` handler in process (form
 //!   parsing, tenant/app/principal lookups in SQLite, secret hash check, grants, mint).
@@ -85,23 +86,22 @@ fn bench(c: &mut Criterion) {
         .map(|(s, _)| s.to_string())
         .unwrap_or_default();
     // A fresh RSA-2048 key of the same kind for the raw-signature baseline.
-    let der = palisade_authority::keys::generate_key(time::OffsetDateTime::now_utc()).expect("key");
-    let rsa =
-        <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_der(&der.private_key_der)
-            .expect("pkcs8");
-    let pkcs1 =
-        <rsa::RsaPrivateKey as rsa::pkcs1::EncodeRsaPrivateKey>::to_pkcs1_der(&rsa).expect("pkcs1");
-    let key = jsonwebtoken::EncodingKey::from_rsa_der(pkcs1.as_bytes());
+    let row = palisade_authority::keys::generate_key(time::OffsetDateTime::now_utc()).expect("key");
+    let key = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&row.private_key_der).expect("pkcs8");
+    let rng = aws_lc_rs::rand::SystemRandom::new();
 
     let mut group = c.benchmark_group("tokens");
     group.bench_function("rsa2048_sign", |b| {
         b.iter(|| {
-            jsonwebtoken::crypto::sign(
+            let mut sig = vec![0u8; key.public_modulus_len()];
+            key.sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &rng,
                 signing_input.as_bytes(),
-                &key,
-                jsonwebtoken::Algorithm::RS256,
+                &mut sig,
             )
-            .expect("sign")
+            .expect("sign");
+            sig
         })
     });
     group.bench_function("mint_v1_token", |b| {

@@ -358,6 +358,14 @@ impl IntoResponse for AadError {
         if self.code == ErrorCode::PostOnly {
             headers.insert("allow", HeaderValue::from_static("POST, OPTIONS"));
         }
+        if self.code.status() == StatusCode::UNAUTHORIZED {
+            // RFC 6749 §5.2 / RFC 7235 §3.1: a 401 names the scheme the client can
+            // authenticate with at the token endpoint (client_secret_basic).
+            headers.insert(
+                "www-authenticate",
+                HeaderValue::from_static("Basic realm=\"palisade\", charset=\"UTF-8\""),
+            );
+        }
         response
     }
 }

@@ -87,9 +87,16 @@ pub fn is_well_formed_form(body: &[u8]) -> bool {
 
 /// Client id and secret from `Authorization: Basic` (RFC 6749 §2.3.1: both form-encoded).
 pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, AadError> {
-    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+    let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
         return Ok(None);
     };
+    if values.next().is_some() {
+        // RFC 6750 §3.1 / RFC 6749 §5.2: a repeated parameter is invalid_request.
+        return Err(AadError::malformed(
+            "The request carries more than one Authorization header.",
+        ));
+    }
     let value = value
         .to_str()
         .map_err(|_| AadError::malformed("The Authorization header is not valid."))?;

@@ -1,19 +1,23 @@
-//! Signing keys: RSA-2048 keys with self-signed certificates, kept in the store.
+//! Signing keys: RSA-2048 keys with self-signed certificates, kept in the store sealed
+//! under the key-encryption key ([`crate::kek`]).
 //!
 //! `kid` = `x5t` = base64url SHA-1 thumbprint of the certificate, as Entra publishes them.
 //! Rotation adds a new key and makes it the signing key at once; the previous key stays
 //! published for [`RETIRE_AFTER`] (the longest token lifetime plus clock skew) so every
 //! token it signed can still be validated, then drops out of the JWKS.
+//!
+//! Keys are generated and tokens signed with AWS-LC (`aws-lc-rs`): the active key is parsed
+//! once and its two JWS headers (v1 with `x5t`, v2 without) are encoded once, so minting a
+//! token is one JSON serialisation, two base64 encodings and one RSA signature.
 
+use crate::kek::{is_sealed, Kek, KekError};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use jsonwebtoken::EncodingKey;
 use palisade_clock::SharedClock;
 use palisade_store::{SigningKeyRow, Store, StoreError};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use rsa::traits::PublicKeyParts;
-use rsa::RsaPrivateKey;
 use sha1::{Digest, Sha1};
 use std::sync::{Arc, RwLock};
 use time::Duration;
@@ -34,6 +38,9 @@ pub enum KeyError {
     /// A stored key could not be read.
     #[error("stored key {0} is unreadable")]
     Corrupt(String),
+    /// A stored key could not be unsealed (wrong or missing key-encryption key).
+    #[error(transparent)]
+    Kek(#[from] KekError),
     /// No key is active.
     #[error("no active signing key")]
     NoActiveKey,
@@ -60,8 +67,12 @@ pub struct PublishedKey {
 }
 
 struct ActiveKey {
+    /// base64url of `{"typ":"JWT","alg":"RS256","x5t":kid,"kid":kid}` (v1 tokens).
+    header_v1: String,
+    /// base64url of `{"typ":"JWT","alg":"RS256","kid":kid}` (v2 tokens).
+    header_v2: String,
     kid: String,
-    encoding: EncodingKey,
+    key: RsaKeyPair,
 }
 
 struct KeyRing {
@@ -73,6 +84,7 @@ struct KeyRing {
 pub struct KeyManager {
     store: Store,
     clock: SharedClock,
+    kek: Arc<Kek>,
     ring: RwLock<KeyRing>,
     generation: std::sync::atomic::AtomicU64,
 }
@@ -87,17 +99,19 @@ fn thumbprint(cert_der: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha1::digest(cert_der))
 }
 
-/// Generates an RSA-2048 key and a self-signed certificate for it.
+/// Generates an RSA-2048 key and a self-signed certificate for it. The row's private key
+/// is clear PKCS#8 DER: seal it ([`Kek::seal`]) before storing it.
 pub fn generate_key(now: time::OffsetDateTime) -> Result<SigningKeyRow, KeyError> {
-    let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let key =
+        RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| KeyError::Generate(e.to_string()))?;
     let pkcs8 = key
-        .to_pkcs8_der()
+        .as_der()
         .map_err(|e| KeyError::Generate(e.to_string()))?;
-    let pem = key
-        .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
-    let key_pair = rcgen::KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256)?;
+    let pkcs8 = pkcs8.as_ref().to_vec();
+    let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &pkcs8.as_slice().into(),
+        &rcgen::PKCS_RSA_SHA256,
+    )?;
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
@@ -109,7 +123,7 @@ pub fn generate_key(now: time::OffsetDateTime) -> Result<SigningKeyRow, KeyError
     let cert_der = cert.der().to_vec();
     Ok(SigningKeyRow {
         kid: thumbprint(&cert_der),
-        private_key_der: pkcs8.as_bytes().to_vec(),
+        private_key_der: pkcs8,
         certificate_der: cert_der,
         created_at: now.unix_timestamp(),
         activated_at: None,
@@ -117,38 +131,65 @@ pub fn generate_key(now: time::OffsetDateTime) -> Result<SigningKeyRow, KeyError
     })
 }
 
-fn published(row: &SigningKeyRow) -> Result<PublishedKey, KeyError> {
-    let key = RsaPrivateKey::from_pkcs8_der(&row.private_key_der)
-        .map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
-    Ok(PublishedKey {
+/// A stored key, unsealed and parsed.
+fn parse_row(kek: &Kek, row: &SigningKeyRow) -> Result<RsaKeyPair, KeyError> {
+    let der = kek.open(&row.kid, &row.private_key_der)?;
+    RsaKeyPair::from_pkcs8(&der).map_err(|_| KeyError::Corrupt(row.kid.clone()))
+}
+
+fn published(row: &SigningKeyRow, key: &RsaKeyPair) -> PublishedKey {
+    let public = key.public_key();
+    PublishedKey {
         kid: row.kid.clone(),
-        n: URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
-        e: URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+        e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
         x5c: STANDARD.encode(&row.certificate_der),
         activated_at: row.activated_at,
         retire_at: row.retire_at,
-    })
+    }
 }
 
-fn active(row: &SigningKeyRow) -> Result<ActiveKey, KeyError> {
-    let key = RsaPrivateKey::from_pkcs8_der(&row.private_key_der)
-        .map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
-    let pkcs1 = key
-        .to_pkcs1_der()
-        .map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
-    Ok(ActiveKey {
-        kid: row.kid.clone(),
-        encoding: EncodingKey::from_rsa_der(pkcs1.as_bytes()),
-    })
+fn active(kid: &str, key: RsaKeyPair) -> ActiveKey {
+    // serde_json escapes the kid; kids are base64url anyway.
+    let kid_json = serde_json::Value::from(kid).to_string();
+    let v1 = format!(r#"{{"typ":"JWT","alg":"RS256","x5t":{kid_json},"kid":{kid_json}}}"#);
+    let v2 = format!(r#"{{"typ":"JWT","alg":"RS256","kid":{kid_json}}}"#);
+    ActiveKey {
+        header_v1: URL_SAFE_NO_PAD.encode(v1),
+        header_v2: URL_SAFE_NO_PAD.encode(v2),
+        kid: kid.to_string(),
+        key,
+    }
 }
 
 impl KeyManager {
-    /// Loads the keys from the store, creating and activating the first one if there is
-    /// none.
+    /// Loads the keys from the store with a fresh key-encryption key held only in memory,
+    /// creating and activating the first key if there is none. For tests and in-memory
+    /// stores: keys it creates cannot be unsealed after the process ends. A server uses
+    /// [`KeyManager::open`] with its configured KEK.
     pub async fn load_or_create(store: Store, clock: SharedClock) -> Result<Self, KeyError> {
+        Self::open(store, clock, Arc::new(Kek::generate()?)).await
+    }
+
+    /// Loads the keys from the store, unsealing them with `kek`, creating and activating the
+    /// first key if there is none. Keys stored in clear by an older version are sealed
+    /// under `kek` first (one transaction).
+    pub async fn open(store: Store, clock: SharedClock, kek: Arc<Kek>) -> Result<Self, KeyError> {
+        let clear: Vec<(String, Vec<u8>)> = store
+            .list_signing_keys()
+            .await?
+            .into_iter()
+            .filter(|r| !is_sealed(&r.private_key_der))
+            .map(|r| Ok((r.kid.clone(), kek.seal(&r.kid, &r.private_key_der)?)))
+            .collect::<Result<_, KekError>>()?;
+        if !clear.is_empty() {
+            store.replace_signing_key_secrets(&clear).await?;
+            tracing::info!(keys = clear.len(), kek = %kek.id(), "sealed signing keys stored in clear");
+        }
         let manager = Self {
             store,
             clock,
+            kek,
             ring: RwLock::new(KeyRing {
                 active: None,
                 keys: Vec::new(),
@@ -178,8 +219,15 @@ impl KeyManager {
             .iter()
             .filter(|r| r.activated_at.is_some() && r.retire_at.is_none())
             .max_by_key(|r| (r.activated_at, r.created_at));
-        let active_key = signing.map(active).transpose()?.map(Arc::new);
-        let keys = rows.iter().map(published).collect::<Result<Vec<_>, _>>()?;
+        let mut active_key = None;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let key = parse_row(&self.kek, row)?;
+            keys.push(published(row, &key));
+            if signing.is_some_and(|s| s.kid == row.kid) {
+                active_key = Some(Arc::new(active(&row.kid, key)));
+            }
+        }
         *self.ring.write().unwrap_or_else(|e| e.into_inner()) = KeyRing {
             active: active_key,
             keys,
@@ -193,9 +241,10 @@ impl KeyManager {
     /// [`RETIRE_AFTER`]. Returns the new key id.
     pub async fn rotate(&self) -> Result<String, KeyError> {
         let now = self.clock.now();
-        let row = tokio::task::spawn_blocking(move || generate_key(now))
+        let mut row = tokio::task::spawn_blocking(move || generate_key(now))
             .await
             .map_err(|e| KeyError::Generate(e.to_string()))??;
+        row.private_key_der = self.kek.seal(&row.kid, &row.private_key_der)?;
         self.store.insert_signing_key(&row).await?;
         self.store
             .activate_signing_key(
@@ -208,7 +257,8 @@ impl KeyManager {
         Ok(row.kid)
     }
 
-    /// Signs with the active key: returns its `kid` and the JWT.
+    /// Signs `claims` with the active key as an RS256 JWT; `header_x5t` adds `x5t` to the
+    /// header (v1 tokens carry it, v2 tokens do not).
     pub fn sign(
         &self,
         header_x5t: bool,
@@ -219,13 +269,50 @@ impl KeyManager {
             .active
             .clone()
             .ok_or(KeyError::NoActiveKey)?;
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-        header.kid = Some(active.kid.clone());
-        if header_x5t {
-            header.x5t = Some(active.kid.clone());
+        let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Generate(e.to_string()))?;
+        let header = if header_x5t {
+            &active.header_v1
+        } else {
+            &active.header_v2
+        };
+        let mut jwt = String::with_capacity(header.len() + payload.len() * 4 / 3 + 350);
+        jwt.push_str(header);
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut jwt);
+        let mut signature = vec![0u8; active.key.public_modulus_len()];
+        active
+            .key
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                jwt.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|e| KeyError::Generate(e.to_string()))?;
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut jwt);
+        Ok(jwt)
+    }
+
+    /// Re-seals every stored private key under `new_kek`, in one transaction, after
+    /// checking that each one opens under the current KEK. Returns how many keys were
+    /// re-sealed. The manager keeps using its current KEK for keys it creates afterwards;
+    /// restart with the new one (see `palisade kek rotate`).
+    pub async fn reseal_all(&self, new_kek: &Kek) -> Result<usize, KeyError> {
+        let rows = self.store.list_signing_keys().await?;
+        let mut resealed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let der = self.kek.open(&row.kid, &row.private_key_der)?;
+            RsaKeyPair::from_pkcs8(&der).map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
+            resealed.push((row.kid.clone(), new_kek.seal(&row.kid, &der)?));
         }
-        jsonwebtoken::encode(&header, claims, &active.encoding)
-            .map_err(|e| KeyError::Generate(e.to_string()))
+        self.store.replace_signing_key_secrets(&resealed).await?;
+        Ok(resealed.len())
+    }
+
+    /// The id of the key-encryption key in use.
+    pub fn kek_id(&self) -> String {
+        self.kek.id()
     }
 
     /// The id of the signing key.

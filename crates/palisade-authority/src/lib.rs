@@ -1,6 +1,7 @@
 //! Palisade's token service, speaking Microsoft Entra ID's v1 and v2 protocols.
 //!
 //! - [`keys`]: RS256 signing keys kept in the store, with rotation and the JWKS view.
+//! - [`kek`]: the key-encryption key that seals the signing keys at rest.
 //! - [`token`]: `POST /{tenant}/oauth2/token` and `/oauth2/v2.0/token`, handing each
 //!   request to its grant in [`grants`]: client credentials, password (ROPC),
 //!   authorization code (+ PKCE), device code, refresh token.
@@ -21,6 +22,7 @@ pub mod discovery;
 pub mod error;
 pub mod form;
 pub mod grants;
+pub mod kek;
 pub mod keys;
 pub mod realm;
 pub mod resource;
@@ -36,6 +38,7 @@ use palisade_directory::Directory;
 use std::sync::Arc;
 
 pub use error::{AadError, ErrorCode};
+pub use kek::{Kek, KekError};
 pub use keys::{KeyError, KeyManager, PublishedKey};
 
 /// Shared state of the token service.

@@ -101,9 +101,17 @@ pub enum TokenError {
     /// No `Authorization: Bearer` header.
     #[error("The access token is missing.")]
     Missing,
+    /// More than one `Authorization` header (RFC 6750 §3.1 `invalid_request`: a 400, not a
+    /// 401).
+    #[error("The request carries more than one Authorization header.")]
+    DuplicateAuthorization,
     /// Not a three-part compact JWS, or undecodable header.
     #[error("The access token is malformed.")]
     Malformed,
+    /// The header names critical extensions (`crit`, RFC 7515 §4.1.11); this server
+    /// understands none, so the token must be refused.
+    #[error("The token's header names critical extensions this server does not understand.")]
+    CriticalHeader,
     /// `alg` is not RS256.
     #[error("The token's signing algorithm '{0}' is not accepted; only RS256 is.")]
     Algorithm(String),
@@ -134,12 +142,6 @@ pub enum TokenError {
     /// The tenant does not exist here.
     #[error("The token's tenant does not exist.")]
     UnknownTenant,
-}
-
-#[derive(Deserialize)]
-struct JwsHeader {
-    alg: Option<String>,
-    kid: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -244,15 +246,25 @@ impl TokenValidator {
         let header_bytes = URL_SAFE_NO_PAD
             .decode(h.trim_end_matches('='))
             .map_err(|_| TokenError::Malformed)?;
-        let header: JwsHeader =
+        let header: serde_json::Map<String, Value> =
             serde_json::from_slice(&header_bytes).map_err(|_| TokenError::Malformed)?;
+        let text = |name: &str| match header.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(TokenError::Malformed),
+        };
         // The algorithm is fixed before any key is touched.
-        match header.alg.as_deref() {
+        match text("alg")? {
             Some("RS256") => {}
             Some(other) => return Err(TokenError::Algorithm(sanitize(other))),
             None => return Err(TokenError::Algorithm("(none)".to_string())),
         }
-        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        // RFC 7515 §4.1.11: no extension is understood here, so a `crit` member of any
+        // value (even an empty list or null, which are malformed anyway) refuses the token.
+        if header.contains_key("crit") {
+            return Err(TokenError::CriticalHeader);
+        }
+        let kid = text("kid")?.ok_or(TokenError::UnknownKey)?.to_string();
         let keys = self.keys();
         let key = keys.by_kid.get(&kid).ok_or(TokenError::UnknownKey)?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
@@ -350,8 +362,13 @@ fn audience_ok(aud: Option<&Value>) -> bool {
     }
 }
 
-/// Extracts the token from an `Authorization: Bearer …` header value.
-pub(crate) fn bearer_token(value: Option<&axum::http::HeaderValue>) -> Result<&str, TokenError> {
+/// Extracts the token from the request's one `Authorization: Bearer …` header.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, TokenError> {
+    let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
+    let value = values.next();
+    if values.next().is_some() {
+        return Err(TokenError::DuplicateAuthorization);
+    }
     let v = value
         .ok_or(TokenError::Missing)?
         .to_str()
@@ -388,13 +405,18 @@ mod tests {
 
     #[test]
     fn bearer_parsing() {
-        use axum::http::HeaderValue;
-        let v = HeaderValue::from_static("Bearer abc.def.ghi");
-        assert_eq!(bearer_token(Some(&v)), Ok("abc.def.ghi"));
-        let v = HeaderValue::from_static("bearer  abc");
-        assert_eq!(bearer_token(Some(&v)), Ok("abc"));
-        let v = HeaderValue::from_static("Basic abc");
-        assert_eq!(bearer_token(Some(&v)), Err(TokenError::Missing));
-        assert_eq!(bearer_token(None), Err(TokenError::Missing));
+        use axum::http::{header::AUTHORIZATION, HeaderMap, HeaderValue};
+        let one = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(AUTHORIZATION, HeaderValue::from_static(v));
+            h
+        };
+        assert_eq!(bearer_token(&one("Bearer abc.def.ghi")), Ok("abc.def.ghi"));
+        assert_eq!(bearer_token(&one("bearer  abc")), Ok("abc"));
+        assert_eq!(bearer_token(&one("Basic abc")), Err(TokenError::Missing));
+        assert_eq!(bearer_token(&HeaderMap::new()), Err(TokenError::Missing));
+        let mut two = one("Bearer abc");
+        two.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(bearer_token(&two), Err(TokenError::DuplicateAuthorization));
     }
 }

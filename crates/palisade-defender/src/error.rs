@@ -15,6 +15,16 @@ pub enum ApiError {
         /// The `authorization_uri` to advertise.
         authorization_uri: String,
     },
+    /// 400 `BadRequest` for a malformed authorization (RFC 6750 §3.1 `invalid_request`,
+    /// e.g. two `Authorization` headers), with a `WWW-Authenticate: Bearer …,
+    /// error="invalid_request"` challenge.
+    #[error("invalid authorization request: {description}")]
+    InvalidAuthorizationRequest {
+        /// What is wrong (goes to the message and `error_description`).
+        description: String,
+        /// The `authorization_uri` to advertise.
+        authorization_uri: String,
+    },
     /// 403 `Forbidden`: valid token, missing permission.
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -55,6 +65,7 @@ impl ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::OData(_)
+            | ApiError::InvalidAuthorizationRequest { .. }
             | ApiError::InvalidInput(_)
             | ApiError::InvalidRequestBody(_)
             | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -72,7 +83,7 @@ impl ApiError {
             ApiError::OData(_) => "ODataError",
             ApiError::InvalidInput(_) => "InvalidInput",
             ApiError::InvalidRequestBody(_) => "InvalidRequestBody",
-            ApiError::BadRequest(_) => "BadRequest",
+            ApiError::BadRequest(_) | ApiError::InvalidAuthorizationRequest { .. } => "BadRequest",
             ApiError::NotFound(_) => "ResourceNotFound",
             ApiError::TooManyRequests { .. } => "429",
             ApiError::Internal(_) => "InternalServerError",
@@ -82,7 +93,8 @@ impl ApiError {
     /// The human-readable `message`.
     pub fn message(&self) -> String {
         match self {
-            ApiError::Unauthorized { description, .. } => description.clone(),
+            ApiError::Unauthorized { description, .. }
+            | ApiError::InvalidAuthorizationRequest { description, .. } => description.clone(),
             ApiError::Forbidden(m) => m.clone(),
             ApiError::OData(d) => format!("Invalid OData URI query {}.", d.trim_end_matches('.')),
             ApiError::InvalidInput(d) => format!("Invalid input {}.", d.trim_end_matches('.')),
@@ -139,9 +151,18 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized {
                 description,
                 authorization_uri,
+            }
+            | ApiError::InvalidAuthorizationRequest {
+                description,
+                authorization_uri,
             } => {
+                let error = if matches!(self, ApiError::Unauthorized { .. }) {
+                    "invalid_token"
+                } else {
+                    "invalid_request"
+                };
                 let challenge = format!(
-                    "Bearer authorization_uri=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
+                    "Bearer authorization_uri=\"{}\", error=\"{error}\", error_description=\"{}\"",
                     quote_safe(authorization_uri),
                     quote_safe(description)
                 );

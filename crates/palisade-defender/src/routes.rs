@@ -56,20 +56,27 @@ pub(crate) fn build(state: DefenderState) -> Router {
 
 impl App {
     fn unauthorized(&self, e: &TokenError) -> ApiError {
+        let authorization_uri = format!(
+            "{}/common/oauth2/authorize",
+            self.state.authority_host.trim_end_matches('/')
+        );
+        let description = e.to_string();
+        if *e == TokenError::DuplicateAuthorization {
+            return ApiError::InvalidAuthorizationRequest {
+                description,
+                authorization_uri,
+            };
+        }
         ApiError::Unauthorized {
-            description: e.to_string(),
-            authorization_uri: format!(
-                "{}/common/oauth2/authorize",
-                self.state.authority_host.trim_end_matches('/')
-            ),
+            description,
+            authorization_uri,
         }
     }
 
     /// Token → tenant → (delegated) the user exists and is enabled, with their rights and
     /// device groups. No permission is checked yet.
     pub(crate) async fn identify(&self, headers: &HeaderMap) -> Result<Authorized, ApiError> {
-        let token =
-            bearer_token(headers.get(header::AUTHORIZATION)).map_err(|e| self.unauthorized(&e))?;
+        let token = bearer_token(headers).map_err(|e| self.unauthorized(&e))?;
         let now = self.state.clock.now();
         let caller = self
             .validator

@@ -147,8 +147,12 @@ async fn every_validation_failure_is_401() {
     ] {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(KID.into());
-        let t = jsonwebtoken::encode(&header, &base, &EncodingKey::from_secret(&secret))
-            .expect("hs256");
+        let t = jsonwebtoken::encode(
+            &header,
+            &base,
+            &EncodingKey::from_secret(&secret).expect("hmac key"),
+        )
+        .expect("hs256");
         assert_unauthorized(&h, Some(&t), "HS256 with public key").await;
     }
     // Other RSA-family algorithms are refused too, even with the right key.

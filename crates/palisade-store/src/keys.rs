@@ -8,7 +8,8 @@ use sqlx::Row;
 pub struct SigningKeyRow {
     /// Key id: base64url SHA-1 thumbprint of the certificate (`kid` = `x5t`).
     pub kid: String,
-    /// PKCS#8 DER private key.
+    /// The private key: PKCS#8 DER sealed under the key-encryption key (see
+    /// `palisade_authority::kek`); clear DER only in databases written before sealing.
     pub private_key_der: Vec<u8>,
     /// DER certificate.
     pub certificate_der: Vec<u8>,
@@ -79,6 +80,24 @@ impl Store {
             .bind(new_kid)
             .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the stored (sealed) private keys of the given key ids, all in one
+    /// transaction: re-sealing under a new key-encryption key never leaves a mix.
+    pub async fn replace_signing_key_secrets(&self, keys: &[(String, Vec<u8>)]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for (kid, private_key) in keys {
+            let done = sqlx::query("UPDATE signing_keys SET private_key_der = $1 WHERE kid = $2")
+                .bind(private_key)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(crate::StoreError::NotFound(format!("signing key {kid}")));
+            }
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -60,7 +60,12 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path`, switches it to WAL with
     /// foreign keys on, and runs the migrations.
+    ///
+    /// The database file and its `-wal`/`-shm` companions are made readable by the owner
+    /// only (0600) before SQLite opens them; SQLite creates the companions with the
+    /// database file's mode.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        restrict_to_owner(path).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -89,10 +94,45 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// Closes every connection (SQLite checkpoints the WAL when the last one closes).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// The connection pool, for sibling modules of this crate.
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// Creates `path` empty with mode 0600 if missing, and sets 0600 on it and on its
+/// `-wal`/`-shm` files if they exist with wider modes.
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)?;
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            if let Ok(meta) = std::fs::metadata(&p) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Maps a unique-constraint violation to [`StoreError::Conflict`].

@@ -140,6 +140,15 @@ enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = Format::Table)]
         output: Format,
     },
+    /// The key-encryption key that seals the signing keys at rest: status, rotation.
+    Kek {
+        #[command(flatten)]
+        data: DataDirArg,
+        #[command(flatten)]
+        kek: KekArg,
+        #[command(subcommand)]
+        command: KekCommand,
+    },
     /// List, show and update incidents.
     Incidents {
         #[command(flatten)]
@@ -186,6 +195,29 @@ struct ServeArgs {
     /// not named keep the documented defaults.
     #[arg(long = "quota", value_name = "OP=N/WINDOW", value_parser = parse_quota)]
     quotas: Vec<(String, palisade_defender::QuotaLimit)>,
+    #[command(flatten)]
+    kek: KekArg,
+}
+
+#[derive(Debug, Args)]
+struct KekArg {
+    /// The key-encryption key file that seals the signing keys (default <data-dir>/kek,
+    /// created on first start). `PALISADE_KEK=palisade-kek-v1:…` takes precedence.
+    #[arg(long, env = "PALISADE_KEK_FILE", global = true)]
+    kek_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum KekCommand {
+    /// Show the key-encryption key's id and what each signing key is sealed with.
+    Status,
+    /// Re-seal every signing key under a new key-encryption key (stop the servers first).
+    Rotate {
+        /// Where to take (if it exists) or write the new KEK; required with PALISADE_KEK,
+        /// else the KEK file is replaced in place and the old one kept as <file>.old.
+        #[arg(long)]
+        new_kek_file: Option<PathBuf>,
+    },
 }
 
 /// Parses `OP=N/WINDOW` for `--quota`.
@@ -502,6 +534,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             tenant,
         } => seed(&data.data_dir, events, &tables, tenant).await,
         Command::Compact { data, tenant } => compact(&data.data_dir, tenant).await,
+        Command::Kek { data, kek, command } => {
+            let source = crate::kek::KekSource::from_args(kek.kek_file);
+            match command {
+                KekCommand::Status => crate::kek::status(&data.data_dir, &source).await,
+                KekCommand::Rotate { new_kek_file } => {
+                    crate::kek::rotate(&data.data_dir, &source, new_kek_file.as_deref()).await
+                }
+            }
+        }
         Command::Ingest {
             data,
             table,
@@ -526,6 +567,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         plain_http: args.plain_http,
         hostnames: args.hosts,
         quotas: quota_config(args.no_quotas, &args.quotas),
+        kek: crate::kek::KekSource::from_args(args.kek.kek_file),
     };
     let running = server::start(config, Arc::new(SystemClock)).await?;
     println!("Palisade listening on {}", running.base_url);
@@ -581,10 +623,28 @@ async fn serve(args: ServeArgs) -> Result<()> {
             config.display()
         );
     }
-    tokio::select! {
-        r = running.wait() => r,
-        _ = tokio::signal::ctrl_c() => Ok(()),
+    running.run_until(shutdown_signal()).await
+}
+
+/// SIGTERM or Ctrl-C: the server then drains in-flight requests before exiting.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
     }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The tenant (and its domain) for seeding: the given one, else the demo tenant.

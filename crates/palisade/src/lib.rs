@@ -3,6 +3,8 @@
 //! - [`server`]: the data directory, the store, the keys, the local CA and the one TLS
 //!   listener that serves the token service, the admin API (and later the Defender API).
 //! - [`tls`]: the local CA and server certificates.
+//! - [`kek`]: where the key-encryption key sealing the signing keys comes from, and
+//!   `palisade kek status|rotate`.
 //! - [`cli`]: the `palisade` command line.
 
 mod admin_client;
@@ -11,6 +13,7 @@ pub mod cli;
 pub mod client_cmds;
 pub mod demo;
 pub mod hunting;
+pub mod kek;
 mod login_cmds;
 mod output;
 pub mod server;

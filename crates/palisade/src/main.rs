@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: glibc kept the memory freed after demo seeding
+/// (~160 MB of 163 MB heap, 3 MB live) resident for good; mimalloc gives freed pages back.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Stack size of the runtime's threads. Query planning and execution (DataFusion, KQL
 /// binding) recurse with the query's depth; a generous stack keeps a deep query an error
 /// instead of a crash of the whole server.

@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub hostnames: Vec<String>,
     /// Defender API quotas (the documented ones by default).
     pub quotas: QuotaConfig,
+    /// Where the key-encryption key that seals the signing keys comes from.
+    pub kek: crate::kek::KekSource,
 }
 
 /// A running server.
@@ -57,12 +59,42 @@ pub struct RunningServer {
     /// The store.
     pub store: Store,
     task: JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
+/// How long a graceful stop waits for in-flight requests before closing connections.
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl RunningServer {
-    /// Stops accepting connections.
+    /// Stops accepting connections and drops open ones at once.
     pub fn shutdown(&self) {
         self.task.abort();
+    }
+
+    /// Stops gracefully: no new connections; requests in flight are answered (for up to
+    /// [`DRAIN_TIMEOUT`]) and each connection is closed after its current response; then the
+    /// database is closed (its WAL checkpointed).
+    pub async fn drain(mut self) -> Result<()> {
+        let _ = self.stop.send(true);
+        let result = match (&mut self.task).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_cancelled() => Ok(()),
+            Err(e) => Err(e.into()),
+        };
+        self.store.close().await;
+        result
+    }
+
+    /// Serves until `signal` completes, then [drains](RunningServer::drain).
+    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) -> Result<()> {
+        tokio::select! {
+            r = &mut self.task => match r {
+                Ok(()) => Ok(()),
+                Err(e) if e.is_cancelled() => Ok(()),
+                Err(e) => Err(e.into()),
+            },
+            () = signal => self.drain().await,
+        }
     }
 
     /// Waits until the server stops (it runs until the process ends or `shutdown`).
@@ -79,6 +111,31 @@ impl Drop for RunningServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Opens the data directory's database (creating the private directory if needed).
+pub async fn open_store(data_dir: &Path) -> Result<Store> {
+    create_data_dir(data_dir)?;
+    Store::open_sqlite(&data_dir.join(DATABASE_FILE))
+        .await
+        .context("opening the database")
+}
+
+/// Every 401 carries a challenge (RFC 7235 §3.1). The surfaces set their own, in their
+/// protocol's form; this adds a generic one to any 401 that has none.
+async fn ensure_challenge(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if response.status() == axum::http::StatusCode::UNAUTHORIZED
+        && !response
+            .headers()
+            .contains_key(axum::http::header::WWW_AUTHENTICATE)
+    {
+        response.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"palisade\""),
+        );
+    }
+    response
 }
 
 fn create_data_dir(dir: &Path) -> Result<()> {
@@ -110,13 +167,15 @@ async fn host_from_authority(mut request: Request, next: Next) -> Response {
 
 /// Opens the data directory (creating what is missing) and starts serving.
 pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningServer> {
-    create_data_dir(&config.data_dir)?;
-    let store = Store::open_sqlite(&config.data_dir.join(DATABASE_FILE))
-        .await
-        .context("opening the database")?;
+    let store = open_store(&config.data_dir).await?;
     let directory = Directory::new(store.clone(), clock.clone());
     directory.ensure_builtins().await?;
-    let keys = Arc::new(KeyManager::load_or_create(store.clone(), clock.clone()).await?);
+    let kek = crate::kek::resolve(&config.kek, &config.data_dir, &store).await?;
+    let keys = Arc::new(
+        KeyManager::open(store.clone(), clock.clone(), kek)
+            .await
+            .context("loading the signing keys")?,
+    );
 
     let new_admin_key = bootstrap_admin_key(&store, clock.now().unix_timestamp()).await?;
     if let Some(key) = &new_admin_key {
@@ -163,12 +222,21 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
         .router()
         .merge(admin)
         .merge(defender)
+        .layer(axum::middleware::from_fn(ensure_challenge))
         .layer(axum::middleware::from_fn(host_from_authority));
 
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|s| *s).await;
+    };
     let (base_url, ca_path, task) = if config.plain_http {
         let task = tokio::spawn(async move {
             let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(until_stopped)
+                .await
+            {
                 tracing::error!(error = %e, "server stopped");
             }
         });
@@ -177,7 +245,7 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
         let ca = LocalCa::load_or_create(&config.data_dir)?;
         let tls = ca.server_config(&config.hostnames)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-        let task = tokio::spawn(serve_tls(listener, acceptor, app));
+        let task = tokio::spawn(serve_tls_until(listener, acceptor, app, until_stopped));
         (
             format!("https://localhost:{}", addr.port()),
             Some(ca.cert_path),
@@ -194,6 +262,7 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
         authority,
         store,
         task,
+        stop,
     })
 }
 
@@ -262,17 +331,37 @@ impl SigningKeySource for PublishedKeys {
 /// Serves `app` over TLS on `listener` until the task is dropped: HTTP/1.1 and HTTP/2,
 /// a 10-second handshake limit, one task per connection.
 pub async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {
+    serve_tls_until(listener, acceptor, app, std::future::pending()).await
+}
+
+/// [`serve_tls`] until `stop` completes; then stops accepting, lets every connection finish
+/// the request it is serving (HTTP/1.1 closes after that response, HTTP/2 sends GOAWAY) and
+/// returns when all are closed or after [`DRAIN_TIMEOUT`].
+pub async fn serve_tls_until(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    app: Router,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut stop = std::pin::pin!(stop);
     loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
         };
         let acceptor = acceptor.clone();
         let app = app.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(
                 std::time::Duration::from_secs(10),
@@ -297,13 +386,18 @@ pub async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAccepto
                 },
             );
             let service = hyper_util::service::TowerToHyperService::new(app);
-            if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(tls), service)
-                .await
-            {
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            if let Err(e) = watcher.watch(conn.into_owned()).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the drain timeout; closing them");
     }
 }
 

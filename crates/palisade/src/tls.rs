@@ -123,7 +123,7 @@ impl LocalCa {
         let leaf = params.signed_by(&leaf_key, &self.cert, &self.key)?;
         let chain = vec![leaf.der().clone()];
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()

@@ -109,7 +109,7 @@ async fn forged_expired_and_misdirected_tokens_are_401() {
             ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
         },
         &c,
-        &jsonwebtoken::EncodingKey::from_secret(n.as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(n.as_bytes()).expect("hmac key"),
     )
     .unwrap();
     forged.push(("HS256 with the public modulus", hs));

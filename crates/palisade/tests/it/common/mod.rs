@@ -27,6 +27,7 @@ pub async fn start() -> TestServer {
         plain_http: false,
         hostnames: vec!["palisade.test".into()],
         quotas: palisade_defender::QuotaConfig::default(),
+        kek: Default::default(),
     };
     let server = server::start(config, Arc::new(clock.clone()))
         .await
