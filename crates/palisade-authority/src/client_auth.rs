@@ -3,8 +3,9 @@
 //! confidential clients; nothing, and nothing allowed, for public clients).
 
 use crate::error::{AadError, ErrorCode};
+use crate::assertion::{verify_client_assertion, JWT_BEARER};
 use crate::form::{basic_credentials, Form};
-use crate::token::internal;
+use crate::token::{internal, TokenRequest};
 use crate::Authority;
 use axum::http::HeaderMap;
 use palisade_directory::{Application, SecretCheck, SignInAudience};
@@ -17,6 +18,8 @@ pub enum ClientAuthMethod {
     Public,
     /// A client secret (`"1"`).
     Secret,
+    /// A certificate: a signed client assertion (`"2"`).
+    Certificate,
 }
 
 impl ClientAuthMethod {
@@ -25,6 +28,7 @@ impl ClientAuthMethod {
         match self {
             ClientAuthMethod::Public => "0",
             ClientAuthMethod::Secret => "1",
+            ClientAuthMethod::Certificate => "2",
         }
     }
 }
@@ -95,32 +99,42 @@ pub fn usable_in(app: &Application, tenant_id: &str) -> bool {
 }
 
 /// Authenticates the client. A public client must present nothing. A confidential client
-/// must present a valid secret, unless `public_flow` (an SPA redirect's code, which
-/// browsers redeem without a secret) lets it go without one.
+/// must present a valid secret or client assertion (certificate), unless `public_flow` (an
+/// SPA redirect's code, which browsers redeem without a secret) lets it go without one.
 pub async fn authenticate(
-    authority: &Authority,
+    request: &TokenRequest<'_>,
     app: &Application,
-    form: &Form,
     secret: Option<&str>,
     public_flow: bool,
 ) -> Result<ClientAuthMethod, AadError> {
+    let authority = request.authority;
+    let form = &request.form;
     let public_with_credential = || {
         AadError::new(
             ErrorCode::PublicClientWithCredential,
             "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
         )
     };
-    if form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some() {
+    let assertion = form.get("client_assertion");
+    let assertion_type = form.get("client_assertion_type");
+    if assertion.is_some() || assertion_type.is_some() {
         if app.is_public_client {
             return Err(public_with_credential());
         }
-        return Err(AadError::new(
-            ErrorCode::ClientAssertionInvalid,
-            format!(
-                "Client assertion failed signature validation: application '{}' has no certificate credential.",
-                app.app_id
-            ),
-        ));
+        if secret.is_some() {
+            return Err(AadError::malformed(
+                "Send either a client secret or a client assertion, not both.",
+            ));
+        }
+        let assertion = assertion.ok_or_else(|| AadError::missing("client_assertion"))?;
+        let kind = assertion_type.ok_or_else(|| AadError::missing("client_assertion_type"))?;
+        if kind != JWT_BEARER {
+            return Err(AadError::malformed(&format!(
+                "client_assertion_type must be '{JWT_BEARER}'."
+            )));
+        }
+        verify_client_assertion(request, app, assertion).await?;
+        return Ok(ClientAuthMethod::Certificate);
     }
     if app.is_public_client {
         return match secret {

@@ -41,6 +41,14 @@ pub enum ErrorCode {
     PublicClientWithCredential,
     /// 700027: client assertion failed validation.
     ClientAssertionInvalid,
+    /// 700024: client assertion outside its validity window.
+    ClientAssertionExpired,
+    /// 50027: the client assertion is malformed, misaddressed or replayed.
+    InvalidAssertion,
+    /// 50048: the assertion's `sub` differs from its `iss`.
+    AssertionSubjectMismatch,
+    /// 700021: the assertion's `iss` is not the `client_id`.
+    AssertionClientMismatch,
     /// 500011: resource principal not found in the tenant.
     ResourceNotFound,
     /// 70011: invalid scope.
@@ -129,6 +137,10 @@ impl ErrorCode {
             Self::MissingClientCredential => 7000218,
             Self::PublicClientWithCredential => 700025,
             Self::ClientAssertionInvalid => 700027,
+            Self::ClientAssertionExpired => 700024,
+            Self::InvalidAssertion => 50027,
+            Self::AssertionSubjectMismatch => 50048,
+            Self::AssertionClientMismatch => 700021,
             Self::ResourceNotFound => 500011,
             Self::InvalidScope => 70011,
             Self::ScopeNotDefault => 1002012,
@@ -183,7 +195,11 @@ impl ErrorCode {
             | Self::ClientSecretExpired
             | Self::MissingClientCredential
             | Self::PublicClientWithCredential
-            | Self::ClientAssertionInvalid => "invalid_client",
+            | Self::ClientAssertionInvalid
+            | Self::ClientAssertionExpired
+            | Self::InvalidAssertion
+            | Self::AssertionSubjectMismatch
+            | Self::AssertionClientMismatch => "invalid_client",
             Self::ResourceNotFound => "invalid_resource",
             Self::InvalidScope | Self::ScopeNotDefault | Self::MultipleResources => "invalid_scope",
             Self::UnknownInstance => "invalid_instance",

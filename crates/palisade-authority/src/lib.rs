@@ -5,6 +5,7 @@
 //! - [`token`]: `POST /{tenant}/oauth2/token` and `/oauth2/v2.0/token`, handing each
 //!   request to its grant in [`grants`]: client credentials, password (ROPC),
 //!   authorization code (+ PKCE), device code, refresh token.
+//! - [`assertion`]: certificate credentials (`client_assertion` JWTs).
 //! - [`client_auth`], [`form`], [`resource`]: who calls, what they send, which API and
 //!   scopes they name, and whether consent is in place.
 //! - [`user_tokens`]: delegated access tokens, ID tokens and refresh tokens.
@@ -17,6 +18,7 @@
 //! `https://login.microsoftonline.com/{tid}/v2.0` for v2), so validators written for the
 //! real cloud accept them unchanged once they trust Palisade's keys.
 
+pub mod assertion;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;

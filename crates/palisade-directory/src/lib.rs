@@ -9,6 +9,7 @@
 //! Storage goes through `palisade-store`; time through `palisade-clock`.
 
 mod builtin;
+pub mod certificates;
 mod consent;
 mod devices;
 mod directory;
@@ -22,6 +23,9 @@ mod users;
 pub use builtin::{
     builtin_apps, BuiltinApp, MDE_APP_ID, MICROSOFT_SERVICES_TENANT_ID, MTP_APP_ID,
     MTP_DISPLAY_NAME,
+};
+pub use certificates::{
+    parse_certificate, CertificateInfo, KeyCredentialPatch, NewKeyCredential,
 };
 pub use consent::{ConsentType, ALL_PRINCIPALS, PRINCIPAL};
 pub use directory::{Directory, DirectoryError, GrantOutcome, NewApplication, SecretCheck};

@@ -62,7 +62,7 @@ pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
         .await
         .map_err(internal)?
         .ok_or_else(|| app_not_found(&client_id, &tenant_row.display_name))?;
-    authenticate(authority, &app, form, presented_secret.as_deref(), false).await?;
+    let auth_method = authenticate(&request, &app, presented_secret.as_deref(), false).await?;
 
     let resource = resolve_resource(
         authority,
@@ -102,10 +102,10 @@ pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
     claims.insert("aio".into(), json!(opaque(48)));
     if v2_token {
         claims.insert("azp".into(), json!(app.app_id));
-        claims.insert("azpacr".into(), json!("1"));
+        claims.insert("azpacr".into(), json!(auth_method.acr()));
     } else {
         claims.insert("appid".into(), json!(app.app_id));
-        claims.insert("appidacr".into(), json!("1"));
+        claims.insert("appidacr".into(), json!(auth_method.acr()));
         claims.insert(
             "idp".into(),
             json!(format!("https://sts.windows.net/{tid}/")),

@@ -196,7 +196,7 @@ pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
         .map_err(internal)?
         .ok_or_else(invalid_code)?;
     let app = find_client(authority, &client_id, &tenant.display_name).await?;
-    let auth_method = authenticate(authority, &app, form, secret.as_deref(), grant.spa).await?;
+    let auth_method = authenticate(&request, &app, secret.as_deref(), grant.spa).await?;
     check_pkce(&grant, form.get("code_verifier"))?;
     let user = directory
         .active_user(&tenant.id, &row.user_id)

@@ -109,7 +109,7 @@ async fn devicecode(
                  flow needs a public client (enable 'Allow public client flows').",
             ));
         }
-        authenticate(&authority, &app, &request.form, secret.as_deref(), false).await?;
+        authenticate(&request, &app, secret.as_deref(), false).await?;
         for r in &scopes.resources {
             if authority
                 .directory()
@@ -293,7 +293,7 @@ pub async fn poll(request: TokenRequest<'_>) -> Result<Response, AadError> {
         .map_err(internal)?
         .ok_or_else(|| internal("device code of a deleted tenant"))?;
     let app = find_client(authority, &client_id, &tenant.display_name).await?;
-    let auth_method = authenticate(authority, &app, form, secret.as_deref(), false).await?;
+    let auth_method = authenticate(&request, &app, secret.as_deref(), false).await?;
     let user = directory
         .active_user(&tenant.id, &user_id)
         .await

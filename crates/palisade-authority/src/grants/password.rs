@@ -46,7 +46,7 @@ pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
     if !usable_in(&app, &tenant.id) {
         return Err(app_not_found(&client_id, &tenant.display_name));
     }
-    let auth_method = authenticate(authority, &app, form, secret.as_deref(), false).await?;
+    let auth_method = authenticate(&request, &app, secret.as_deref(), false).await?;
 
     let user = match directory
         .verify_user_password(&tenant.id, &username, &password)

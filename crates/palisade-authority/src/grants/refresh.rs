@@ -74,11 +74,7 @@ pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
     if !usable_in(&app, &tenant.id) {
         return Err(app_not_found(&client_id, &tenant.display_name));
     }
-    let auth_method = authenticate(
-        authority,
-        &app,
-        form,
-        secret.as_deref(),
+    let auth_method = authenticate(&request, &app, secret.as_deref(),
         row.max_expires_at.is_some(),
     )
     .await?;
