@@ -10,6 +10,7 @@
 //! | `GET, POST /admin/{tenant}/v1.0/applications` | `/v1.0/applications` |
 //! | `GET, DELETE /admin/{tenant}/v1.0/applications/{id}` | same (`{id}` = object id or appId) |
 //! | `POST …/applications/{id}/addPassword`, `…/removePassword` | same |
+//! | `PATCH …/applications/{id}` (`keyCredentials`), `POST …/addKey`, `…/removeKey` (with proof) | same |
 //! | `GET, POST /admin/{tenant}/v1.0/servicePrincipals`, `GET, DELETE …/{id}` | same |
 //! | `GET, POST …/servicePrincipals/{id}/appRoleAssignments`, `DELETE …/{assignmentId}` | same |
 //! | `GET, POST /admin/{tenant}/v1.0/users`, `GET, PATCH, DELETE …/users/{id}` | same (`{id}` = object id or UPN) |
@@ -25,6 +26,7 @@
 //! [`bootstrap_admin_key`]).
 
 mod auth;
+mod certificates;
 mod graph;
 mod routes;
 mod users;

@@ -108,8 +108,12 @@ pub fn router(state: AdminState) -> Router {
         )
         .route(
             "/applications/{id}",
-            get(get_application).delete(delete_application),
+            get(get_application)
+                .delete(delete_application)
+                .patch(crate::certificates::patch_application),
         )
+        .route("/applications/{id}/addKey", post(crate::certificates::add_key))
+        .route("/applications/{id}/removeKey", post(crate::certificates::remove_key))
         .route("/applications/{id}/addPassword", post(add_password))
         .route("/applications/{id}/removePassword", post(remove_password))
         .route(
@@ -227,7 +231,13 @@ async fn app_json(
     app: &palisade_directory::Application,
 ) -> Result<Value, GraphError> {
     let passwords = s.directory.list_passwords(&t.id, &app.id).await?;
-    Ok(application_json(app, &passwords, &t.initial_domain))
+    let keys = s.directory.list_keys(&t.id, &app.id).await?;
+    let mut v = application_json(app, &passwords, &t.initial_domain);
+    v["keyCredentials"] = keys
+        .iter()
+        .map(crate::certificates::key_credential_json)
+        .collect();
+    Ok(v)
 }
 
 async fn list_applications(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {

@@ -336,6 +336,11 @@ enum AdminCommand {
         #[command(subcommand)]
         command: SecretCommand,
     },
+    /// Certificate credentials.
+    Cert {
+        #[command(subcommand)]
+        command: crate::admin_certs::CertCommand,
+    },
     /// Add permissions to an app and grant admin consent for them: application
     /// permissions (app roles), or with --delegated, delegated permissions for every user.
     Grant {
@@ -430,6 +435,12 @@ enum AppCommand {
     /// Delete an application.
     Delete {
         /// Client id, object id or display name.
+        app: String,
+    },
+    /// Remove a (partner's) application's consent from this tenant: deletes its service
+    /// principal and every permission granted to it here, so new tokens are refused.
+    RemoveConsent {
+        /// Client id, service principal id or display name.
         app: String,
     },
 }
@@ -827,7 +838,7 @@ async fn resolve_tenant(client: &AdminClient, args: &AdminArgs) -> Result<String
 }
 
 /// Finds an app by client id, object id or display name.
-async fn find_app(client: &AdminClient, tenant: &str, app: &str) -> Result<Value> {
+pub(crate) async fn find_app(client: &AdminClient, tenant: &str, app: &str) -> Result<Value> {
     let apps = client
         .get(&format!("/admin/{tenant}/v1.0/applications"))
         .await?;
@@ -993,6 +1004,9 @@ async fn admin(args: AdminArgs) -> Result<()> {
                     }
                     emit(out, &a, &["PROPERTY", "VALUE"], rows);
                 }
+                AppCommand::RemoveConsent { app } => {
+                    crate::admin_certs::remove_consent(&client, &tenant, out, app).await?;
+                }
                 AppCommand::Delete { app } => {
                     let a = find_app(&client, &tenant, app).await?;
                     client
@@ -1083,6 +1097,10 @@ async fn admin(args: AdminArgs) -> Result<()> {
                     );
                 }
             }
+        }
+        AdminCommand::Cert { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            crate::admin_certs::cert(&client, &tenant, out, command).await?;
         }
         AdminCommand::User { command } => {
             let tenant = resolve_tenant(&client, &args).await?;

@@ -7,6 +7,7 @@
 //!   `palisade kek status|rotate`.
 //! - [`cli`]: the `palisade` command line.
 
+mod admin_certs;
 mod admin_client;
 mod admin_users;
 pub mod cli;
