@@ -127,7 +127,8 @@ async fn check_proof(
              certificate must add its first one with PATCH keyCredentials.",
         )
     })?;
-    let jws = parse_jws(proof).map_err(|e| GraphError::bad_request(format!("Invalid proof: {e}")))?;
+    let jws =
+        parse_jws(proof).map_err(|e| GraphError::bad_request(format!("Invalid proof: {e}")))?;
     let now = s.directory.clock().now().unix_timestamp();
     verify_signed_by_application(&s.directory, app, &jws, now)
         .await
@@ -166,7 +167,11 @@ pub async fn add_key(
 ) -> Result<Response, GraphError> {
     let t = tenant(&s, &t).await?;
     let req: AddKey = parse_json(&headers, &body)?;
-    if req.password_credential.as_ref().is_some_and(|p| !p.is_null()) {
+    if req
+        .password_credential
+        .as_ref()
+        .is_some_and(|p| !p.is_null())
+    {
         return Err(GraphError::bad_request(
             "passwordCredential must be null: add secrets with addPassword.",
         ));

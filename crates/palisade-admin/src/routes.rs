@@ -112,8 +112,14 @@ pub fn router(state: AdminState) -> Router {
                 .delete(delete_application)
                 .patch(crate::certificates::patch_application),
         )
-        .route("/applications/{id}/addKey", post(crate::certificates::add_key))
-        .route("/applications/{id}/removeKey", post(crate::certificates::remove_key))
+        .route(
+            "/applications/{id}/addKey",
+            post(crate::certificates::add_key),
+        )
+        .route(
+            "/applications/{id}/removeKey",
+            post(crate::certificates::remove_key),
+        )
         .route("/applications/{id}/addPassword", post(add_password))
         .route("/applications/{id}/removePassword", post(remove_password))
         .route(

@@ -100,7 +100,8 @@ pub struct ParsedJws<'a> {
 pub fn parse_jws(jwt: &str) -> Result<ParsedJws<'_>, AssertionError> {
     let malformed = |m: &str| AssertionError::Malformed(m.into());
     let mut parts = jwt.trim().split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(malformed("expected three dot-separated parts"));
     };
@@ -132,19 +133,26 @@ fn header_thumbprint(header: &Map<String, Value>) -> Result<(Vec<u8>, bool), Ass
     if let Some(v) = text("x5t#S256") {
         return match b64(v) {
             Some(b) if b.len() == 32 => Ok((b, true)),
-            _ => Err(AssertionError::Malformed("x5t#S256 is not a SHA-256 thumbprint".into())),
+            _ => Err(AssertionError::Malformed(
+                "x5t#S256 is not a SHA-256 thumbprint".into(),
+            )),
         };
     }
     if let Some(v) = text("x5t") {
         return match b64(v) {
             Some(b) if b.len() == 20 => Ok((b, false)),
-            _ => Err(AssertionError::Malformed("x5t is not a SHA-1 thumbprint".into())),
+            _ => Err(AssertionError::Malformed(
+                "x5t is not a SHA-1 thumbprint".into(),
+            )),
         };
     }
     if let Some(kid) = text("kid") {
         let hex: Vec<u8> = (0..kid.len())
             .step_by(2)
-            .filter_map(|i| kid.get(i..i + 2).and_then(|p| u8::from_str_radix(p, 16).ok()))
+            .filter_map(|i| {
+                kid.get(i..i + 2)
+                    .and_then(|p| u8::from_str_radix(p, 16).ok())
+            })
             .collect();
         if kid.len() == 40 && hex.len() == 20 {
             return Ok((hex, false));
@@ -207,7 +215,11 @@ fn time_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, Aa
             .as_f64()
             .filter(|f| f.is_finite())
             .map(|f| Some(f.floor() as i64))
-            .ok_or_else(|| invalid(format!("The client assertion's '{name}' claim is not a number."))),
+            .ok_or_else(|| {
+                invalid(format!(
+                    "The client assertion's '{name}' claim is not a number."
+                ))
+            }),
     }
 }
 

@@ -2,8 +2,8 @@
 //! agree), the application behind it, and its authentication (a client secret for
 //! confidential clients; nothing, and nothing allowed, for public clients).
 
-use crate::error::{AadError, ErrorCode};
 use crate::assertion::{verify_client_assertion, JWT_BEARER};
+use crate::error::{AadError, ErrorCode};
 use crate::form::{basic_credentials, Form};
 use crate::token::{internal, TokenRequest};
 use crate::Authority;

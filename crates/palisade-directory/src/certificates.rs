@@ -52,8 +52,8 @@ pub fn parse_certificate(input: &[u8]) -> Result<CertificateInfo> {
     let invalid = |why: String| DirectoryError::Invalid(format!("invalid certificate: {why}"));
     let trimmed = trim_ascii(input);
     let der: Vec<u8> = if trimmed.starts_with(b"-----BEGIN") {
-        let (_, pem) = x509_parser::pem::parse_x509_pem(trimmed)
-            .map_err(|e| invalid(format!("PEM: {e}")))?;
+        let (_, pem) =
+            x509_parser::pem::parse_x509_pem(trimmed).map_err(|e| invalid(format!("PEM: {e}")))?;
         if pem.label != "CERTIFICATE" {
             return Err(invalid(format!(
                 "expected a CERTIFICATE PEM block, found {}",
@@ -109,8 +109,14 @@ pub fn parse_certificate(input: &[u8]) -> Result<CertificateInfo> {
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &b[start..end]
 }
 

@@ -24,9 +24,7 @@ pub use builtin::{
     builtin_apps, BuiltinApp, MDE_APP_ID, MICROSOFT_SERVICES_TENANT_ID, MTP_APP_ID,
     MTP_DISPLAY_NAME,
 };
-pub use certificates::{
-    parse_certificate, CertificateInfo, KeyCredentialPatch, NewKeyCredential,
-};
+pub use certificates::{parse_certificate, CertificateInfo, KeyCredentialPatch, NewKeyCredential};
 pub use consent::{ConsentType, ALL_PRINCIPALS, PRINCIPAL};
 pub use directory::{Directory, DirectoryError, GrantOutcome, NewApplication, SecretCheck};
 pub use model::{

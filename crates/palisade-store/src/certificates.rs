@@ -40,7 +40,8 @@ pub enum Thumbprint<'a> {
     Sha256(&'a [u8]),
 }
 
-const KEY_COLUMNS: &str = "key_id, application_id, display_name, key_type, key_usage, certificate_der, \
+const KEY_COLUMNS: &str =
+    "key_id, application_id, display_name, key_type, key_usage, certificate_der, \
      thumbprint_sha1, thumbprint_sha256, start_at, end_at, created_at";
 
 fn key_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<KeyCredentialRow> {
@@ -110,7 +111,10 @@ impl Store {
     }
 
     /// The certificates of an application (by object id), oldest first.
-    pub async fn list_key_credentials(&self, application_id: &str) -> Result<Vec<KeyCredentialRow>> {
+    pub async fn list_key_credentials(
+        &self,
+        application_id: &str,
+    ) -> Result<Vec<KeyCredentialRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {KEY_COLUMNS} FROM key_credentials WHERE application_id = $1 ORDER BY created_at, key_id"
         ))
@@ -142,11 +146,12 @@ impl Store {
 
     /// Removes one certificate. Returns false if the application has no such key.
     pub async fn delete_key_credential(&self, application_id: &str, key_id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM key_credentials WHERE application_id = $1 AND key_id = $2")
-            .bind(application_id)
-            .bind(key_id.to_ascii_lowercase())
-            .execute(self.pool())
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM key_credentials WHERE application_id = $1 AND key_id = $2")
+                .bind(application_id)
+                .bind(key_id.to_ascii_lowercase())
+                .execute(self.pool())
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -127,8 +127,10 @@ pub fn self_signed(subject: &str, years: i64) -> Result<(String, String, Vec<u8>
     let key = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| anyhow::anyhow!("{e}"))?;
     let pkcs8 = key.as_der().map_err(|e| anyhow::anyhow!("{e}"))?;
     let pkcs8 = pkcs8.as_ref().to_vec();
-    let key_pair =
-        rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.as_slice().into(), &rcgen::PKCS_RSA_SHA256)?;
+    let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &pkcs8.as_slice().into(),
+        &rcgen::PKCS_RSA_SHA256,
+    )?;
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
@@ -173,7 +175,11 @@ pub async fn cert(
             let k = add_certificate(client, tenant, &a, &der, name.as_deref()).await?;
             emit(out, &k, &HEADERS, vec![cert_row(&k)]);
         }
-        CertCommand::Create { app, out: dir, years } => {
+        CertCommand::Create {
+            app,
+            out: dir,
+            years,
+        } => {
             let a = find_app(client, tenant, app).await?;
             let (cert_pem, key_pem, der) =
                 self_signed(&format!("CN={}", field(&a, "/displayName")), *years)?;
@@ -182,7 +188,10 @@ pub async fn cert(
                 .await?;
             std::fs::write(dir.join("cert.pem"), &cert_pem)?;
             write_private(&dir.join("key.pem"), &key_pem)?;
-            write_private(&dir.join("cert-and-key.pem"), &format!("{key_pem}{cert_pem}"))?;
+            write_private(
+                &dir.join("cert-and-key.pem"),
+                &format!("{key_pem}{cert_pem}"),
+            )?;
             let mut v = k.clone();
             v["files"] = json!({
                 "certificate": dir.join("cert.pem"),
@@ -218,7 +227,10 @@ pub async fn cert(
                 .map(|k| json!({"keyId": k}))
                 .collect();
             if kept.len() == a["keyCredentials"].as_array().map_or(0, Vec::len) {
-                bail!("application {} has no certificate {key_id}", field(&a, "/appId"));
+                bail!(
+                    "application {} has no certificate {key_id}",
+                    field(&a, "/appId")
+                );
             }
             client
                 .patch(
@@ -260,8 +272,13 @@ pub async fn remove_consent(
         .collect();
     let sp = match matches.as_slice() {
         [one] => *one,
-        [] => bail!("application '{app}' has no service principal in tenant {tenant}: nothing is consented"),
-        _ => bail!("{} service principals match '{app}': use the client id", matches.len()),
+        [] => bail!(
+            "application '{app}' has no service principal in tenant {tenant}: nothing is consented"
+        ),
+        _ => bail!(
+            "{} service principals match '{app}': use the client id",
+            matches.len()
+        ),
     };
     client
         .delete(&format!(

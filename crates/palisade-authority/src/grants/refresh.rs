@@ -74,7 +74,10 @@ pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
     if !usable_in(&app, &tenant.id) {
         return Err(app_not_found(&client_id, &tenant.display_name));
     }
-    let auth_method = authenticate(&request, &app, secret.as_deref(),
+    let auth_method = authenticate(
+        &request,
+        &app,
+        secret.as_deref(),
         row.max_expires_at.is_some(),
     )
     .await?;

@@ -6,6 +6,7 @@
 mod common;
 
 mod admin;
+mod certificates;
 mod client_cli;
 mod defender;
 mod delegated;
