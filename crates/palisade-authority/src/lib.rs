@@ -135,6 +135,14 @@ impl Authority {
                 get(web::authorize_v2).post(web::authorize_v2),
             )
             .route(
+                "/{tenant}/adminconsent",
+                get(web::admin_consent::adminconsent_v1),
+            )
+            .route(
+                "/{tenant}/v2.0/adminconsent",
+                get(web::admin_consent::adminconsent_v2),
+            )
+            .route(
                 "/{tenant}/oauth2/logout",
                 get(web::logout::logout).post(web::logout::logout),
             )

@@ -8,6 +8,7 @@
 //! the built-in *Microsoft Threat Protection* resource app present in every tenant.
 //! Storage goes through `palisade-store`; time through `palisade-clock`.
 
+mod admin_consent;
 mod builtin;
 pub mod certificates;
 mod consent;
@@ -20,6 +21,7 @@ pub mod roles;
 mod secret;
 mod users;
 
+pub use admin_consent::{AdminConsentOutcome, RequiredPermission};
 pub use builtin::{
     builtin_apps, BuiltinApp, MDE_APP_ID, MICROSOFT_SERVICES_TENANT_ID, MTP_APP_ID,
     MTP_DISPLAY_NAME,

@@ -59,6 +59,22 @@ pub const SECURITY_OPERATOR: &str = "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f";
 pub const SECURITY_READER: &str = "5d6b6bb7-de71-4623-b4af-96380a352509";
 /// Global Reader's template id.
 pub const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+/// Privileged Role Administrator's template id.
+pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+/// Cloud Application Administrator's template id.
+pub const CLOUD_APPLICATION_ADMINISTRATOR: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
+/// Application Administrator's template id.
+pub const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
+
+/// The roles that may grant tenant-wide admin consent to application permissions (app
+/// roles): Entra's Global Administrator, Privileged Role Administrator, Cloud Application
+/// Administrator and Application Administrator.
+pub const APP_CONSENT_ROLES: [&str; 4] = [
+    GLOBAL_ADMINISTRATOR,
+    PRIVILEGED_ROLE_ADMINISTRATOR,
+    CLOUD_APPLICATION_ADMINISTRATOR,
+    APPLICATION_ADMINISTRATOR,
+];
 
 const READ: &[DefenderRight] = &[DefenderRight::ViewData];
 const MANAGE: &[DefenderRight] = &[DefenderRight::ViewData, DefenderRight::ManageIncidents];
@@ -95,6 +111,24 @@ pub fn builtin_roles() -> &'static [DirectoryRole] {
             display_name: "Global Reader",
             description: "Can read everything that a Global Administrator can, but not update anything.",
             defender_rights: READ,
+        },
+        DirectoryRole {
+            template_id: PRIVILEGED_ROLE_ADMINISTRATOR,
+            display_name: "Privileged Role Administrator",
+            description: "Can manage role assignments in Microsoft Entra ID, and all aspects of Privileged Identity Management.",
+            defender_rights: &[],
+        },
+        DirectoryRole {
+            template_id: CLOUD_APPLICATION_ADMINISTRATOR,
+            display_name: "Cloud Application Administrator",
+            description: "Can create and manage all aspects of app registrations and enterprise apps except App Proxy.",
+            defender_rights: &[],
+        },
+        DirectoryRole {
+            template_id: APPLICATION_ADMINISTRATOR,
+            display_name: "Application Administrator",
+            description: "Can create and manage all aspects of app registrations and enterprise apps.",
+            defender_rights: &[],
         },
     ]
 }

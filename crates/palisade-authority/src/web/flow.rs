@@ -62,6 +62,8 @@ pub struct AuthCodeRequest {
 pub enum FlowKind {
     /// A code sent to the app.
     AuthCode(AuthCodeRequest),
+    /// Tenant-wide admin consent, answered with `admin_consent=True`.
+    AdminConsent(crate::web::admin_consent::AdminConsentRequest),
     /// A device code approved.
     Device {
         /// The device code row.
@@ -178,6 +180,7 @@ pub async fn branding(authority: &Authority, request: &FlowRequest) -> Branding 
 pub fn app_origin(request: &FlowRequest) -> Option<String> {
     match &request.kind {
         FlowKind::AuthCode(a) => crate::web::pages::origin_of(&a.redirect_uri),
+        FlowKind::AdminConsent(a) => crate::web::pages::origin_of(&a.redirect_uri),
         FlowKind::Device { .. } => None,
     }
 }
@@ -330,6 +333,7 @@ pub async fn advance(ctx: &Ctx<'_>, mut flow: Flow) -> Result<Response, AadError
     let csrf = csrf_token(ctx.browser, &flow.row.id);
     let redirect = match &flow.request.kind {
         FlowKind::AuthCode(a) => Some(AppRedirect::of(a, flow.request.version)),
+        FlowKind::AdminConsent(a) => Some(a.redirect()),
         FlowKind::Device { .. } => None,
     };
 
@@ -469,6 +473,13 @@ pub async fn advance(ctx: &Ctx<'_>, mut flow: Flow) -> Result<Response, AadError
         });
     }
 
+    if let FlowKind::AdminConsent(request) = &flow.request.kind {
+        return crate::web::admin_consent::step(
+            ctx, &flow, request, &tenant, &user, &client, &brand, &csrf,
+        )
+        .await;
+    }
+
     // Consent.
     let view = match consent_view(authority, &tenant, &client, &user, &flow.request.scopes).await {
         Ok(v) => v,
@@ -581,6 +592,7 @@ pub async fn advance(ctx: &Ctx<'_>, mut flow: Flow) -> Result<Response, AadError
             let r = AppRedirect::of(&a, flow.request.version);
             Ok(r.success(&code, flow.request.session_id.as_deref()))
         }
+        FlowKind::AdminConsent(_) => Err(internal("an admin consent flow reached the code step")),
         FlowKind::Device { device_code_id, .. } => {
             store
                 .decide_device_code(

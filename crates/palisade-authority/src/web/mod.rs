@@ -10,6 +10,7 @@
 //! Administrator may also consent for the organization; `prompt=admin_consent` (v1)
 //! shows the consent page like `prompt=consent`.
 
+pub mod admin_consent;
 pub mod cookies;
 pub mod device;
 pub mod flow;
@@ -168,6 +169,14 @@ async fn authorize_inner(
         tenant_name: tenant.as_ref().map(|t| t.display_name.clone()),
         app_name: Some(app.display_name.clone()),
     };
+    // The Defender partner link: v1 authorize with `prompt=consent` (or `admin_consent`) and
+    // no `resource` is tenant-wide admin consent.
+    if version == EndpointVersion::V1
+        && form.get("resource").is_none()
+        && matches!(form.get("prompt"), Some("consent") | Some("admin_consent"))
+    {
+        return admin_consent::start(authority, segment, &form, headers, browser, version).await;
+    }
     let redirect_uri = match (form.get("redirect_uri"), version) {
         (Some(u), _) => u.to_string(),
         (None, EndpointVersion::V1) => app
@@ -555,7 +564,11 @@ pub async fn consent(
         let Some((tenant_id, user_id)) = who else {
             return Ok(sign_in_page(&ctx, &flow, "", None).await);
         };
-        decide_consent(&ctx, &mut flow, &form, &tenant_id, &user_id).await?;
+        if matches!(flow.request.kind, FlowKind::AdminConsent(_)) {
+            admin_consent::accept(&authority, &mut flow, &tenant_id, &user_id).await?;
+        } else {
+            decide_consent(&ctx, &mut flow, &form, &tenant_id, &user_id).await?;
+        }
         advance(&ctx, flow).await
     }
     .await;
@@ -643,6 +656,7 @@ async fn cancel(ctx: &Ctx<'_>, flow: Flow) -> Result<Response, AadError> {
             &AppRedirect::of(a, flow.request.version),
             &declined().with_context(None, authority.clock().now()),
         )),
+        FlowKind::AdminConsent(a) => Ok(a.cancelled()),
         FlowKind::Device { device_code_id, .. } => {
             authority
                 .directory()

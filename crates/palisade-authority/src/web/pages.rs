@@ -105,6 +105,27 @@ pub struct ConsentPage<'a> {
     pub offline: bool,
 }
 
+/// The admin consent page: an administrator grants an app's application and delegated
+/// permissions for the whole organization.
+#[derive(Template)]
+#[template(path = "admin_consent.html")]
+pub struct AdminConsentPage<'a> {
+    /// Branding.
+    pub brand: &'a Branding,
+    /// Flow id.
+    pub flow: &'a str,
+    /// CSRF token.
+    pub csrf: &'a str,
+    /// The signed-in administrator's UPN.
+    pub upn: &'a str,
+    /// The app's publisher (home) organization.
+    pub publisher: &'a str,
+    /// The consenting organization.
+    pub organization: &'a str,
+    /// The permissions asked for.
+    pub permissions: &'a [PermissionLine],
+}
+
 /// `AADSTS90094`: the user may not consent.
 #[derive(Template)]
 #[template(path = "admin_approval.html")]
