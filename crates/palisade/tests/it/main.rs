@@ -14,6 +14,7 @@ mod discovery;
 mod errors;
 mod hardening;
 mod hunting;
+mod partner;
 mod signin;
 mod tokens;
 mod user_sdk;
