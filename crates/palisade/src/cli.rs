@@ -620,6 +620,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         if demo.events > 0 {
             println!("Events:        {} advanced-hunting events seeded (palisade seed --events N for more)", demo.events);
         }
+        let partner = crate::demo_partner::ensure(&running, &args.data.data_dir).await?;
+        println!();
+        crate::demo_partner::print(&partner, &running.base_url);
         println!();
         println!(
             "Hello world:   palisade hello --config {}",

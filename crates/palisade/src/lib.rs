@@ -13,6 +13,7 @@ mod admin_users;
 pub mod cli;
 pub mod client_cmds;
 pub mod demo;
+pub mod demo_partner;
 pub mod hunting;
 pub mod kek;
 mod login_cmds;
