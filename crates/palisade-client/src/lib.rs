@@ -45,6 +45,7 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod certificate;
 pub mod credential;
 pub mod defender;
 pub mod error;
@@ -53,6 +54,10 @@ pub mod retry;
 pub mod user;
 
 pub use cache::TokenCache;
+pub use certificate::{
+    AssertionSource, ClientAssertionCredential, ClientCertificate, ClientCertificateCredential,
+    ConfidentialClientBuilder,
+};
 pub use credential::{
     AccessToken, ClientSecretCredential, ClientSecretCredentialBuilder, EnvironmentCredential,
     TokenCredential, TokenEndpointVersion, DEFAULT_AUTHORITY_HOST,
