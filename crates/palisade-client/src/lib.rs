@@ -50,6 +50,7 @@ pub mod credential;
 pub mod defender;
 pub mod error;
 pub mod http;
+pub mod partner;
 pub mod retry;
 pub mod user;
 
@@ -70,6 +71,7 @@ pub use defender::models::{
 pub use defender::{DefenderClient, DefenderClientBuilder, DEFAULT_API_BASE, DEFAULT_RESOURCE};
 pub use error::{ApiError, ConfigError, CredentialError, EntraError, Error};
 pub use http::HttpConfig;
+pub use partner::{PartnerClients, TenantOutcome};
 pub use retry::{RetryPolicy, Sleeper};
 pub use user::{
     Account, AuthorizationCodeCredential, DefaultCredential, DeviceCodeCredential, DeviceCodeInfo,
