@@ -69,6 +69,15 @@ enum Command {
         /// Data directory (for --explain's table catalogue).
         #[arg(long, env = "PALISADE_DATA_DIR", default_value = "./palisade-data")]
         data_dir: PathBuf,
+        /// Partner fan-out: run the query in each of these customer tenants
+        /// (comma-separated), with a token per tenant, and add a tenant column.
+        #[arg(long, value_delimiter = ',')]
+        tenants: Vec<String>,
+    },
+    /// The partner (multi-tenant) context: consent links for customers.
+    Partner {
+        #[command(subcommand)]
+        command: crate::partner_cmds::PartnerCommand,
     },
     /// Generate advanced-hunting events for a tenant (default: the demo tenant).
     Seed {
@@ -537,7 +546,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             output,
             explain,
             data_dir,
-        } => crate::client_cmds::hunt(&client, query, file, output, explain, &data_dir).await,
+            tenants,
+        } => {
+            crate::client_cmds::hunt(&client, query, file, output, explain, &data_dir, &tenants)
+                .await
+        }
+        Command::Partner { command } => crate::partner_cmds::partner(command).await,
         Command::Seed {
             data,
             events,

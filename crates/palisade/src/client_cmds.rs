@@ -37,6 +37,13 @@ pub struct ClientArgs {
     /// Client secret [env: PALISADE_CLIENT_SECRET, AZURE_CLIENT_SECRET].
     #[arg(long, global = true)]
     pub client_secret: Option<String>,
+    /// Client certificate instead of a secret: a PEM with the private key and the
+    /// certificate, or a .pfx/.p12 [env: PALISADE_CLIENT_CERTIFICATE_PATH, AZURE_CLIENT_CERTIFICATE_PATH].
+    #[arg(long, global = true, conflicts_with = "client_secret")]
+    pub certificate: Option<PathBuf>,
+    /// Password of a .pfx/.p12 certificate [env: AZURE_CLIENT_CERTIFICATE_PASSWORD].
+    #[arg(long, global = true)]
+    pub certificate_password: Option<String>,
     /// Token authority base URL [env: PALISADE_AUTHORITY, AZURE_AUTHORITY_HOST; default https://login.microsoftonline.com].
     #[arg(long, global = true)]
     pub authority: Option<String>,
@@ -81,6 +88,10 @@ pub struct ConfigFile {
     pub client_id: Option<String>,
     /// Client secret.
     pub client_secret: Option<String>,
+    /// Client certificate file (PEM with key, or .pfx/.p12).
+    pub client_certificate: Option<PathBuf>,
+    /// Password of a .pfx/.p12 certificate.
+    pub client_certificate_password: Option<String>,
     /// Public client id for user sign-in (`palisade login`).
     pub public_client_id: Option<String>,
     /// Authority base URL.
@@ -99,6 +110,8 @@ pub struct Settings {
     pub(crate) tenant_id: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    certificate: Option<PathBuf>,
+    certificate_password: Option<String>,
     pub(crate) public_client_id: Option<String>,
     pub(crate) authority: String,
     pub(crate) api: String,
@@ -164,6 +177,22 @@ impl ClientArgs {
                 .clone()
                 .or_else(|| env(&["PALISADE_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]))
                 .or(file.client_secret),
+            certificate: self
+                .certificate
+                .clone()
+                .or_else(|| {
+                    env(&[
+                        "PALISADE_CLIENT_CERTIFICATE_PATH",
+                        "AZURE_CLIENT_CERTIFICATE_PATH",
+                    ])
+                    .map(PathBuf::from)
+                })
+                .or(file.client_certificate),
+            certificate_password: self
+                .certificate_password
+                .clone()
+                .or_else(|| env(&["AZURE_CLIENT_CERTIFICATE_PASSWORD"]))
+                .or(file.client_certificate_password),
             public_client_id: self
                 .public_client_id
                 .clone()
@@ -207,8 +236,8 @@ impl Settings {
     /// The app's credential when a client secret is configured, else the user signed in
     /// with `palisade login`.
     pub(crate) fn credential(&self) -> Result<Box<dyn TokenCredential>> {
-        if self.client_secret.is_some() {
-            return Ok(Box::new(self.app_credential()?));
+        if self.client_secret.is_some() || self.certificate.is_some() {
+            return self.app_credential();
         }
         if let Some(path) = &self.token_cache {
             let cache = std::sync::Arc::new(palisade_client::SignInCache::persistent(path)?);
@@ -220,7 +249,7 @@ impl Settings {
         }
         // Neither: say what the app credential lacks, and that a user may sign in instead.
         match self.app_credential() {
-            Ok(c) => Ok(Box::new(c)),
+            Ok(c) => Ok(c),
             Err(e) => bail!("{e:#}; or sign in as a user with `palisade login`"),
         }
     }
@@ -233,33 +262,81 @@ impl Settings {
         Ok(palisade_client::SignInCache::persistent(path)?)
     }
 
-    fn app_credential(&self) -> Result<ClientSecretCredential> {
-        let missing = |what: &str, flag: &str, env: &str| {
-            anyhow!(
-                "no {what}: pass {flag}, set {env} (or AZURE_{}), or put it in the config file",
-                &env["PALISADE_".len()..]
-            )
-        };
+    fn app_credential(&self) -> Result<Box<dyn TokenCredential>> {
         let tenant = self
             .tenant_id
             .as_deref()
-            .ok_or_else(|| missing("tenant", "--tenant-id", "PALISADE_TENANT_ID"))?;
+            .ok_or_else(|| missing_setting("tenant", "--tenant-id", "PALISADE_TENANT_ID"))?;
+        self.app_credential_for(tenant)
+    }
+
+    /// The app's credential (certificate, else secret) for one tenant: the partner context
+    /// asks for a token per customer tenant with the same app credential.
+    pub(crate) fn app_credential_for(&self, tenant: &str) -> Result<Box<dyn TokenCredential>> {
         let client = self
             .client_id
             .as_deref()
-            .ok_or_else(|| missing("client id", "--client-id", "PALISADE_CLIENT_ID"))?;
-        let secret = self
-            .client_secret
-            .as_deref()
-            .ok_or_else(|| missing("client secret", "--client-secret", "PALISADE_CLIENT_SECRET"))?;
-        Ok(ClientSecretCredential::builder(tenant, client, secret)
-            .authority_host(self.authority.clone())
-            .endpoint_version(match self.token_version {
-                EndpointVersion::V1 => TokenEndpointVersion::V1,
-                EndpointVersion::V2 => TokenEndpointVersion::V2,
-            })
-            .http_client(self.http()?)
-            .build()?)
+            .ok_or_else(|| missing_setting("client id", "--client-id", "PALISADE_CLIENT_ID"))?;
+        let version = match self.token_version {
+            EndpointVersion::V1 => TokenEndpointVersion::V1,
+            EndpointVersion::V2 => TokenEndpointVersion::V2,
+        };
+        if let Some(path) = &self.certificate {
+            let cert = palisade_client::ClientCertificate::from_file(
+                path,
+                self.certificate_password.as_deref(),
+            )?;
+            return Ok(Box::new(
+                palisade_client::ClientCertificateCredential::builder(tenant, client, cert)
+                    .authority_host(self.authority.clone())
+                    .endpoint_version(version)
+                    .http_client(self.http()?)
+                    .build()?,
+            ));
+        }
+        let secret = self.client_secret.as_deref().ok_or_else(|| {
+            missing_setting(
+                "client secret or certificate",
+                "--client-secret or --certificate",
+                "PALISADE_CLIENT_SECRET",
+            )
+        })?;
+        Ok(Box::new(
+            ClientSecretCredential::builder(tenant, client, secret)
+                .authority_host(self.authority.clone())
+                .endpoint_version(version)
+                .http_client(self.http()?)
+                .build()?,
+        ))
+    }
+
+    /// A Defender client per tenant, each with its own app credential and token cache.
+    pub(crate) fn partner_clients(
+        &self,
+        tenants: &[String],
+    ) -> Result<palisade_client::PartnerClients> {
+        let http = self.http()?;
+        let mut failure = None;
+        let clients = palisade_client::PartnerClients::new(tenants.iter().cloned(), |t| {
+            let credential = match self.app_credential_for(t) {
+                Ok(c) => c,
+                Err(e) => {
+                    failure = Some(e);
+                    return Err(palisade_client::ConfigError::InvalidSetting {
+                        name: "credential",
+                        reason: "see above",
+                    });
+                }
+            };
+            DefenderClient::builder(credential)
+                .api_base(self.api.clone())
+                .http_client(http.clone())
+                .build()
+        });
+        match (clients, failure) {
+            (_, Some(e)) => Err(e),
+            (c, None) => Ok(c?),
+        }
     }
 
     fn defender(&self) -> Result<DefenderClient> {
@@ -268,6 +345,13 @@ impl Settings {
             .http_client(self.http()?)
             .build()?)
     }
+}
+
+fn missing_setting(what: &str, flag: &str, env: &str) -> anyhow::Error {
+    anyhow!(
+        "no {what}: pass {flag}, set {env} (or AZURE_{}), or put it in the config file",
+        &env["PALISADE_".len()..]
+    )
 }
 
 /// Output of the incident commands.
@@ -315,6 +399,10 @@ pub enum IncidentsCommand {
         /// Output format.
         #[arg(long, short = 'o', value_enum, default_value_t = IncidentFormat::Table)]
         output: IncidentFormat,
+        /// Partner fan-out: list in each of these customer tenants (comma-separated), with
+        /// a token per tenant, and add a tenant column.
+        #[arg(long, value_delimiter = ',')]
+        tenants: Vec<String>,
     },
     /// Show one incident.
     Get {
@@ -352,7 +440,7 @@ pub enum IncidentsCommand {
     },
 }
 
-fn incident_row(i: &Incident) -> Vec<String> {
+pub(crate) fn incident_row(i: &Incident) -> Vec<String> {
     vec![
         i.incident_id.to_string(),
         i.incident_name.clone().unwrap_or_default(),
@@ -368,7 +456,7 @@ fn incident_row(i: &Incident) -> Vec<String> {
     ]
 }
 
-const INCIDENT_HEADERS: [&str; 8] = [
+pub(crate) const INCIDENT_HEADERS: [&str; 8] = [
     "ID",
     "NAME",
     "SEVERITY",
@@ -400,8 +488,35 @@ fn print_incidents(format: IncidentFormat, incidents: &[Incident]) -> Result<()>
     Ok(())
 }
 
+fn incident_query(filter: Option<String>, top: u32, all: bool) -> Result<IncidentQuery> {
+    if top == 0 || top > 100 {
+        bail!("--top must be between 1 and 100 (the API's maximum page size)");
+    }
+    let mut query = IncidentQuery::new().page_size(top);
+    if let Some(f) = filter {
+        query = query.filter(IncidentFilter::raw(f));
+    }
+    if !all {
+        query = query.limit(u64::from(top));
+    }
+    Ok(query)
+}
+
 /// `palisade incidents …`.
 pub async fn incidents(args: &ClientArgs, command: IncidentsCommand) -> Result<()> {
+    if let IncidentsCommand::List {
+        filter,
+        top,
+        all,
+        output,
+        tenants,
+    } = &command
+    {
+        if !tenants.is_empty() {
+            let query = incident_query(filter.clone(), *top, *all)?;
+            return crate::partner_cmds::list(&args.resolve()?, tenants, query, *output).await;
+        }
+    }
     let client = args.resolve()?.defender()?;
     match command {
         IncidentsCommand::List {
@@ -409,17 +524,9 @@ pub async fn incidents(args: &ClientArgs, command: IncidentsCommand) -> Result<(
             top,
             all,
             output,
+            ..
         } => {
-            if top == 0 || top > 100 {
-                bail!("--top must be between 1 and 100 (the API's maximum page size)");
-            }
-            let mut query = IncidentQuery::new().page_size(top);
-            if let Some(f) = filter {
-                query = query.filter(IncidentFilter::raw(f));
-            }
-            if !all {
-                query = query.limit(u64::from(top));
-            }
+            let query = incident_query(filter, top, all)?;
             let incidents = client.list_all_incidents(query).await?;
             print_incidents(output, &incidents)
         }
@@ -707,6 +814,7 @@ pub async fn hunt(
     output: IncidentFormat,
     explain: bool,
     data_dir: &std::path::Path,
+    tenants: &[String],
 ) -> Result<()> {
     let query = match (query, file) {
         (Some(q), None) => q,
@@ -736,6 +844,9 @@ pub async fn hunt(
             .map_err(|e| anyhow!("{e}"))?;
         println!("{plan}");
         return Ok(());
+    }
+    if !tenants.is_empty() {
+        return crate::partner_cmds::hunt(&args.resolve()?, tenants, &query, output).await;
     }
     let response = args.resolve()?.defender()?.hunt(&query).await?;
     let headers: Vec<&str> = response.schema.iter().map(|c| c.name.as_str()).collect();

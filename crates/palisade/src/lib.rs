@@ -18,5 +18,6 @@ pub mod hunting;
 pub mod kek;
 mod login_cmds;
 mod output;
+mod partner_cmds;
 pub mod server;
 pub mod tls;
