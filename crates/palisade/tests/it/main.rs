@@ -15,6 +15,7 @@ mod errors;
 mod hardening;
 mod hunting;
 mod partner;
+mod partner_cli;
 mod signin;
 mod tokens;
 mod user_sdk;
