@@ -8,8 +8,10 @@
 //! for a user are the union of both kinds of grant.
 //!
 //! Who may consent: a user for themselves to scopes whose `type` is `User`; a Global
-//! Administrator to any scope, for themselves or for the organization [inferred: Entra also
-//! lets application administrators do it; those roles are not in Palisade's catalogue].
+//! Administrator to any scope, for themselves or for the organization, on the delegated
+//! consent page [inferred: Entra also lets application administrators do it there]. Tenant-
+//! wide admin consent to an application (app roles) is `admin_consent.rs`, which accepts the
+//! four roles of `roles::APP_CONSENT_ROLES`.
 
 use crate::directory::{definition_json, new_guid, now_secs, Directory, DirectoryError};
 use crate::model::{Application, RequiredResourceAccess, ResourceAccess, SignInAudience};

@@ -281,6 +281,7 @@ fn lines(permissions: &[RequiredPermission]) -> Vec<PermissionLine> {
 
 /// The admin consent step of a signed-in flow: the approval page for a non-admin, the
 /// consent page, or (once accepted) the success redirect.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn step(
     ctx: &Ctx<'_>,
     flow: &Flow,
