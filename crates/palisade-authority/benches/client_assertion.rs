@@ -30,11 +30,14 @@ struct Cert {
 
 fn certificate() -> Cert {
     use aws_lc_rs::encoding::AsDer;
-    let key = aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-        .expect("key");
+    let key =
+        aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("key");
     let pkcs8 = key.as_der().expect("der").as_ref().to_vec();
-    let kp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.as_slice().into(), &rcgen::PKCS_RSA_SHA256)
-        .expect("rcgen key");
+    let kp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &pkcs8.as_slice().into(),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .expect("rcgen key");
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
     params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
     params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(30);
@@ -87,8 +90,15 @@ fn bench(c: &mut Criterion) {
         let store = Store::open_in_memory().await.expect("store");
         let directory = Directory::new(store.clone(), clock.clone());
         directory.ensure_builtins().await.expect("builtins");
-        let keys = Arc::new(KeyManager::load_or_create(store, clock.clone()).await.expect("keys"));
-        let tenant = directory.create_tenant("Bench", None, None).await.expect("tenant");
+        let keys = Arc::new(
+            KeyManager::load_or_create(store, clock.clone())
+                .await
+                .expect("keys"),
+        );
+        let tenant = directory
+            .create_tenant("Bench", None, None)
+            .await
+            .expect("tenant");
         let app = directory
             .create_application(
                 &tenant.id,
@@ -103,7 +113,12 @@ fn bench(c: &mut Criterion) {
             .await
             .expect("app");
         directory
-            .grant_permissions(&tenant.id, &app.app_id, MTP_APP_ID, &["Incident.Read.All".into()])
+            .grant_permissions(
+                &tenant.id,
+                &app.app_id,
+                MTP_APP_ID,
+                &["Incident.Read.All".into()],
+            )
             .await
             .expect("grant");
         let (_, secret) = directory
@@ -152,7 +167,9 @@ fn bench(c: &mut Criterion) {
                 .expect("request");
             let response = router.oneshot(request).await.expect("response");
             let status = response.status();
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("body");
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .expect("body");
             assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
             bytes
         }
@@ -160,14 +177,20 @@ fn bench(c: &mut Criterion) {
 
     // Both sides must produce the same token contents before anything is timed.
     let by_secret = claims_of(&rt.block_on(call(secret_body.clone())));
-    let by_cert = claims_of(&rt.block_on(call(assertion_body(assertion(&cert, &client_id, &aud, 0)))));
+    let by_cert =
+        claims_of(&rt.block_on(call(assertion_body(assertion(&cert, &client_id, &aud, 0)))));
     for k in ["tid", "aud", "appid", "roles", "oid"] {
         assert_eq!(by_secret[k], by_cert[k], "the two sides disagree on {k}");
     }
-    assert_eq!((by_secret["appidacr"].as_str(), by_cert["appidacr"].as_str()), (Some("1"), Some("2")));
+    assert_eq!(
+        (by_secret["appidacr"].as_str(), by_cert["appidacr"].as_str()),
+        (Some("1"), Some("2"))
+    );
 
     let mut group = c.benchmark_group("client_auth");
-    group.bench_function("secret", |b| b.iter(|| rt.block_on(call(secret_body.clone()))));
+    group.bench_function("secret", |b| {
+        b.iter(|| rt.block_on(call(secret_body.clone())))
+    });
     let mut n = 1u64;
     group.bench_function("assertion", |b| {
         b.iter_batched(

@@ -123,7 +123,10 @@ async fn main() -> Result<()> {
         let took = started.elapsed();
         let list = out[0].result.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
         if list.len() != INCIDENTS {
-            bail!("the single tenant listed {} incidents, not {INCIDENTS}", list.len());
+            bail!(
+                "the single tenant listed {} incidents, not {INCIDENTS}",
+                list.len()
+            );
         }
         let fp = fingerprint(list);
         if reference.get_or_insert_with(|| fp.clone()) != &fp {
@@ -157,7 +160,10 @@ async fn main() -> Result<()> {
     }
     let one_t = median(single);
     println!("fan-out, {TENANTS} tenants x {INCIDENTS} incidents, median of {runs} runs (fresh clients and tokens each run):");
-    println!("  1 tenant:                {:>8.1} ms", one_t.as_secs_f64() * 1e3);
+    println!(
+        "  1 tenant:                {:>8.1} ms",
+        one_t.as_secs_f64() * 1e3
+    );
     for (concurrency, times) in fan {
         let t = median(times);
         println!(
