@@ -20,8 +20,8 @@ mod secret;
 mod users;
 
 pub use builtin::{
-    builtin_apps, BuiltinApp, MDE_APP_ID, MICROSOFT_SERVICES_TENANT_ID, MTP_APP_ID,
-    MTP_DISPLAY_NAME,
+    builtin_apps, BuiltinApp, GRAPH_APP_ID, GRAPH_DISPLAY_NAME, GRAPH_PERMISSIONS, MDE_APP_ID,
+    MICROSOFT_SERVICES_TENANT_ID, MTP_APP_ID, MTP_DISPLAY_NAME,
 };
 pub use consent::{ConsentType, ALL_PRINCIPALS, PRINCIPAL};
 pub use directory::{Directory, DirectoryError, GrantOutcome, NewApplication, SecretCheck};

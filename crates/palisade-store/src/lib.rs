@@ -8,6 +8,7 @@
 //! Every row that belongs to a tenant carries its tenant id, and every tenant-scoped method
 //! takes the tenant id and names it in its `WHERE` clause.
 
+mod alerts;
 mod directory;
 mod grants;
 mod incidents;
@@ -15,6 +16,7 @@ mod keys;
 mod signin;
 mod users;
 
+pub use alerts::{AlertOrder, AlertRow};
 pub use directory::*;
 pub use grants::*;
 pub use incidents::*;
