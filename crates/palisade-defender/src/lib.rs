@@ -129,10 +129,15 @@ impl DefenderState {
     }
 }
 
-/// The Microsoft Graph security API router (`/v1.0|beta/security/…`) over the same store,
-/// with Graph's documented limits ([`graph::graph_quotas`]) or `quotas`.
-pub fn graph_router(state: DefenderState, quotas: QuotaConfig) -> axum::Router {
-    graph::router(state, quotas)
+/// The Microsoft Graph router (`/v1.0|beta/security/…` over the same store, with
+/// Graph's documented limits [`graph::graph_quotas`] or `quotas`; and with `directory` the
+/// directory at Graph's paths, see [`graph::router`]).
+pub fn graph_router(
+    state: DefenderState,
+    quotas: QuotaConfig,
+    directory: Option<axum::Router>,
+) -> axum::Router {
+    graph::router(state, quotas, directory)
 }
 
 /// The Defender API router: `GET /api/incidents`, `GET|PATCH /api/incidents/{id}` and the

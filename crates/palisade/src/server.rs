@@ -222,7 +222,15 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
     } else {
         QuotaConfig::disabled()
     };
-    let graph = palisade_defender::graph_router(defender_state.clone(), graph_quotas);
+    let graph_directory = palisade_admin::directory_router(AdminState {
+        directory: directory.clone(),
+        keys: keys.clone(),
+    });
+    let graph = palisade_defender::graph_router(
+        defender_state.clone(),
+        graph_quotas,
+        Some(graph_directory),
+    );
     let defender = palisade_defender::router(defender_state);
 
     let app: Router = authority

@@ -15,6 +15,7 @@
 //!   API's), answered with 429 and `Retry-After`.
 
 mod alerts;
+mod directory;
 pub mod error;
 mod evidence;
 mod incidents;
@@ -83,7 +84,7 @@ impl Version {
 
 pub(crate) struct GraphApp {
     pub(crate) state: DefenderState,
-    validator: TokenValidator,
+    pub(crate) validator: TokenValidator,
     quotas: QuotaTracker,
 }
 
@@ -142,14 +143,23 @@ pub(crate) fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
     )
 }
 
-/// The Graph security router (both `/v1.0` and `/beta`), with its own token validator
-/// (Graph audiences), quota counters and error envelope. No fallback is installed.
-pub fn router(state: DefenderState, quotas: QuotaConfig) -> Router {
+/// The Graph router (both `/v1.0` and `/beta`): the security API, and — with
+/// `directory`, the admin API's unauthenticated Graph-shaped directory router
+/// (`palisade_admin::directory_router`) — the directory at Graph's paths, both behind Graph
+/// token validation, with their own quota counters and Graph's error envelope. No
+/// fallback is installed.
+pub fn router(state: DefenderState, quotas: QuotaConfig, directory: Option<Router>) -> Router {
     let clock = state.clock.clone();
     let app = Arc::new(GraphApp {
         validator: TokenValidator::for_audiences(Arc::clone(&state.keys), &GRAPH_AUDIENCES),
         quotas: QuotaTracker::new(quotas),
         state,
+    });
+    let directory = directory.map(|inner| {
+        directory::routes(Arc::new(directory::DirectoryFront {
+            app: Arc::clone(&app),
+            inner,
+        }))
     });
     let mut router = Router::new();
     for v in ["/v1.0", "/beta"] {
@@ -177,7 +187,9 @@ pub fn router(state: DefenderState, quotas: QuotaConfig) -> Router {
                 axum::routing::post(alerts::comment),
             );
     }
-    router
-        .with_state(app)
-        .layer(axum::middleware::from_fn_with_state(clock, error::envelope))
+    let mut router = router.with_state(app);
+    if let Some(d) = directory {
+        router = router.merge(d);
+    }
+    router.layer(axum::middleware::from_fn_with_state(clock, error::envelope))
 }
