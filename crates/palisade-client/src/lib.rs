@@ -48,6 +48,7 @@ pub mod cache;
 pub mod credential;
 pub mod defender;
 pub mod error;
+pub mod graph;
 pub mod http;
 pub mod retry;
 pub mod user;
@@ -64,6 +65,11 @@ pub use defender::models::{
 };
 pub use defender::{DefenderClient, DefenderClientBuilder, DEFAULT_API_BASE, DEFAULT_RESOURCE};
 pub use error::{ApiError, ConfigError, CredentialError, EntraError, Error};
+pub use graph::{
+    AlertComment, GraphListQuery, GraphSecurityClient, GraphSecurityClientBuilder,
+    HuntingQueryResults, SecurityAlert, SecurityAlertUpdate, SecurityIncident,
+    SecurityIncidentUpdate, GRAPH_API_BASE, GRAPH_RESOURCE,
+};
 pub use http::HttpConfig;
 pub use retry::{RetryPolicy, Sleeper};
 pub use user::{

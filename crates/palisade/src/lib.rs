@@ -12,6 +12,7 @@ mod admin_users;
 pub mod cli;
 pub mod client_cmds;
 pub mod demo;
+mod graph_cmds;
 pub mod hunting;
 pub mod kek;
 mod login_cmds;

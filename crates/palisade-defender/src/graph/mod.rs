@@ -18,6 +18,7 @@ mod alerts;
 mod directory;
 pub mod error;
 mod evidence;
+mod hunting;
 mod incidents;
 mod permissions;
 mod query;
@@ -185,7 +186,16 @@ pub fn router(state: DefenderState, quotas: QuotaConfig, directory: Option<Route
             .route(
                 &format!("{v}/security/alerts_v2/{{id}}/comments"),
                 axum::routing::post(alerts::comment),
-            );
+            )
+            .route(
+                &format!("{v}/security/runHuntingQuery"),
+                axum::routing::post(hunting::run_post),
+            )
+            .route(
+                &format!("{v}/security/microsoft.graph.security.runHuntingQuery"),
+                axum::routing::post(hunting::run_post),
+            )
+            .route(&format!("{v}/security/{{function}}"), get(hunting::run_get));
     }
     let mut router = router.with_state(app);
     if let Some(d) = directory {

@@ -149,5 +149,7 @@ pub(crate) fn assert_graph_error_directory(
 }
 
 mod access;
+mod client;
 mod directory;
+mod hunting;
 mod security;
