@@ -198,6 +198,26 @@ async fn authorize_and_forward(
             return Err(denied());
         }
     }
+    // Routed and authorized, not implemented yet: keyCredentials arrive with the partner
+    // context (issue 9); until then an honest 501.
+    let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    if matches!(
+        segments.as_slice(),
+        [
+            "applications" | "servicePrincipals",
+            _,
+            "addKey" | "removeKey"
+        ]
+    ) {
+        return Err(GraphError {
+            status: StatusCode::NOT_IMPLEMENTED,
+            code: "NotImplemented",
+            message: "addKey and removeKey are not implemented in Palisade yet; set keyCredentials when they are."
+                .to_string(),
+            retry_after: None,
+            challenge: None,
+        });
+    }
     let (parts, body) = request.into_parts();
     let target = match parts.uri.query() {
         Some(q) => format!("/admin/{}/v1.0{rest}?{q}", caller.tenant_id),
@@ -215,9 +235,33 @@ async fn authorize_and_forward(
     inner
         .headers_mut()
         .remove(axum::http::header::AUTHORIZATION);
-    match front.inner.clone().oneshot(inner).await {
-        Ok(r) => Ok(r),
+    let response = match front.inner.clone().oneshot(inner).await {
+        Ok(r) => r,
         Err(never) => match never {},
+    };
+    // The admin handlers answer every error in Graph's shape; an empty 404/405 means the
+    // inner router has no such path or method.
+    let empty = response
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v == "0")
+        || response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_none();
+    match response.status() {
+        StatusCode::NOT_FOUND if empty => Err(GraphError::bad_request(format!(
+            "Resource not found for the segment '{}'.",
+            segments.last().copied().unwrap_or_default()
+        ))),
+        StatusCode::METHOD_NOT_ALLOWED if empty => Err(GraphError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: "Request_BadRequest",
+            message: "The HTTP method is not supported on this resource.".to_string(),
+            retry_after: None,
+            challenge: None,
+        }),
+        _ => Ok(response),
     }
 }
 

@@ -293,3 +293,42 @@ async fn delegated_directory_calls_need_an_admin_role() {
     let (s, v) = get(&t, "/v1.0/organization", &plain_t).await;
     assert_eq!(s, 200, "{v}");
 }
+
+#[tokio::test]
+async fn directory_paths_without_a_handler_answer_in_graph_shape() {
+    let t = start().await;
+    let app = graph_app(&t, &["Application.ReadWrite.All"]).await;
+    let token = graph_token(&t, &app).await;
+    let (s, h, v) = call(&t, reqwest::Method::POST, &format!("/v1.0/applications/{}/addKey", app.object_id), &token,
+        Some(json!({"keyCredential": {"type": "AsymmetricX509Cert", "usage": "Verify", "key": "MIIB"}, "passwordCredential": null, "proof": "x"}))).await;
+    assert_graph_error(s, &h, &v, 501, "NotImplemented");
+    let (s, h, v) = call(
+        &t,
+        reqwest::Method::PUT,
+        &format!("/v1.0/applications/{}", app.object_id),
+        &token,
+        Some(json!({})),
+    )
+    .await;
+    assert_graph_error(s, &h, &v, 405, "Request_BadRequest");
+    let (s, h, v) = call(
+        &t,
+        reqwest::Method::GET,
+        &format!("/v1.0/applications/{}/owners/x/y", app.object_id),
+        &token,
+        None,
+    )
+    .await;
+    assert_graph_error(s, &h, &v, 400, "BadRequest");
+    // Without a permission the same paths are refused first.
+    let other = graph_app(&t, &["SecurityIncident.Read.All"]).await;
+    let (s, h, v) = call(
+        &t,
+        reqwest::Method::POST,
+        &format!("/v1.0/applications/{}/addKey", app.object_id),
+        &graph_token(&t, &other).await,
+        Some(json!({})),
+    )
+    .await;
+    assert_graph_error(s, &h, &v, 403, "Authorization_RequestDenied");
+}
