@@ -151,7 +151,11 @@ pub enum DeviceCommand {
 fn password_or_prompt(given: &Option<String>, prompt: &str) -> Result<String> {
     match given {
         Some(p) => Ok(p.clone()),
-        None => Ok(rpassword::prompt_password(prompt)?),
+        None => rpassword::prompt_password(prompt).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot prompt for the password ({e}): without a terminal, pass it with --password"
+            )
+        }),
     }
 }
 

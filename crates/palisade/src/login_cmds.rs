@@ -76,7 +76,11 @@ pub async fn login(args: &ClientArgs, options: LoginOptions) -> Result<()> {
             std::io::stdin().read_to_string(&mut s)?;
             s.trim_end_matches(['\r', '\n']).to_string()
         } else {
-            rpassword::prompt_password(format!("Password for {user}: "))?
+            rpassword::prompt_password(format!("Password for {user}: ")).map_err(|e| {
+                anyhow!(
+                    "cannot prompt for the password ({e}): without a terminal, pass it with --password-stdin"
+                )
+            })?
         };
         Box::new(
             UsernamePasswordCredential::new(client, user.clone(), password)
