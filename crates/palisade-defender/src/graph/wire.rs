@@ -16,6 +16,7 @@ use super::evidence::evidence;
 use super::Version;
 use crate::model::{Alert, Classification, Determination, IncidentStatus, Severity};
 use palisade_store::{format_incident_time, IncidentRow};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// Graph `alertDetermination` members a client may set (CSDL names).
@@ -280,7 +281,7 @@ pub(crate) fn alert(
     tenant_id: &str,
     incident_id: i64,
 ) -> Result<Value, serde_json::Error> {
-    let a: Alert = serde_json::from_value(doc.clone())?;
+    let a = Alert::deserialize(doc)?;
     let service = service_source(&a.service_source);
     let provider_id = a.alert_id.get(2..).unwrap_or(&a.alert_id).to_string();
     let mut out = Map::new();
