@@ -32,4 +32,4 @@ mod routes;
 mod users;
 
 pub use auth::{bootstrap_admin_key, AdminKeyError};
-pub use routes::{router, AdminState};
+pub use routes::{directory_router, router, AdminState};

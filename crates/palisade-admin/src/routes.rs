@@ -99,9 +99,9 @@ async fn require_admin(State(state): State<AdminState>, request: Request, next: 
     }
 }
 
-/// The admin API's routes, all behind the admin key check.
-pub fn router(state: AdminState) -> Router {
-    let graph = Router::new()
+/// The Graph-shaped directory routes (relative to `…/v1.0`), without any authentication.
+fn graph_routes() -> Router<AdminState> {
+    Router::new()
         .route(
             "/applications",
             get(list_applications).post(create_application),
@@ -138,7 +138,32 @@ pub fn router(state: AdminState) -> Router {
             "/servicePrincipals/{id}/appRoleAssignments/{assignment}",
             delete(delete_assignment),
         )
-        .merge(crate::users::graph_routes());
+        .merge(crate::users::graph_routes())
+}
+
+/// The directory's Graph-shaped routes under `/admin/{tenant}/v1.0/…` with **no
+/// authentication of their own**, for a front that has already authorized the caller for
+/// that tenant (the Graph API at `/v1.0/applications`…, which checks Graph tokens and
+/// directory permissions, then forwards here). Never serve this router directly.
+/// Adds what only Graph's paths offer: `GET organization` and
+/// `POST servicePrincipals/{resource}/appRoleAssignedTo`.
+pub fn directory_router(state: AdminState) -> Router {
+    Router::new()
+        .nest(
+            "/admin/{tenant}/v1.0",
+            graph_routes()
+                .route("/organization", get(get_organization))
+                .route(
+                    "/servicePrincipals/{id}/appRoleAssignedTo",
+                    post(create_assignment_to),
+                ),
+        )
+        .with_state(state)
+}
+
+/// The admin API's routes, all behind the admin key check.
+pub fn router(state: AdminState) -> Router {
+    let graph = graph_routes();
     Router::new()
         .route("/admin/tenants", get(list_tenants).post(create_tenant))
         .route("/admin/tenants/{tenant}", get(get_tenant))
@@ -189,6 +214,12 @@ async fn create_tenant(State(s): State<AdminState>, headers: HeaderMap, body: By
 async fn get_tenant(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
     let t = tenant(&s, &t).await?;
     Ok(Json(entity("organization", tenant_json(&t))).into_response())
+}
+
+/// `GET …/organization`: the tenant, as Graph's one-item collection.
+async fn get_organization(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
+    let t = tenant(&s, &t).await?;
+    Ok(Json(collection("organization", vec![tenant_json(&t)])).into_response())
 }
 
 // ----- keys ------------------------------------------------------------------------------
@@ -486,6 +517,24 @@ async fn list_assignments(
     Ok(Json(collection("appRoleAssignments", out)).into_response())
 }
 
+/// `POST servicePrincipals/{resource}/appRoleAssignedTo`: the same assignment, addressed
+/// from the resource's side (Graph's preferred form).
+async fn create_assignment_to(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let t = tenant(&s, &t).await?;
+    let req: CreateAssignment = parse_json(&headers, &body)?;
+    if !req.resource_id.eq_ignore_ascii_case(&id) {
+        return Err(GraphError::bad_request(
+            "resourceId must be the service principal in the request path.",
+        ));
+    }
+    assign(&s, &t, &req).await
+}
+
 async fn create_assignment(
     State(s): State<AdminState>,
     Path((t, id)): Path<(String, String)>,
@@ -499,6 +548,10 @@ async fn create_assignment(
             "principalId must be the service principal in the request path.",
         ));
     }
+    assign(&s, &t, &req).await
+}
+
+async fn assign(s: &AdminState, t: &TenantRow, req: &CreateAssignment) -> ApiResult {
     let a = s
         .directory
         .assign_app_role(&t.id, &req.principal_id, &req.resource_id, &req.app_role_id)
@@ -507,7 +560,7 @@ async fn create_assignment(
         StatusCode::CREATED,
         Json(entity(
             "appRoleAssignments",
-            assignment_value(&s, &t, &a).await?,
+            assignment_value(s, t, &a).await?,
         )),
     )
         .into_response())

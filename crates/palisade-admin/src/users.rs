@@ -90,6 +90,9 @@ pub(crate) fn user_json(u: &User) -> Value {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PasswordProfile {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     password: Option<String>,
     force_change_password_next_sign_in: Option<bool>,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -99,6 +102,9 @@ struct PasswordProfile {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateUser {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     user_principal_name: Option<String>,
     display_name: Option<String>,
     account_enabled: Option<bool>,
@@ -109,6 +115,9 @@ struct CreateUser {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PatchUser {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     display_name: Option<String>,
     account_enabled: Option<bool>,
     password_profile: Option<PasswordProfile>,
@@ -292,6 +301,9 @@ async fn list_role_assignments(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateRoleAssignment {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     principal_id: String,
     role_definition_id: String,
     directory_scope_id: Option<String>,
@@ -378,6 +390,9 @@ async fn list_grants(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreatePermissionGrant {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     client_id: String,
     consent_type: String,
     principal_id: Option<String>,
@@ -423,6 +438,9 @@ async fn get_grant(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PatchPermissionGrant {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     scope: String,
 }
 
@@ -512,6 +530,9 @@ async fn list_device_groups(State(s): State<AdminState>, Path(t): Path<String>) 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateDeviceGroup {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     name: String,
     description: Option<String>,
     id: Option<i64>,
@@ -559,6 +580,9 @@ async fn list_devices(State(s): State<AdminState>, Path(t): Path<String>) -> Api
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PutDevice {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     computer_dns_name: String,
     device_group: Option<String>,
 }
@@ -610,6 +634,9 @@ async fn get_user_device_groups(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PutUserDeviceGroups {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     scope: String,
     #[serde(default)]
     groups: Vec<String>,

@@ -252,6 +252,9 @@ pub enum Error {
     /// Bad client settings.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// An argument the SDK refuses before sending anything (e.g. an id with `/`).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
 }
 
 impl Error {

@@ -49,6 +49,7 @@ pub mod certificate;
 pub mod credential;
 pub mod defender;
 pub mod error;
+pub mod graph;
 pub mod http;
 pub mod partner;
 pub mod retry;
@@ -70,6 +71,11 @@ pub use defender::models::{
 };
 pub use defender::{DefenderClient, DefenderClientBuilder, DEFAULT_API_BASE, DEFAULT_RESOURCE};
 pub use error::{ApiError, ConfigError, CredentialError, EntraError, Error};
+pub use graph::{
+    AlertComment, GraphListQuery, GraphSecurityClient, GraphSecurityClientBuilder,
+    HuntingQueryResults, SecurityAlert, SecurityAlertUpdate, SecurityIncident,
+    SecurityIncidentUpdate, GRAPH_API_BASE, GRAPH_RESOURCE,
+};
 pub use http::HttpConfig;
 pub use partner::{PartnerClients, TenantOutcome};
 pub use retry::{RetryPolicy, Sleeper};

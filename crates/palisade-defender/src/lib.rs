@@ -32,6 +32,8 @@ mod access;
 mod auth;
 mod demo;
 mod error;
+mod gate;
+pub mod graph;
 mod hunting;
 mod model;
 pub mod odata;
@@ -43,7 +45,7 @@ mod routes;
 pub use access::{AccessFuture, DirectoryAccess, UserAccessSource, Visibility};
 pub use auth::{
     Caller, CallerKind, SigningKeySource, StaticKeys, TokenError, ACCEPTED_AUDIENCES,
-    CLOCK_SKEW_SECS,
+    CLOCK_SKEW_SECS, GRAPH_AUDIENCES,
 };
 pub use demo::{
     seed_demo_incidents, DemoDevice, DemoEstate, DemoFile, DemoUser, SeedError, DEMO_INCIDENT_COUNT,
@@ -125,6 +127,17 @@ impl DefenderState {
         self.user_access = source;
         self
     }
+}
+
+/// The Microsoft Graph router (`/v1.0|beta/security/…` over the same store, with
+/// Graph's documented limits [`graph::graph_quotas`] or `quotas`; and with `directory` the
+/// directory at Graph's paths, see [`graph::router`]).
+pub fn graph_router(
+    state: DefenderState,
+    quotas: QuotaConfig,
+    directory: Option<axum::Router>,
+) -> axum::Router {
+    graph::router(state, quotas, directory)
 }
 
 /// The Defender API router: `GET /api/incidents`, `GET|PATCH /api/incidents/{id}` and the

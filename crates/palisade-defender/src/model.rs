@@ -127,7 +127,7 @@ wire_enum! {
         /// `Clean` (alias `NotMalicious`).
         Clean = "Clean" | "NotMalicious",
         /// `NoEnoughDataToValidate` (alias `InsufficientData`).
-        NoEnoughDataToValidate = "NoEnoughDataToValidate" | "InsufficientData",
+        NoEnoughDataToValidate = "NoEnoughDataToValidate" | "InsufficientData" | "NotEnoughDataToValidate",
     }
 }
 

@@ -1,8 +1,9 @@
 //! The HTTP handlers: authorization pipeline and the three incident methods.
 
 use crate::access::{missing_right_message, required_right, Authorized, Visibility};
-use crate::auth::{bearer_token, CallerKind, TokenError, TokenValidator};
+use crate::auth::{CallerKind, TokenError, TokenValidator};
 use crate::error::ApiError;
+use crate::gate::Refusal;
 use crate::model::{Incident, IncidentCollection, IncidentEntity, ODATA_METADATA};
 use crate::odata::{parse_list_query, split_query};
 use crate::patch::{parse_patch, plan_update};
@@ -76,46 +77,12 @@ impl App {
     /// Token → tenant → (delegated) the user exists and is enabled, with their rights and
     /// device groups. No permission is checked yet.
     pub(crate) async fn identify(&self, headers: &HeaderMap) -> Result<Authorized, ApiError> {
-        let token = bearer_token(headers).map_err(|e| self.unauthorized(&e))?;
-        let now = self.state.clock.now();
-        let caller = self
-            .validator
-            .validate(token, now)
-            .map_err(|e| self.unauthorized(&e))?;
-        if self
-            .state
-            .store
-            .get_tenant(&caller.tenant_id)
-            .await?
-            .is_none()
-        {
-            return Err(self.unauthorized(&TokenError::UnknownTenant));
+        match crate::gate::identify(&self.state, &self.validator, headers).await {
+            Ok(auth) => Ok(auth),
+            Err(Refusal::Token(e)) => Err(self.unauthorized(&e)),
+            Err(Refusal::User(m)) => Err(self.unauthorized_user(m)),
+            Err(Refusal::Failed(e)) => Err(e),
         }
-        if caller.kind != CallerKind::Delegated {
-            return Ok(Authorized {
-                caller,
-                visibility: Visibility::All,
-                rights: Vec::new(),
-            });
-        }
-        let user_id = caller.object_id.clone().unwrap_or_default();
-        let access = self
-            .state
-            .user_access
-            .user_access(&caller.tenant_id, &user_id)
-            .await
-            .map_err(ApiError::internal)?;
-        let Some(access) = access else {
-            return Err(self.unauthorized_user("The signed-in user does not exist in the tenant."));
-        };
-        if !access.enabled {
-            return Err(self.unauthorized_user("The signed-in user's account is disabled."));
-        }
-        Ok(Authorized {
-            caller,
-            visibility: Visibility::of(&access.devices),
-            rights: access.rights,
-        })
     }
 
     /// [`App::identify`] → the token's permission and (delegated) the user's right → quota.
@@ -192,7 +159,7 @@ fn parse_id(raw: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::InvalidInput("incident id; the value is out of range".to_string()))
 }
 
-fn host_of(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+pub(crate) fn host_of(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
     let host = uri.authority().map(|a| a.as_str().to_string()).or_else(|| {
         headers
             .get(header::HOST)

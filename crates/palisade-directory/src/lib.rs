@@ -23,8 +23,8 @@ mod users;
 
 pub use admin_consent::{AdminConsentOutcome, RequiredPermission};
 pub use builtin::{
-    builtin_apps, BuiltinApp, MDE_APP_ID, MICROSOFT_SERVICES_TENANT_ID, MTP_APP_ID,
-    MTP_DISPLAY_NAME,
+    builtin_apps, BuiltinApp, GRAPH_APP_ID, GRAPH_DISPLAY_NAME, GRAPH_PERMISSIONS, MDE_APP_ID,
+    MICROSOFT_SERVICES_TENANT_ID, MTP_APP_ID, MTP_DISPLAY_NAME,
 };
 pub use certificates::{parse_certificate, CertificateInfo, KeyCredentialPatch, NewKeyCredential};
 pub use consent::{ConsentType, ALL_PRINCIPALS, PRINCIPAL};

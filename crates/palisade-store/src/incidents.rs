@@ -89,6 +89,18 @@ pub struct IncidentRow {
     pub comments: Vec<IncidentCommentRow>,
     /// `alerts` as a JSON array.
     pub alerts_json: String,
+    /// Graph `description`.
+    pub description: Option<String>,
+    /// Graph `summary`.
+    pub summary: Option<String>,
+    /// Graph `resolvingComment`.
+    pub resolving_comment: Option<String>,
+    /// Graph `lastModifiedBy` (who last changed the incident through either API).
+    pub last_modified_by: Option<String>,
+    /// Graph `systemTags`.
+    pub system_tags: Vec<String>,
+    /// Graph `priorityScore` (0–100; `None`: not computed).
+    pub priority_score: Option<i64>,
 }
 
 /// A new incident; its id is allocated by the store.
@@ -142,7 +154,7 @@ pub enum IncidentVisibility<'a> {
 impl IncidentVisibility<'_> {
     /// The SQL condition on `incidents` (aliased `i`), with placeholders from `$first`;
     /// pushes the group ids to bind.
-    fn sql(&self, first: usize, binds: &mut Vec<i64>) -> String {
+    pub(crate) fn sql(&self, first: usize, binds: &mut Vec<i64>) -> String {
         match self {
             IncidentVisibility::All => String::new(),
             IncidentVisibility::DeviceGroups(groups) => {
@@ -186,6 +198,18 @@ pub struct IncidentUpdate {
     pub comment: Option<IncidentCommentRow>,
     /// New `lastUpdateTime` (always written).
     pub last_update_time: Option<OffsetDateTime>,
+    /// New `severity`.
+    pub severity: Option<String>,
+    /// New `incidentName` / Graph `displayName`.
+    pub incident_name: Option<String>,
+    /// New Graph `description`: `Some(None)` clears it.
+    pub description: Option<Option<String>>,
+    /// New Graph `resolvingComment`: `Some(None)` clears it.
+    pub resolving_comment: Option<Option<String>>,
+    /// New Graph `lastModifiedBy`.
+    pub last_modified_by: Option<String>,
+    /// New `alerts` document (a JSON array), e.g. after an alert was updated.
+    pub alerts_json: Option<String>,
 }
 
 /// The outcome of [`Store::update_incident_with`].
@@ -210,6 +234,39 @@ pub enum IncidentField {
     Status,
     /// `assignedTo` (compared case-insensitively).
     AssignedTo,
+    /// `severity`.
+    Severity,
+    /// `classification`.
+    Classification,
+    /// `determination`.
+    Determination,
+    /// An alert's `serviceSource` (on incidents: one of its alerts has it).
+    ServiceSource,
+}
+
+/// The order of a list of incidents; ties are broken by incident id in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IncidentOrder {
+    /// Newest first (the Defender API's order and the default).
+    #[default]
+    CreatedDesc,
+    /// Oldest first.
+    CreatedAsc,
+    /// Least recently updated first.
+    LastUpdateAsc,
+    /// Most recently updated first.
+    LastUpdateDesc,
+}
+
+impl IncidentOrder {
+    fn sql(self) -> &'static str {
+        match self {
+            IncidentOrder::CreatedDesc => "created_time DESC, incident_id DESC",
+            IncidentOrder::CreatedAsc => "created_time ASC, incident_id ASC",
+            IncidentOrder::LastUpdateAsc => "last_update_time ASC, incident_id ASC",
+            IncidentOrder::LastUpdateDesc => "last_update_time DESC, incident_id DESC",
+        }
+    }
 }
 
 /// A comparison operator.
@@ -259,34 +316,90 @@ pub enum IncidentFilter {
 }
 
 /// Bind values collected while compiling a filter.
-enum Bind {
+pub(crate) enum Bind {
     Text(String),
+}
+
+/// What a filter's fields name: incident columns, or the properties of one alert document
+/// (`a.value` of `json_each(i.alerts) a`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FilterTarget {
+    Incident,
+    Alert,
+}
+
+/// `(SQL expression, nullable, compared case-folded)` of a field.
+fn field_sql(field: IncidentField, target: FilterTarget) -> (&'static str, bool, bool) {
+    match (target, field) {
+        (FilterTarget::Incident, IncidentField::LastUpdateTime) => {
+            ("last_update_time", false, false)
+        }
+        (FilterTarget::Incident, IncidentField::CreatedTime) => ("created_time", false, false),
+        (FilterTarget::Incident, IncidentField::Status) => ("status", false, false),
+        (FilterTarget::Incident, IncidentField::AssignedTo) => ("assigned_to", true, true),
+        (FilterTarget::Incident, IncidentField::Severity) => ("severity", false, false),
+        (FilterTarget::Incident, IncidentField::Classification) => ("classification", false, false),
+        (FilterTarget::Incident, IncidentField::Determination) => ("determination", false, false),
+        (FilterTarget::Incident, IncidentField::ServiceSource) => (
+            "(SELECT json_extract(x.value, '$.serviceSource') FROM json_each(i.alerts) x LIMIT 1)",
+            true,
+            false,
+        ),
+        (FilterTarget::Alert, IncidentField::LastUpdateTime) => {
+            ("json_extract(a.value, '$.lastUpdatedTime')", false, false)
+        }
+        (FilterTarget::Alert, IncidentField::CreatedTime) => {
+            ("json_extract(a.value, '$.creationTime')", false, false)
+        }
+        (FilterTarget::Alert, IncidentField::Status) => {
+            ("json_extract(a.value, '$.status')", false, false)
+        }
+        (FilterTarget::Alert, IncidentField::AssignedTo) => {
+            ("json_extract(a.value, '$.assignedTo')", true, true)
+        }
+        (FilterTarget::Alert, IncidentField::Severity) => {
+            ("json_extract(a.value, '$.severity')", false, false)
+        }
+        (FilterTarget::Alert, IncidentField::Classification) => {
+            ("json_extract(a.value, '$.classification')", true, false)
+        }
+        (FilterTarget::Alert, IncidentField::Determination) => {
+            ("json_extract(a.value, '$.determination')", true, false)
+        }
+        (FilterTarget::Alert, IncidentField::ServiceSource) => {
+            ("json_extract(a.value, '$.serviceSource')", false, false)
+        }
+    }
 }
 
 /// Compiles a filter to SQL; placeholders continue from `binds.len() + 1`.
 fn compile_filter(filter: &IncidentFilter, binds: &mut Vec<Bind>) -> String {
+    compile_filter_for(filter, FilterTarget::Incident, binds)
+}
+
+/// [`compile_filter`] over `target`'s fields.
+pub(crate) fn compile_filter_for(
+    filter: &IncidentFilter,
+    target: FilterTarget,
+    binds: &mut Vec<Bind>,
+) -> String {
     match filter {
         IncidentFilter::And(a, b) => {
             format!(
                 "({} AND {})",
-                compile_filter(a, binds),
-                compile_filter(b, binds)
+                compile_filter_for(a, target, binds),
+                compile_filter_for(b, target, binds)
             )
         }
         IncidentFilter::Or(a, b) => {
             format!(
                 "({} OR {})",
-                compile_filter(a, binds),
-                compile_filter(b, binds)
+                compile_filter_for(a, target, binds),
+                compile_filter_for(b, target, binds)
             )
         }
         IncidentFilter::Compare { field, op, value } => {
-            let (column, nullable, folded) = match field {
-                IncidentField::LastUpdateTime => ("last_update_time", false, false),
-                IncidentField::CreatedTime => ("created_time", false, false),
-                IncidentField::Status => ("status", false, false),
-                IncidentField::AssignedTo => ("assigned_to", true, true),
-            };
+            let (column, nullable, folded) = field_sql(*field, target);
             let text = match value {
                 FilterValue::Null => {
                     return match op {
@@ -324,7 +437,8 @@ fn compile_filter(filter: &IncidentFilter, binds: &mut Vec<Bind>) -> String {
 }
 
 const INCIDENT_COLUMNS: &str = "tenant_id, incident_id, incident_name, created_time, last_update_time, status, severity, \
-     assigned_to, classification, determination, detection_source, redirect_incident_id, tags, alerts";
+     assigned_to, classification, determination, detection_source, redirect_incident_id, tags, alerts, \
+     description, summary, resolving_comment, last_modified_by, system_tags, priority_score";
 
 fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<IncidentRow> {
     let tags_json: String = row.try_get("tags")?;
@@ -346,6 +460,13 @@ fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<IncidentRow> {
         tags,
         comments: Vec::new(),
         alerts_json: row.try_get("alerts")?,
+        description: row.try_get("description")?,
+        summary: row.try_get("summary")?,
+        resolving_comment: row.try_get("resolving_comment")?,
+        last_modified_by: row.try_get("last_modified_by")?,
+        system_tags: serde_json::from_str(&row.try_get::<String, _>("system_tags")?)
+            .map_err(|e| StoreError::Corrupt(format!("incident system tags: {e}")))?,
+        priority_score: row.try_get("priority_score")?,
     })
 }
 
@@ -488,6 +609,56 @@ impl Store {
         skip: i64,
         limit: i64,
     ) -> Result<Vec<IncidentRow>> {
+        self.list_visible_incidents_ordered(
+            tenant_id,
+            visibility,
+            filter,
+            IncidentOrder::CreatedDesc,
+            skip,
+            limit,
+        )
+        .await
+    }
+
+    /// How many of the tenant's incidents match `filter` and `visibility`.
+    pub async fn count_visible_incidents(
+        &self,
+        tenant_id: &str,
+        visibility: IncidentVisibility<'_>,
+        filter: Option<&IncidentFilter>,
+    ) -> Result<i64> {
+        let mut binds = vec![Bind::Text(tenant_id.to_string())];
+        let where_filter = match filter {
+            Some(f) => format!(" AND {}", compile_filter(f, &mut binds)),
+            None => String::new(),
+        };
+        let mut groups = Vec::new();
+        let where_visible = visibility.sql(binds.len() + 1, &mut groups);
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM incidents i WHERE tenant_id = $1{where_filter}{where_visible}"
+        );
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            match b {
+                Bind::Text(s) => query = query.bind(s),
+            }
+        }
+        for g in groups {
+            query = query.bind(g);
+        }
+        Ok(query.fetch_one(self.pool()).await?.try_get("n")?)
+    }
+
+    /// [`Store::list_visible_incidents`] in the given order.
+    pub async fn list_visible_incidents_ordered(
+        &self,
+        tenant_id: &str,
+        visibility: IncidentVisibility<'_>,
+        filter: Option<&IncidentFilter>,
+        order: IncidentOrder,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<IncidentRow>> {
         let mut binds = vec![Bind::Text(tenant_id.to_string())];
         let where_filter = match filter {
             Some(f) => format!(" AND {}", compile_filter(f, &mut binds)),
@@ -498,7 +669,8 @@ impl Store {
         let n = binds.len() + groups.len();
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE tenant_id = $1{where_filter}{where_visible} \
-             ORDER BY created_time DESC, incident_id DESC LIMIT ${} OFFSET ${}",
+             ORDER BY {} LIMIT ${} OFFSET ${}",
+            order.sql(),
             n + 1,
             n + 2
         );
@@ -641,7 +813,13 @@ impl Store {
              classification = COALESCE($6, classification), \
              determination = COALESCE($7, determination), \
              tags = COALESCE($8, tags), \
-             last_update_time = COALESCE($9, last_update_time) \
+             last_update_time = COALESCE($9, last_update_time), \
+             severity = COALESCE($10, severity), \
+             incident_name = COALESCE($11, incident_name), \
+             description = CASE WHEN $12 = 1 THEN $13 ELSE description END, \
+             resolving_comment = CASE WHEN $14 = 1 THEN $15 ELSE resolving_comment END, \
+             last_modified_by = COALESCE($16, last_modified_by), \
+             alerts = COALESCE($17, alerts) \
              WHERE tenant_id = $1 AND incident_id = $2",
         )
         .bind(tenant_id)
@@ -653,6 +831,14 @@ impl Store {
         .bind(&update.determination)
         .bind(tags_json)
         .bind(update.last_update_time.map(format_incident_time))
+        .bind(&update.severity)
+        .bind(&update.incident_name)
+        .bind(i64::from(update.description.is_some()))
+        .bind(update.description.clone().flatten())
+        .bind(i64::from(update.resolving_comment.is_some()))
+        .bind(update.resolving_comment.clone().flatten())
+        .bind(&update.last_modified_by)
+        .bind(&update.alerts_json)
         .execute(&mut *tx)
         .await?;
         if let Some(c) = &update.comment {

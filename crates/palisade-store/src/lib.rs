@@ -9,6 +9,7 @@
 //! takes the tenant id and names it in its `WHERE` clause.
 
 mod certificates;
+mod alerts;
 mod directory;
 mod grants;
 mod incidents;
@@ -17,6 +18,7 @@ mod signin;
 mod users;
 
 pub use certificates::*;
+pub use alerts::{AlertOrder, AlertRow};
 pub use directory::*;
 pub use grants::*;
 pub use incidents::*;

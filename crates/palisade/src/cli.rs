@@ -165,6 +165,13 @@ enum Command {
         #[command(subcommand)]
         command: IncidentsCommand,
     },
+    /// List, show and update alerts (Microsoft Graph `alerts_v2`).
+    Alerts {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: crate::graph_cmds::AlertsCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -538,6 +545,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Whoami { client, output } => crate::login_cmds::whoami(&client, output).await,
         Command::Incidents { client, command } => {
             crate::client_cmds::incidents(&client, command).await
+        }
+        Command::Alerts { client, command } => {
+            crate::graph_cmds::alerts(&client.resolve()?, command).await
         }
         Command::Hunt {
             client,

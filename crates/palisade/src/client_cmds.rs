@@ -47,9 +47,14 @@ pub struct ClientArgs {
     /// Token authority base URL [env: PALISADE_AUTHORITY, AZURE_AUTHORITY_HOST; default https://login.microsoftonline.com].
     #[arg(long, global = true)]
     pub authority: Option<String>,
-    /// Defender API base URL [env: PALISADE_API; default https://api.security.microsoft.com].
+    /// Defender API base URL [env: PALISADE_API; default https://api.security.microsoft.com],
+    /// or `graph` to use the Microsoft Graph security API instead (at --graph-api).
     #[arg(long, global = true)]
     pub api: Option<String>,
+    /// Microsoft Graph base URL with version [env: PALISADE_GRAPH_API; default: the Defender
+    /// API base + `/v1.0` when that is not Microsoft's, else https://graph.microsoft.com/v1.0].
+    #[arg(long, global = true)]
+    pub graph_api: Option<String>,
     /// CA certificate to trust, e.g. Palisade's ca.pem [env: PALISADE_CA_FILE].
     #[arg(long, global = true)]
     pub ca_file: Option<PathBuf>,
@@ -98,6 +103,8 @@ pub struct ConfigFile {
     pub authority: Option<String>,
     /// API base URL.
     pub api: Option<String>,
+    /// Microsoft Graph base URL (with version).
+    pub graph_api: Option<String>,
     /// CA file.
     pub ca_file: Option<PathBuf>,
     /// Token endpoint version.
@@ -115,6 +122,10 @@ pub struct Settings {
     pub(crate) public_client_id: Option<String>,
     pub(crate) authority: String,
     pub(crate) api: String,
+    /// Whether `--api graph` chose the Graph security API.
+    pub(crate) use_graph: bool,
+    /// The Graph base URL (with version).
+    pub(crate) graph_api: String,
     ca_file: Option<PathBuf>,
     token_version: EndpointVersion,
     pub(crate) token_cache: Option<PathBuf>,
@@ -161,7 +172,34 @@ impl ClientArgs {
             (None, None, Some(v)) => v,
             (None, None, None) => EndpointVersion::V1,
         };
+        // `--api graph` (or `defender`) picks the API; a URL is the Defender API's base.
+        let flag_api = self
+            .api
+            .clone()
+            .filter(|a| !a.eq_ignore_ascii_case("graph") && !a.eq_ignore_ascii_case("defender"));
+        let use_graph = self
+            .api
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case("graph"));
+        let api = flag_api
+            .or_else(|| env(&["PALISADE_API"]))
+            .or(file.api)
+            .unwrap_or_else(|| palisade_client::DEFAULT_API_BASE.to_string());
+        let graph_api = self
+            .graph_api
+            .clone()
+            .or_else(|| env(&["PALISADE_GRAPH_API"]))
+            .or(file.graph_api)
+            .unwrap_or_else(|| {
+                if api.trim_end_matches('/') == palisade_client::DEFAULT_API_BASE {
+                    palisade_client::GRAPH_API_BASE.to_string()
+                } else {
+                    format!("{}/v1.0", api.trim_end_matches('/'))
+                }
+            });
         Ok(Settings {
+            use_graph,
+            graph_api,
             tenant_id: self
                 .tenant_id
                 .clone()
@@ -208,12 +246,7 @@ impl ClientArgs {
                 .or_else(|| env(&["PALISADE_AUTHORITY", "AZURE_AUTHORITY_HOST"]))
                 .or(file.authority)
                 .unwrap_or_else(|| palisade_client::DEFAULT_AUTHORITY_HOST.to_string()),
-            api: self
-                .api
-                .clone()
-                .or_else(|| env(&["PALISADE_API"]))
-                .or(file.api)
-                .unwrap_or_else(|| palisade_client::DEFAULT_API_BASE.to_string()),
+            api,
             ca_file: self
                 .ca_file
                 .clone()
@@ -339,6 +372,16 @@ impl Settings {
         }
     }
 
+    /// The Graph security client (same credential and trust as the Defender client).
+    pub(crate) fn graph(&self) -> Result<palisade_client::GraphSecurityClient> {
+        Ok(
+            palisade_client::GraphSecurityClient::builder(self.credential()?)
+                .api_base(self.graph_api.clone())
+                .http_client(self.http()?)
+                .build()?,
+        )
+    }
+
     fn defender(&self) -> Result<DefenderClient> {
         Ok(DefenderClient::builder(self.credential()?)
             .api_base(self.api.clone())
@@ -407,7 +450,7 @@ pub enum IncidentsCommand {
     /// Show one incident.
     Get {
         /// Incident id.
-        id: i64,
+        id: String,
         /// Output format.
         #[arg(long, short = 'o', value_enum, default_value_t = IncidentFormat::Table)]
         output: IncidentFormat,
@@ -415,7 +458,7 @@ pub enum IncidentsCommand {
     /// Update an incident.
     Update {
         /// Incident id.
-        id: i64,
+        id: String,
         /// Active, InProgress or Resolved.
         #[arg(long)]
         status: Option<String>,
@@ -504,6 +547,7 @@ fn incident_query(filter: Option<String>, top: u32, all: bool) -> Result<Inciden
 
 /// `palisade incidents …`.
 pub async fn incidents(args: &ClientArgs, command: IncidentsCommand) -> Result<()> {
+    let settings = args.resolve()?;
     if let IncidentsCommand::List {
         filter,
         top,
@@ -514,10 +558,17 @@ pub async fn incidents(args: &ClientArgs, command: IncidentsCommand) -> Result<(
     {
         if !tenants.is_empty() {
             let query = incident_query(filter.clone(), *top, *all)?;
-            return crate::partner_cmds::list(&args.resolve()?, tenants, query, *output).await;
+            return crate::partner_cmds::list(&settings, tenants, query, *output).await;
         }
     }
-    let client = args.resolve()?.defender()?;
+    if settings.use_graph {
+        return crate::graph_cmds::incidents(&settings, command).await;
+    }
+    let client = settings.defender()?;
+    let numeric = |id: &str| -> Result<i64> {
+        id.parse()
+            .map_err(|_| anyhow!("the incident id must be a number, not '{id}'"))
+    };
     match command {
         IncidentsCommand::List {
             filter,
@@ -531,7 +582,7 @@ pub async fn incidents(args: &ClientArgs, command: IncidentsCommand) -> Result<(
             print_incidents(output, &incidents)
         }
         IncidentsCommand::Get { id, output } => {
-            let incident = client.get_incident(id).await?;
+            let incident = client.get_incident(numeric(&id)?).await?;
             print_incidents(output, std::slice::from_ref(&incident))
         }
         IncidentsCommand::Update {
@@ -563,7 +614,7 @@ pub async fn incidents(args: &ClientArgs, command: IncidentsCommand) -> Result<(
             if let Some(c) = comment {
                 update = update.comment(c);
             }
-            let incident = client.update_incident(id, &update).await?;
+            let incident = client.update_incident(numeric(&id)?, &update).await?;
             print_incidents(output, std::slice::from_ref(&incident))
         }
     }
@@ -845,10 +896,14 @@ pub async fn hunt(
         println!("{plan}");
         return Ok(());
     }
+    let settings = args.resolve()?;
     if !tenants.is_empty() {
-        return crate::partner_cmds::hunt(&args.resolve()?, tenants, &query, output).await;
+        return crate::partner_cmds::hunt(&settings, tenants, &query, output).await;
     }
-    let response = args.resolve()?.defender()?.hunt(&query).await?;
+    if settings.use_graph {
+        return crate::graph_cmds::hunt(&settings, &query, output).await;
+    }
+    let response = settings.defender()?.hunt(&query).await?;
     let headers: Vec<&str> = response.schema.iter().map(|c| c.name.as_str()).collect();
     let cell = |v: Option<&Value>| match v {
         Some(Value::String(s)) => s.clone(),

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod client_cmds;
 pub mod demo;
 pub mod demo_partner;
+mod graph_cmds;
 pub mod hunting;
 pub mod kek;
 mod login_cmds;

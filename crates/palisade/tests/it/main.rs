@@ -12,6 +12,7 @@ mod defender;
 mod delegated;
 mod discovery;
 mod errors;
+mod graph;
 mod hardening;
 mod hunting;
 mod partner;
