@@ -8,8 +8,8 @@
 //! Every row that belongs to a tenant carries its tenant id, and every tenant-scoped method
 //! takes the tenant id and names it in its `WHERE` clause.
 
-mod certificates;
 mod alerts;
+mod certificates;
 mod directory;
 mod grants;
 mod incidents;
@@ -17,8 +17,8 @@ mod keys;
 mod signin;
 mod users;
 
-pub use certificates::*;
 pub use alerts::{AlertOrder, AlertRow};
+pub use certificates::*;
 pub use directory::*;
 pub use grants::*;
 pub use incidents::*;

@@ -143,6 +143,7 @@ pub async fn incidents(settings: &Settings, command: IncidentsCommand) -> Result
             top,
             all,
             output,
+            ..
         } => {
             let incidents = client
                 .list_all_incidents(&list_query(filter, top, all)?)
