@@ -61,6 +61,9 @@ pub struct KeyCredentialInput {
     /// Ignored: computed from the certificate.
     #[serde(rename = "customKeyIdentifier")]
     pub _custom_key_identifier: Option<Value>,
+    /// The Graph SDKs send it; ignored.
+    #[serde(rename = "@odata.type")]
+    pub _odata_type: Option<String>,
 }
 
 impl KeyCredentialInput {
@@ -94,6 +97,9 @@ impl KeyCredentialInput {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct AddKey {
+    /// The Graph SDKs send it; ignored.
+    #[serde(rename = "@odata.type")]
+    _odata_type: Option<String>,
     key_credential: KeyCredentialInput,
     #[serde(default)]
     password_credential: Option<Value>,
@@ -103,6 +109,9 @@ struct AddKey {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RemoveKey {
+    /// The Graph SDKs send it; ignored.
+    #[serde(rename = "@odata.type")]
+    _odata_type: Option<String>,
     key_id: String,
     proof: Option<String>,
 }
@@ -110,6 +119,9 @@ struct RemoveKey {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PatchApplication {
+    /// The Graph SDKs send it; ignored.
+    #[serde(rename = "@odata.type")]
+    _odata_type: Option<String>,
     key_credentials: Option<Vec<KeyCredentialInput>>,
 }
 

@@ -198,26 +198,9 @@ async fn authorize_and_forward(
             return Err(denied());
         }
     }
-    // Routed and authorized, not implemented yet: keyCredentials arrive with the partner
-    // context (issue 9); until then an honest 501.
+    // addKey/removeKey/PATCH keyCredentials are the admin API's certificate handlers
+    // (palisade-admin's certificates.rs), reached like every other directory path.
     let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
-    if matches!(
-        segments.as_slice(),
-        [
-            "applications" | "servicePrincipals",
-            _,
-            "addKey" | "removeKey"
-        ]
-    ) {
-        return Err(GraphError {
-            status: StatusCode::NOT_IMPLEMENTED,
-            code: "NotImplemented",
-            message: "addKey and removeKey are not implemented in Palisade yet; set keyCredentials when they are."
-                .to_string(),
-            retry_after: None,
-            challenge: None,
-        });
-    }
     let (parts, body) = request.into_parts();
     let target = match parts.uri.query() {
         Some(q) => format!("/admin/{}/v1.0{rest}?{q}", caller.tenant_id),

@@ -1,6 +1,9 @@
 //! The directory at Graph's paths with Graph tokens.
 
 use super::*;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use palisade_clock::Clock;
 use serde_json::json;
 
 /// Provisioning a tenant through Graph's directory paths with a Graph token: an app, its
@@ -299,9 +302,61 @@ async fn directory_paths_without_a_handler_answer_in_graph_shape() {
     let t = start().await;
     let app = graph_app(&t, &["Application.ReadWrite.All"]).await;
     let token = graph_token(&t, &app).await;
-    let (s, h, v) = call(&t, reqwest::Method::POST, &format!("/v1.0/applications/{}/addKey", app.object_id), &token,
-        Some(json!({"keyCredential": {"type": "AsymmetricX509Cert", "usage": "Verify", "key": "MIIB"}, "passwordCredential": null, "proof": "x"}))).await;
-    assert_graph_error(s, &h, &v, 501, "NotImplemented");
+    // addKey is the admin API's certificate handler behind a Graph token: without a
+    // registered certificate to sign the proof, Graph's answer is to PATCH keyCredentials.
+    let cert = crate::certificates::Cert::new(aws_lc_rs::rsa::KeySize::Rsa2048);
+    let second = crate::certificates::Cert::new(aws_lc_rs::rsa::KeySize::Rsa2048);
+    let add_key = format!("/v1.0/applications/{}/addKey", app.object_id);
+    let key_body = |key: &crate::certificates::Cert, proof: &str| {
+        json!({"keyCredential": {"@odata.type": "microsoft.graph.keyCredential", "type": "AsymmetricX509Cert",
+                                 "usage": "Verify", "key": STANDARD.encode(&key.der)},
+               "passwordCredential": null, "proof": proof})
+    };
+    let (s, h, v) = call(
+        &t,
+        reqwest::Method::POST,
+        &add_key,
+        &token,
+        Some(key_body(&cert, "x")),
+    )
+    .await;
+    assert_graph_error(s, &h, &v, 400, "Request_BadRequest");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("PATCH"),
+        "{v}"
+    );
+    let (s, _, v) = call(
+        &t,
+        reqwest::Method::PATCH,
+        &format!("/v1.0/applications/{}", app.object_id),
+        &token,
+        Some(json!({"keyCredentials": [{"key": cert.pem()}]})),
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    // Then addKey with a proof signed by that certificate adds the second one.
+    let now = t.clock.now().unix_timestamp();
+    let proof = cert.sign(
+        &json!({"alg": "RS256", "x5t": cert.x5t()}),
+        &json!({"aud": "00000002-0000-0000-c000-000000000000", "iss": app.object_id, "nbf": now,
+                "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string()}),
+    );
+    let (s, _, k) = call(
+        &t,
+        reqwest::Method::POST,
+        &add_key,
+        &token,
+        Some(key_body(&second, &proof)),
+    )
+    .await;
+    assert_eq!(s, 200, "{k}");
+    assert!(
+        uuid::Uuid::parse_str(k["keyId"].as_str().unwrap_or_default()).is_ok(),
+        "{k}"
+    );
+    let (s, a) = get(&t, &format!("/v1.0/applications/{}", app.object_id), &token).await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(a["keyCredentials"].as_array().map(Vec::len), Some(2), "{a}");
     let (s, h, v) = call(
         &t,
         reqwest::Method::PUT,
