@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every Palisade test on a fresh machine: installs what is missing (system packages,
-# the Python clients of the compatibility tests), checks formatting and lints, runs the Rust
-# test suites (unit and integration: each starts the real HTTPS server), then runs the
-# compatibility tests: the Defender docs' own samples and third-party clients against a
-# live `palisade serve`, and the short fault scripts (crash safety, soak). The Rust tests
+# Debian's Chromium for the browser tests, the Python clients of the compatibility tests),
+# checks formatting and lints, runs the Rust test suites (unit and integration: each
+# starts the real HTTPS server), then runs the compatibility tests: the Defender docs' own
+# samples, MSAL Python and the sign-in pages in a real headless Chromium against a live
+# `palisade serve`, and the short fault scripts (crash safety, soak). The Rust tests
 # include the property-based fuzz targets at scale 1 (scripts/fuzz.sh runs them longer).
+# (PALISADE_SCREENSHOTS=docs also refreshes the README's screenshots.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +16,10 @@ step "system packages"
 missing=()
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3 python3-venv python3-pip)
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work).
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
-  apt-get update -qq && apt-get install -y -qq "${missing[@]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
 step "python clients (.venv)"

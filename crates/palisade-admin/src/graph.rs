@@ -146,6 +146,7 @@ pub fn application_json(
         "identifierUris": app.identifier_uris,
         "isFallbackPublicClient": app.is_public_client,
         "web": {"redirectUris": app.definition.web_redirect_uris},
+        "spa": {"redirectUris": app.definition.spa_redirect_uris},
         "publicClient": {"redirectUris": app.definition.public_client_redirect_uris},
         "requiredResourceAccess": app.definition.required_resource_access,
         "appRoles": app.definition.app_roles,
@@ -198,11 +199,15 @@ pub fn assignment_json(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApplication {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     pub display_name: Option<String>,
     pub sign_in_audience: Option<String>,
     pub is_fallback_public_client: Option<bool>,
     pub identifier_uris: Option<Vec<String>>,
     pub web: Option<RedirectUris>,
+    pub spa: Option<RedirectUris>,
     pub public_client: Option<RedirectUris>,
     pub required_resource_access: Option<Vec<RequiredResourceAccess>>,
     pub app_roles: Option<Vec<AppRole>>,
@@ -212,12 +217,18 @@ pub struct CreateApplication {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RedirectUris {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     pub redirect_uris: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiSettings {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     pub requested_access_token_version: Option<u8>,
     pub oauth2_permission_scopes: Option<Vec<PermissionScope>>,
 }
@@ -226,12 +237,18 @@ pub struct ApiSettings {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddPassword {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     pub password_credential: Option<PasswordCredentialInput>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordCredentialInput {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     pub display_name: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub start_date_time: Option<OffsetDateTime>,
@@ -243,6 +260,9 @@ pub struct PasswordCredentialInput {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RemovePassword {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     pub key_id: String,
 }
 
@@ -250,6 +270,9 @@ pub struct RemovePassword {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateServicePrincipal {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     pub app_id: String,
 }
 
@@ -257,6 +280,9 @@ pub struct CreateServicePrincipal {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAssignment {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     pub principal_id: String,
     pub resource_id: String,
     pub app_role_id: String,
@@ -266,6 +292,9 @@ pub struct CreateAssignment {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTenant {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     pub display_name: String,
     pub domain: Option<String>,
     pub id: Option<String>,
@@ -275,7 +304,14 @@ pub struct CreateTenant {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateGrant {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
     pub app_id: String,
     pub resource: Option<String>,
     pub permissions: Vec<String>,
+    /// `Application` (app roles, the default) or `Delegated` (an AllPrincipals
+    /// oauth2PermissionGrant).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
 }

@@ -10,9 +10,15 @@
 //! | `GET, POST /admin/{tenant}/v1.0/applications` | `/v1.0/applications` |
 //! | `GET, DELETE /admin/{tenant}/v1.0/applications/{id}` | same (`{id}` = object id or appId) |
 //! | `POST …/applications/{id}/addPassword`, `…/removePassword` | same |
+//! | `PATCH …/applications/{id}` (`keyCredentials`), `POST …/addKey`, `…/removeKey` (with proof) | same |
 //! | `GET, POST /admin/{tenant}/v1.0/servicePrincipals`, `GET, DELETE …/{id}` | same |
 //! | `GET, POST …/servicePrincipals/{id}/appRoleAssignments`, `DELETE …/{assignmentId}` | same |
-//! | `POST /admin/{tenant}/grants` | portal "Add permission + Grant admin consent" in one step |
+//! | `GET, POST /admin/{tenant}/v1.0/users`, `GET, PATCH, DELETE …/users/{id}` | same (`{id}` = object id or UPN) |
+//! | `POST …/users/{id}/revokeSignInSessions` | same |
+//! | `GET …/roleManagement/directory/roleDefinitions`, `GET, POST …/roleAssignments`, `DELETE …/roleAssignments/{id}` | same (built-in roles, scope `/`) |
+//! | `GET, POST …/oauth2PermissionGrants`, `GET, PATCH, DELETE …/{id}` | same |
+//! | `POST /admin/{tenant}/grants` | portal "Add permission + Grant admin consent" in one step (`"type": "Application"` app roles, `"Delegated"` scopes) |
+//! | `GET, POST /admin/{tenant}/deviceGroups`, `DELETE …/{id}`, `GET /admin/{tenant}/devices`, `PUT …/devices/{id}`, `GET, PUT /admin/{tenant}/users/{id}/deviceGroups` | — (Defender RBAC device groups, set in the Defender portal) |
 //! | `GET /admin/keys`, `POST /admin/keys/rotate` | — (signing key rotation) |
 //!
 //! Every request needs `Authorization: Bearer <admin key>`; keys are stored hashed and
@@ -20,8 +26,10 @@
 //! [`bootstrap_admin_key`]).
 
 mod auth;
+mod certificates;
 mod graph;
 mod routes;
+mod users;
 
 pub use auth::{bootstrap_admin_key, AdminKeyError};
-pub use routes::{router, AdminState};
+pub use routes::{directory_router, router, AdminState};

@@ -29,7 +29,10 @@ pub struct AdminState {
 
 type ApiResult = Result<Response, GraphError>;
 
-fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, GraphError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, GraphError> {
     let is_json = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -96,16 +99,26 @@ async fn require_admin(State(state): State<AdminState>, request: Request, next: 
     }
 }
 
-/// The admin API's routes, all behind the admin key check.
-pub fn router(state: AdminState) -> Router {
-    let graph = Router::new()
+/// The Graph-shaped directory routes (relative to `…/v1.0`), without any authentication.
+fn graph_routes() -> Router<AdminState> {
+    Router::new()
         .route(
             "/applications",
             get(list_applications).post(create_application),
         )
         .route(
             "/applications/{id}",
-            get(get_application).delete(delete_application),
+            get(get_application)
+                .delete(delete_application)
+                .patch(crate::certificates::patch_application),
+        )
+        .route(
+            "/applications/{id}/addKey",
+            post(crate::certificates::add_key),
+        )
+        .route(
+            "/applications/{id}/removeKey",
+            post(crate::certificates::remove_key),
         )
         .route("/applications/{id}/addPassword", post(add_password))
         .route("/applications/{id}/removePassword", post(remove_password))
@@ -124,7 +137,33 @@ pub fn router(state: AdminState) -> Router {
         .route(
             "/servicePrincipals/{id}/appRoleAssignments/{assignment}",
             delete(delete_assignment),
-        );
+        )
+        .merge(crate::users::graph_routes())
+}
+
+/// The directory's Graph-shaped routes under `/admin/{tenant}/v1.0/…` with **no
+/// authentication of their own**, for a front that has already authorized the caller for
+/// that tenant (the Graph API at `/v1.0/applications`…, which checks Graph tokens and
+/// directory permissions, then forwards here). Never serve this router directly.
+/// Adds what only Graph's paths offer: `GET organization` and
+/// `POST servicePrincipals/{resource}/appRoleAssignedTo`.
+pub fn directory_router(state: AdminState) -> Router {
+    Router::new()
+        .nest(
+            "/admin/{tenant}/v1.0",
+            graph_routes()
+                .route("/organization", get(get_organization))
+                .route(
+                    "/servicePrincipals/{id}/appRoleAssignedTo",
+                    post(create_assignment_to),
+                ),
+        )
+        .with_state(state)
+}
+
+/// The admin API's routes, all behind the admin key check.
+pub fn router(state: AdminState) -> Router {
+    let graph = graph_routes();
     Router::new()
         .route("/admin/tenants", get(list_tenants).post(create_tenant))
         .route("/admin/tenants/{tenant}", get(get_tenant))
@@ -132,6 +171,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/keys/rotate", post(rotate_keys))
         .route("/admin/{tenant}/grants", post(create_grant))
         .nest("/admin/{tenant}/v1.0", graph)
+        .nest("/admin/{tenant}", crate::users::defender_routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_admin,
@@ -139,7 +179,7 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-async fn tenant(state: &AdminState, segment: &str) -> Result<TenantRow, GraphError> {
+pub(crate) async fn tenant(state: &AdminState, segment: &str) -> Result<TenantRow, GraphError> {
     state
         .directory
         .resolve_tenant(segment)
@@ -174,6 +214,12 @@ async fn create_tenant(State(s): State<AdminState>, headers: HeaderMap, body: By
 async fn get_tenant(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
     let t = tenant(&s, &t).await?;
     Ok(Json(entity("organization", tenant_json(&t))).into_response())
+}
+
+/// `GET …/organization`: the tenant, as Graph's one-item collection.
+async fn get_organization(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
+    let t = tenant(&s, &t).await?;
+    Ok(Json(collection("organization", vec![tenant_json(&t)])).into_response())
 }
 
 // ----- keys ------------------------------------------------------------------------------
@@ -222,7 +268,13 @@ async fn app_json(
     app: &palisade_directory::Application,
 ) -> Result<Value, GraphError> {
     let passwords = s.directory.list_passwords(&t.id, &app.id).await?;
-    Ok(application_json(app, &passwords, &t.initial_domain))
+    let keys = s.directory.list_keys(&t.id, &app.id).await?;
+    let mut v = application_json(app, &passwords, &t.initial_domain);
+    v["keyCredentials"] = keys
+        .iter()
+        .map(crate::certificates::key_credential_json)
+        .collect();
+    Ok(v)
 }
 
 async fn list_applications(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
@@ -266,6 +318,7 @@ async fn create_application(
                 .public_client
                 .and_then(|p| p.redirect_uris)
                 .unwrap_or_default(),
+            spa_redirect_uris: req.spa.and_then(|p| p.redirect_uris).unwrap_or_default(),
             required_resource_access: req.required_resource_access.unwrap_or_default(),
             app_roles: req.app_roles.unwrap_or_default(),
             requested_access_token_version: api
@@ -464,6 +517,24 @@ async fn list_assignments(
     Ok(Json(collection("appRoleAssignments", out)).into_response())
 }
 
+/// `POST servicePrincipals/{resource}/appRoleAssignedTo`: the same assignment, addressed
+/// from the resource's side (Graph's preferred form).
+async fn create_assignment_to(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let t = tenant(&s, &t).await?;
+    let req: CreateAssignment = parse_json(&headers, &body)?;
+    if !req.resource_id.eq_ignore_ascii_case(&id) {
+        return Err(GraphError::bad_request(
+            "resourceId must be the service principal in the request path.",
+        ));
+    }
+    assign(&s, &t, &req).await
+}
+
 async fn create_assignment(
     State(s): State<AdminState>,
     Path((t, id)): Path<(String, String)>,
@@ -477,6 +548,10 @@ async fn create_assignment(
             "principalId must be the service principal in the request path.",
         ));
     }
+    assign(&s, &t, &req).await
+}
+
+async fn assign(s: &AdminState, t: &TenantRow, req: &CreateAssignment) -> ApiResult {
     let a = s
         .directory
         .assign_app_role(&t.id, &req.principal_id, &req.resource_id, &req.app_role_id)
@@ -485,7 +560,7 @@ async fn create_assignment(
         StatusCode::CREATED,
         Json(entity(
             "appRoleAssignments",
-            assignment_value(&s, &t, &a).await?,
+            assignment_value(s, t, &a).await?,
         )),
     )
         .into_response())
@@ -519,6 +594,20 @@ async fn create_grant(
     let t = tenant(&s, &t).await?;
     let req: CreateGrant = parse_json(&headers, &body)?;
     let resource = req.resource.unwrap_or_else(|| MTP_APP_ID.to_string());
+    match req.kind.as_deref() {
+        None | Some("Application") => {}
+        Some("Delegated") => {
+            let v =
+                crate::users::grant_delegated(&s, &t.id, &req.app_id, &resource, &req.permissions)
+                    .await?;
+            return Ok((StatusCode::CREATED, Json(v)).into_response());
+        }
+        Some(other) => {
+            return Err(GraphError::bad_request(format!(
+                "type '{other}' is not supported: use Application or Delegated."
+            )))
+        }
+    }
     let outcome = s
         .directory
         .grant_permissions(&t.id, &req.app_id, &resource, &req.permissions)
@@ -531,6 +620,7 @@ async fn create_grant(
         StatusCode::CREATED,
         Json(json!({
             "tenantId": t.id,
+            "type": "Application",
             "clientServicePrincipalId": outcome.client_service_principal.id,
             "resourceServicePrincipalId": outcome.resource_service_principal.id,
             "resourceAppId": outcome.resource_service_principal.app_id,

@@ -17,7 +17,7 @@ pub const CONSUMERS_TENANT_ID: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 const ALIASES: [&str; 3] = ["common", "organizations", "consumers"];
 
 /// The request's host, if it is a plausible host name (never echo arbitrary bytes).
-fn request_host(headers: &HeaderMap) -> String {
+pub(crate) fn request_host(headers: &HeaderMap) -> String {
     headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())

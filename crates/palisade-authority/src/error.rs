@@ -41,6 +41,14 @@ pub enum ErrorCode {
     PublicClientWithCredential,
     /// 700027: client assertion failed validation.
     ClientAssertionInvalid,
+    /// 700024: client assertion outside its validity window.
+    ClientAssertionExpired,
+    /// 50027: the client assertion is malformed, misaddressed or replayed.
+    InvalidAssertion,
+    /// 50048: the assertion's `sub` differs from its `iss`.
+    AssertionSubjectMismatch,
+    /// 700021: the assertion's `iss` is not the `client_id`.
+    AssertionClientMismatch,
     /// 500011: resource principal not found in the tenant.
     ResourceNotFound,
     /// 70011: invalid scope.
@@ -57,6 +65,60 @@ pub enum ErrorCode {
     MalformedDiscovery,
     /// 500: internal failure (never with details).
     ServerError,
+    /// 50034: the user does not exist in the directory.
+    UserNotFound,
+    /// 50126: invalid username or password.
+    InvalidCredentials,
+    /// 50053: the account is locked (smart lockout).
+    AccountLocked,
+    /// 50057: the account is disabled.
+    UserDisabled,
+    /// 50055: the password is expired.
+    PasswordExpired,
+    /// 65001: the user or an administrator has not consented.
+    ConsentRequired,
+    /// 65004: the user declined consent.
+    ConsentDeclined,
+    /// 90094: an administrator must consent.
+    AdminConsentRequired,
+    /// 650057: the resource is not among the app's required permissions.
+    ResourceNotRequired,
+    /// 50011: the redirect URI does not match a registered one.
+    RedirectUriMismatch,
+    /// 54005: the authorization code was already redeemed.
+    CodeRedeemed,
+    /// 70008: the code or refresh token expired.
+    GrantExpired,
+    /// 700082: the refresh token expired through inactivity.
+    RefreshTokenInactive,
+    /// 50173: the grant was revoked (password change, disabled account, revokeSignInSessions).
+    GrantRevoked,
+    /// 70000: the grant is invalid or malformed (wrong client, unknown token).
+    InvalidGrant,
+    /// 501481: the PKCE code verifier does not match the challenge.
+    PkceMismatch,
+    /// 50148: the PKCE code verifier is malformed.
+    PkceVerifierInvalid,
+    /// 50147 / 501491: the PKCE code challenge is malformed.
+    PkceChallengeInvalid,
+    /// 700005: the code was issued for another tenant.
+    CodeOtherTenant,
+    /// 70016: device flow: the user has not finished yet.
+    AuthorizationPending,
+    /// device flow: the client polls faster than the interval.
+    SlowDown,
+    /// device flow: the user declined.
+    AuthorizationDeclined,
+    /// 70019: the device code expired.
+    DeviceCodeExpired,
+    /// 70018: unknown device code.
+    BadVerificationCode,
+    /// 90120: the device code was already redeemed.
+    DeviceCodeUsed,
+    /// 50058: `prompt=none` without a usable session.
+    LoginRequired,
+    /// 700054: unsupported `response_type`.
+    UnsupportedResponseType,
 }
 
 impl ErrorCode {
@@ -75,6 +137,10 @@ impl ErrorCode {
             Self::MissingClientCredential => 7000218,
             Self::PublicClientWithCredential => 700025,
             Self::ClientAssertionInvalid => 700027,
+            Self::ClientAssertionExpired => 700024,
+            Self::InvalidAssertion => 50027,
+            Self::AssertionSubjectMismatch => 50048,
+            Self::AssertionClientMismatch => 700021,
             Self::ResourceNotFound => 500011,
             Self::InvalidScope => 70011,
             Self::ScopeNotDefault => 1002012,
@@ -83,6 +149,33 @@ impl ErrorCode {
             Self::UnknownInstance => 50049,
             Self::MalformedDiscovery => 50050,
             Self::ServerError => 50000,
+            Self::UserNotFound => 50034,
+            Self::InvalidCredentials => 50126,
+            Self::AccountLocked => 50053,
+            Self::UserDisabled => 50057,
+            Self::PasswordExpired => 50055,
+            Self::ConsentRequired => 65001,
+            Self::ConsentDeclined => 65004,
+            Self::AdminConsentRequired => 90094,
+            Self::ResourceNotRequired => 650057,
+            Self::RedirectUriMismatch => 50011,
+            Self::CodeRedeemed => 54005,
+            Self::GrantExpired => 70008,
+            Self::RefreshTokenInactive => 700082,
+            Self::GrantRevoked => 50173,
+            Self::InvalidGrant => 70000,
+            Self::PkceMismatch => 501481,
+            Self::PkceVerifierInvalid => 50148,
+            Self::PkceChallengeInvalid => 501491,
+            Self::CodeOtherTenant => 700005,
+            Self::AuthorizationPending => 70016,
+            Self::SlowDown => 70016,
+            Self::AuthorizationDeclined => 70000,
+            Self::DeviceCodeExpired => 70019,
+            Self::BadVerificationCode => 70018,
+            Self::DeviceCodeUsed => 90120,
+            Self::LoginRequired => 50058,
+            Self::UnsupportedResponseType => 700054,
         }
     }
 
@@ -102,11 +195,42 @@ impl ErrorCode {
             | Self::ClientSecretExpired
             | Self::MissingClientCredential
             | Self::PublicClientWithCredential
-            | Self::ClientAssertionInvalid => "invalid_client",
+            | Self::ClientAssertionInvalid
+            | Self::ClientAssertionExpired
+            | Self::InvalidAssertion
+            | Self::AssertionSubjectMismatch
+            | Self::AssertionClientMismatch => "invalid_client",
             Self::ResourceNotFound => "invalid_resource",
             Self::InvalidScope | Self::ScopeNotDefault | Self::MultipleResources => "invalid_scope",
             Self::UnknownInstance => "invalid_instance",
             Self::ServerError => "server_error",
+            Self::UserNotFound
+            | Self::InvalidCredentials
+            | Self::AccountLocked
+            | Self::UserDisabled
+            | Self::PasswordExpired
+            | Self::ConsentRequired
+            | Self::CodeRedeemed
+            | Self::GrantExpired
+            | Self::RefreshTokenInactive
+            | Self::GrantRevoked
+            | Self::InvalidGrant
+            | Self::PkceMismatch
+            | Self::CodeOtherTenant
+            | Self::DeviceCodeUsed => "invalid_grant",
+            Self::ConsentDeclined => "access_denied",
+            Self::AdminConsentRequired => "access_denied",
+            Self::ResourceNotRequired => "invalid_resource",
+            Self::RedirectUriMismatch | Self::PkceVerifierInvalid | Self::PkceChallengeInvalid => {
+                "invalid_request"
+            }
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AuthorizationDeclined => "authorization_declined",
+            Self::DeviceCodeExpired => "expired_token",
+            Self::BadVerificationCode => "bad_verification_code",
+            Self::LoginRequired => "login_required",
+            Self::UnsupportedResponseType => "unsupported_response_type",
         }
     }
 

@@ -138,7 +138,7 @@ pub struct ClientSecretCredential {
     token_url: String,
     version: TokenEndpointVersion,
     client_id: String,
-    client_secret: String,
+    auth: ClientAuth,
     http: reqwest::Client,
     retry: RetryPolicy,
     sleeper: Sleeper,
@@ -153,6 +153,15 @@ impl fmt::Debug for ClientSecretCredential {
             .field("client_secret", &"<redacted>")
             .finish()
     }
+}
+
+/// How a confidential client authenticates at the token endpoint.
+#[derive(Clone)]
+pub(crate) enum ClientAuth {
+    /// `client_secret`.
+    Secret(String),
+    /// `client_assertion` (a fresh one per request: assertions are single-use).
+    Assertion(Arc<dyn crate::certificate::AssertionSource>),
 }
 
 /// Builder for [`ClientSecretCredential`].
@@ -219,6 +228,15 @@ impl ClientSecretCredentialBuilder {
 
     /// Validates the settings and builds the credential.
     pub fn build(self) -> Result<ClientSecretCredential, ConfigError> {
+        let secret = self.client_secret.clone();
+        self.build_with(ClientAuth::Secret(secret))
+    }
+
+    /// Builds with the given client authentication (a secret, or client assertions).
+    pub(crate) fn build_with(
+        self,
+        auth: ClientAuth,
+    ) -> Result<ClientSecretCredential, ConfigError> {
         validate_tenant(&self.tenant_id)?;
         if self.client_id.trim().is_empty() {
             return Err(ConfigError::InvalidSetting {
@@ -226,7 +244,7 @@ impl ClientSecretCredentialBuilder {
                 reason: "empty",
             });
         }
-        if self.client_secret.is_empty() {
+        if matches!(&auth, ClientAuth::Secret(s) if s.is_empty()) {
             return Err(ConfigError::InvalidSetting {
                 name: "client secret",
                 reason: "empty",
@@ -245,7 +263,7 @@ impl ClientSecretCredentialBuilder {
             token_url: format!("{host}/{}/{path}", self.tenant_id),
             version: self.version,
             client_id: self.client_id,
-            client_secret: self.client_secret,
+            auth,
             http,
             retry: self.retry,
             sleeper: self.sleeper,
@@ -296,17 +314,29 @@ impl ClientSecretCredential {
             TokenEndpointVersion::V1 => ("resource", resource_of(scope).to_string()),
             TokenEndpointVersion::V2 => ("scope", default_scope_of(scope)),
         };
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.as_str()),
-            (key, value.as_str()),
-        ];
-        let body = serde_urlencoded::to_string(form)
-            .map_err(|e| CredentialError::InvalidResponse(format!("cannot encode form: {e}")))?;
         let mut retries = 0u32;
         let mut waited = Duration::ZERO;
         loop {
+            // Built per attempt: a client assertion may be presented only once.
+            let credential = match &self.auth {
+                ClientAuth::Secret(secret) => vec![("client_secret", secret.clone())],
+                ClientAuth::Assertion(source) => vec![
+                    (
+                        "client_assertion_type",
+                        crate::certificate::JWT_BEARER.to_string(),
+                    ),
+                    ("client_assertion", source.assertion(&self.token_url).await?),
+                ],
+            };
+            let mut form: Vec<(&str, String)> = vec![
+                ("grant_type", "client_credentials".into()),
+                ("client_id", self.client_id.clone()),
+            ];
+            form.extend(credential);
+            form.push((key, value.clone()));
+            let body = serde_urlencoded::to_string(&form).map_err(|e| {
+                CredentialError::InvalidResponse(format!("cannot encode form: {e}"))
+            })?;
             let started = OffsetDateTime::now_utc();
             tracing::debug!(url = %self.token_url, client_id = %self.client_id, "requesting token");
             let sent = self
@@ -317,7 +347,7 @@ impl ClientSecretCredential {
                     "application/x-www-form-urlencoded",
                 )
                 .header(reqwest::header::ACCEPT, "application/json")
-                .body(body.clone())
+                .body(body)
                 .send()
                 .await;
             let (result, server_wait) = match sent {

@@ -156,6 +156,15 @@ pub enum CredentialError {
     /// Bad credential settings.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// No user is signed in (or the sign-in can no longer be refreshed).
+    #[error("not signed in: {0}")]
+    NotSignedIn(String),
+    /// The interactive sign-in did not complete (browser, device code, user cancelled).
+    #[error("sign-in did not complete: {0}")]
+    Interaction(String),
+    /// The sign-in cache could not be read or written.
+    #[error("token cache: {0}")]
+    Cache(String),
 }
 
 impl CredentialError {
@@ -243,6 +252,9 @@ pub enum Error {
     /// Bad client settings.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// An argument the SDK refuses before sending anything (e.g. an id with `/`).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
 }
 
 impl Error {

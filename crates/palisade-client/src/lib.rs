@@ -1,9 +1,14 @@
-//! `palisade-client`: a small Rust SDK for app-only access to the Microsoft Defender XDR
-//! REST API.
+//! `palisade-client`: a small Rust SDK for the Microsoft Defender XDR REST API, in the
+//! application context and in the user (delegated) context.
 //!
-//! - **Credentials** ([`ClientSecretCredential`], [`EnvironmentCredential`]) get tokens from
-//!   the Microsoft Entra ID token endpoint (v1 `resource=` or v2 `scope=…/.default`) and
-//!   turn Entra error JSON into typed errors carrying the AADSTS codes.
+//! - **App credentials** ([`ClientSecretCredential`], [`EnvironmentCredential`]) get tokens
+//!   from the Microsoft Entra ID token endpoint (v1 `resource=` or v2 `scope=…/.default`)
+//!   and turn Entra error JSON into typed errors carrying the AADSTS codes.
+//! - **User credentials** ([`DeviceCodeCredential`], [`InteractiveBrowserCredential`],
+//!   [`UsernamePasswordCredential`], [`AuthorizationCodeCredential`],
+//!   [`SignedInUserCredential`], and the [`DefaultCredential`] chain) sign a user in with a
+//!   public client and keep refresh tokens in a [`SignInCache`] (persisted like MSAL's,
+//!   mode 0600), refreshing silently.
 //! - **[`TokenCache`]** refreshes tokens before they expire, with one refresh in flight.
 //! - **[`DefenderClient`]** lists (all pages of), gets and updates incidents and runs
 //!   advanced hunting queries, retrying 429/5xx per [`RetryPolicy`].
@@ -40,13 +45,21 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod certificate;
 pub mod credential;
 pub mod defender;
 pub mod error;
+pub mod graph;
 pub mod http;
+pub mod partner;
 pub mod retry;
+pub mod user;
 
 pub use cache::TokenCache;
+pub use certificate::{
+    AssertionSource, ClientAssertionCredential, ClientCertificate, ClientCertificateCredential,
+    ConfidentialClientBuilder,
+};
 pub use credential::{
     AccessToken, ClientSecretCredential, ClientSecretCredentialBuilder, EnvironmentCredential,
     TokenCredential, TokenEndpointVersion, DEFAULT_AUTHORITY_HOST,
@@ -58,8 +71,19 @@ pub use defender::models::{
 };
 pub use defender::{DefenderClient, DefenderClientBuilder, DEFAULT_API_BASE, DEFAULT_RESOURCE};
 pub use error::{ApiError, ConfigError, CredentialError, EntraError, Error};
+pub use graph::{
+    AlertComment, GraphListQuery, GraphSecurityClient, GraphSecurityClientBuilder,
+    HuntingQueryResults, SecurityAlert, SecurityAlertUpdate, SecurityIncident,
+    SecurityIncidentUpdate, GRAPH_API_BASE, GRAPH_RESOURCE,
+};
 pub use http::HttpConfig;
+pub use partner::{PartnerClients, TenantOutcome};
 pub use retry::{RetryPolicy, Sleeper};
+pub use user::{
+    Account, AuthorizationCodeCredential, DefaultCredential, DeviceCodeCredential, DeviceCodeInfo,
+    InteractiveBrowserCredential, PublicClient, SignInCache, SignedInUserCredential, UserTokens,
+    UsernamePasswordCredential,
+};
 
 /// The HTTP library the SDK uses, re-exported so callers can name [`reqwest::Client`].
 pub use reqwest;

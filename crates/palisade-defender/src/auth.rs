@@ -48,6 +48,14 @@ pub const ACCEPTED_AUDIENCES: [&str; 3] = [
     "8ee8fdad-f234-4243-8f3b-15c294843740",
 ];
 
+/// The audiences a Microsoft Graph token may carry (`aud` as Entra sets it for Graph: the
+/// identifier URI as requested, or the app id when requested by id).
+pub const GRAPH_AUDIENCES: [&str; 3] = [
+    "https://graph.microsoft.com",
+    "00000003-0000-0000-c000-000000000000",
+    "https://canary.graph.microsoft.com",
+];
+
 /// Allowed clock skew for `exp` / `nbf`, seconds.
 pub const CLOCK_SKEW_SECS: i64 = 300;
 
@@ -200,10 +208,19 @@ pub(crate) struct TokenValidator {
     source: Arc<dyn SigningKeySource>,
     cache: RwLock<Arc<CachedKeys>>,
     validation: Validation,
+    audiences: &'static [&'static str],
 }
 
 impl TokenValidator {
     pub(crate) fn new(source: Arc<dyn SigningKeySource>) -> Self {
+        Self::for_audiences(source, &ACCEPTED_AUDIENCES)
+    }
+
+    /// A validator accepting only `audiences` (e.g. [`GRAPH_AUDIENCES`]).
+    pub(crate) fn for_audiences(
+        source: Arc<dyn SigningKeySource>,
+        audiences: &'static [&'static str],
+    ) -> Self {
         let initial = CachedKeys::build(source.published_keys());
         let mut validation = Validation::new(Algorithm::RS256);
         // Time, audience and issuer are checked below against the injected clock and the
@@ -217,6 +234,7 @@ impl TokenValidator {
             source,
             cache: RwLock::new(Arc::new(initial)),
             validation,
+            audiences,
         }
     }
 
@@ -305,7 +323,7 @@ impl TokenValidator {
         {
             return Err(TokenError::Issuer);
         }
-        if !audience_ok(c.aud.as_ref()) {
+        if !audience_ok(self.audiences, c.aud.as_ref()) {
             return Err(TokenError::Audience);
         }
 
@@ -345,19 +363,17 @@ fn numeric_date(v: &Value) -> Option<i64> {
     }
 }
 
-fn audience_matches(aud: &str) -> bool {
+fn audience_matches(accepted: &[&str], aud: &str) -> bool {
     let aud = aud.strip_suffix('/').unwrap_or(aud);
-    ACCEPTED_AUDIENCES
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(aud))
+    accepted.iter().any(|a| a.eq_ignore_ascii_case(aud))
 }
 
-fn audience_ok(aud: Option<&Value>) -> bool {
+fn audience_ok(accepted: &[&str], aud: Option<&Value>) -> bool {
     match aud {
-        Some(Value::String(s)) => audience_matches(s),
+        Some(Value::String(s)) => audience_matches(accepted, s),
         Some(Value::Array(items)) => items
             .iter()
-            .any(|v| v.as_str().is_some_and(audience_matches)),
+            .any(|v| v.as_str().is_some_and(|a| audience_matches(accepted, a))),
         _ => false,
     }
 }
@@ -390,17 +406,26 @@ mod tests {
 
     #[test]
     fn audiences() {
-        assert!(audience_matches("https://api.security.microsoft.com"));
-        assert!(audience_matches("https://api.security.microsoft.com/"));
-        assert!(audience_matches("https://security.microsoft.com/mtp/"));
-        assert!(audience_matches("8EE8FDAD-F234-4243-8F3B-15C294843740"));
-        assert!(!audience_matches("https://graph.microsoft.com"));
-        assert!(!audience_matches("https://api.security.microsoft.com//"));
-        assert!(audience_ok(Some(&serde_json::json!([
-            "x",
-            "https://api.security.microsoft.com"
-        ]))));
-        assert!(!audience_ok(None));
+        let d = &ACCEPTED_AUDIENCES[..];
+        assert!(audience_matches(d, "https://api.security.microsoft.com"));
+        assert!(audience_matches(d, "https://api.security.microsoft.com/"));
+        assert!(audience_matches(d, "https://security.microsoft.com/mtp/"));
+        assert!(audience_matches(d, "8EE8FDAD-F234-4243-8F3B-15C294843740"));
+        assert!(!audience_matches(d, "https://graph.microsoft.com"));
+        assert!(!audience_matches(d, "https://api.security.microsoft.com//"));
+        assert!(audience_ok(
+            d,
+            Some(&serde_json::json!([
+                "x",
+                "https://api.security.microsoft.com"
+            ]))
+        ));
+        assert!(!audience_ok(d, None));
+        let g = &GRAPH_AUDIENCES[..];
+        assert!(audience_matches(g, "https://graph.microsoft.com/"));
+        assert!(audience_matches(g, "00000003-0000-0000-c000-000000000000"));
+        assert!(!audience_matches(g, "https://api.security.microsoft.com"));
+        assert!(!audience_matches(d, "00000003-0000-0000-c000-000000000000"));
     }
 
     #[test]

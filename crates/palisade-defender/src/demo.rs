@@ -865,6 +865,7 @@ fn demo_incident(
         comments,
         alerts_json: serde_json::to_string(&alerts)?,
         demo_key: Some(format!("demo-{index:04}")),
+        device_ids: crate::model::device_ids(&alerts),
     })
 }
 

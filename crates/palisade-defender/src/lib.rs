@@ -3,8 +3,9 @@
 //! It validates bearer tokens exactly as a resource server does against the authority's
 //! published keys (RS256 only, `kid`, issuer per the token's tenant, Defender audiences,
 //! `exp`/`nbf` with skew on the injected clock), checks permissions (`roles` for app-only
-//! tokens, `scp` plus a user-role hook for delegated ones), throttles per (tenant, app,
-//! operation), and serves the incidents API (`GET /api/incidents` with OData `$filter`,
+//! tokens; for delegated ones `scp` *and* the signed-in user's Defender right, with results
+//! limited to the user's device groups, see [`UserAccessSource`]), throttles per (tenant,
+//! app, operation), and serves the incidents API (`GET /api/incidents` with OData `$filter`,
 //! `$top`, `$skip`; `GET`/`PATCH /api/incidents/{id}`; `/api/v1.0/...` aliases) in the
 //! Defender wire shapes, including its error JSON. Every query is scoped to the token's
 //! tenant.
@@ -27,9 +28,12 @@
 
 #![warn(missing_docs)]
 
+mod access;
 mod auth;
 mod demo;
 mod error;
+mod gate;
+pub mod graph;
 mod hunting;
 mod model;
 pub mod odata;
@@ -38,9 +42,10 @@ mod permissions;
 mod quota;
 mod routes;
 
+pub use access::{AccessFuture, DirectoryAccess, UserAccessSource, Visibility};
 pub use auth::{
     Caller, CallerKind, SigningKeySource, StaticKeys, TokenError, ACCEPTED_AUDIENCES,
-    CLOCK_SKEW_SECS,
+    CLOCK_SKEW_SECS, GRAPH_AUDIENCES,
 };
 pub use demo::{
     seed_demo_incidents, DemoDevice, DemoEstate, DemoFile, DemoUser, SeedError, DEMO_INCIDENT_COUNT,
@@ -55,9 +60,7 @@ pub use model::{
     Severity,
 };
 pub use patch::{parse_patch, plan_update, IncidentPatch};
-pub use permissions::{
-    check_token_permission, AllowAllUsers, Operation, PolicyFuture, UserRolePolicy,
-};
+pub use permissions::{check_token_permission, Operation};
 pub use quota::{QuotaConfig, QuotaExceeded, QuotaLimit, QuotaTracker};
 
 use palisade_clock::SharedClock;
@@ -78,23 +81,25 @@ pub struct DefenderState {
     /// Base URL of the authority, for the `authorization_uri` of 401 challenges
     /// (default `https://login.microsoftonline.com`).
     pub authority_host: String,
-    /// The user-role check for delegated calls (default: [`AllowAllUsers`]).
-    pub user_roles: Arc<dyn UserRolePolicy>,
+    /// Users' rights and device groups, for delegated calls (default: the directory in
+    /// `store`).
+    pub user_access: Arc<dyn UserAccessSource>,
     /// The advanced hunting engine; without one the hunting endpoint answers 503.
     pub hunting: Option<Arc<dyn HuntingService>>,
 }
 
 impl DefenderState {
-    /// A state with the documented quotas, the public authority host and no user-role
-    /// restriction.
+    /// A state with the documented quotas, the public authority host, and users' rights
+    /// read from the directory in `store`.
     pub fn new(store: Store, clock: SharedClock, keys: Arc<dyn SigningKeySource>) -> Self {
+        let directory = palisade_directory::Directory::new(store.clone(), clock.clone());
         Self {
             store,
             clock,
             keys,
             quotas: QuotaConfig::default(),
             authority_host: "https://login.microsoftonline.com".to_string(),
-            user_roles: Arc::new(AllowAllUsers),
+            user_access: Arc::new(DirectoryAccess(directory)),
             hunting: None,
         }
     }
@@ -117,11 +122,22 @@ impl DefenderState {
         self
     }
 
-    /// Installs the user-role check for delegated tokens.
-    pub fn with_user_role_policy(mut self, policy: Arc<dyn UserRolePolicy>) -> Self {
-        self.user_roles = policy;
+    /// Replaces where users' rights and device groups are read.
+    pub fn with_user_access(mut self, source: Arc<dyn UserAccessSource>) -> Self {
+        self.user_access = source;
         self
     }
+}
+
+/// The Microsoft Graph router (`/v1.0|beta/security/…` over the same store, with
+/// Graph's documented limits [`graph::graph_quotas`] or `quotas`; and with `directory` the
+/// directory at Graph's paths, see [`graph::router`]).
+pub fn graph_router(
+    state: DefenderState,
+    quotas: QuotaConfig,
+    directory: Option<axum::Router>,
+) -> axum::Router {
+    graph::router(state, quotas, directory)
 }
 
 /// The Defender API router: `GET /api/incidents`, `GET|PATCH /api/incidents/{id}` and the

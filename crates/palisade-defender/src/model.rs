@@ -127,7 +127,7 @@ wire_enum! {
         /// `Clean` (alias `NotMalicious`).
         Clean = "Clean" | "NotMalicious",
         /// `NoEnoughDataToValidate` (alias `InsufficientData`).
-        NoEnoughDataToValidate = "NoEnoughDataToValidate" | "InsufficientData",
+        NoEnoughDataToValidate = "NoEnoughDataToValidate" | "InsufficientData" | "NotEnoughDataToValidate",
     }
 }
 
@@ -301,6 +301,20 @@ pub struct Device {
     pub onboarding_status: String,
     /// `vmMetadata`.
     pub vm_metadata: Option<serde_json::Value>,
+}
+
+/// The distinct MDE device ids the alerts name, lower case (what device-group scoping of
+/// incidents reads).
+pub fn device_ids(alerts: &[Alert]) -> Vec<String> {
+    let mut ids: Vec<String> = alerts
+        .iter()
+        .flat_map(|a| a.devices.iter())
+        .map(|d| d.mdatp_device_id.to_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// An entity (spec §5.4): every key is always present, `null` where not applicable.

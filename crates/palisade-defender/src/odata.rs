@@ -17,7 +17,7 @@
 //! fractional digits, `Z` or `±hh:mm`, no zone = UTC, or a bare date). Because form
 //! decoding turns an unencoded `+` into a space, `…T10:00:00 02:00` is read as `+02:00`.
 
-use crate::model::IncidentStatus;
+use crate::model::{Classification, Determination, IncidentStatus, Severity};
 use palisade_store::{FilterOp, FilterValue, IncidentField, IncidentFilter};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
@@ -340,14 +340,107 @@ pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
 }
 
 struct Parser {
+    dialect: FilterDialect,
     toks: Vec<(usize, Tok)>,
     pos: usize,
     depth: usize,
     comparisons: usize,
 }
 
+/// Which API's property names and values a `$filter` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterDialect {
+    /// The Defender API's incidents: `lastUpdateTime`, `createdTime`, `status`,
+    /// `assignedTo`.
+    Defender,
+    /// Graph incidents: `createdDateTime`, `lastUpdateDateTime`, `status`, `assignedTo`,
+    /// `severity`, `classification`, `determination` (camelCase enum values).
+    GraphIncidents,
+    /// Graph `alerts_v2`: the incident fields plus `serviceSource`; `status` is an
+    /// alertStatus (`new`, `inProgress`, `resolved`, `unknown`).
+    GraphAlerts,
+}
+
+impl FilterDialect {
+    fn field(self, property: &str) -> Option<IncidentField> {
+        let p = property.to_ascii_lowercase();
+        match (self, p.as_str()) {
+            (FilterDialect::Defender, "lastupdatetime") => Some(IncidentField::LastUpdateTime),
+            (FilterDialect::Defender, "createdtime") => Some(IncidentField::CreatedTime),
+            (FilterDialect::Defender, "status") => Some(IncidentField::Status),
+            (FilterDialect::Defender, "assignedto") => Some(IncidentField::AssignedTo),
+            (FilterDialect::Defender, _) => None,
+            (_, "lastupdatedatetime") => Some(IncidentField::LastUpdateTime),
+            (_, "createddatetime") => Some(IncidentField::CreatedTime),
+            (_, "status") => Some(IncidentField::Status),
+            (_, "assignedto") => Some(IncidentField::AssignedTo),
+            (_, "severity") => Some(IncidentField::Severity),
+            (_, "classification") => Some(IncidentField::Classification),
+            (_, "determination") => Some(IncidentField::Determination),
+            (FilterDialect::GraphAlerts, "servicesource") => Some(IncidentField::ServiceSource),
+            _ => None,
+        }
+    }
+
+    fn filterable(self) -> &'static str {
+        match self {
+            FilterDialect::Defender => "lastUpdateTime, createdTime, status, assignedTo",
+            FilterDialect::GraphIncidents => "assignedTo, classification, createdDateTime, determination, lastUpdateDateTime, severity, status",
+            FilterDialect::GraphAlerts => "assignedTo, classification, createdDateTime, determination, lastUpdateDateTime, serviceSource, severity, status",
+        }
+    }
+
+    /// An enum literal in its stored spelling, or the error detail.
+    fn enum_value(self, field: IncidentField, s: &str) -> Result<String, String> {
+        let bad =
+            |allowed: String| format!("- '{s}' is not a valid value; valid values: {allowed}");
+        match field {
+            IncidentField::Status if self == FilterDialect::GraphAlerts => {
+                crate::graph::wire::alert_status_from_graph(s)
+                    .map(str::to_string)
+                    .ok_or_else(|| bad("unknown, new, inProgress, resolved".into()))
+            }
+            IncidentField::Status => IncidentStatus::parse(s)
+                .filter(|_| {
+                    self == FilterDialect::Defender || !s.eq_ignore_ascii_case("unknownFutureValue")
+                })
+                .map(|v| v.as_str().to_string())
+                .ok_or_else(|| {
+                    bad(if self == FilterDialect::Defender {
+                        IncidentStatus::allowed()
+                    } else {
+                        "active, resolved, inProgress, redirected".into()
+                    })
+                }),
+            IncidentField::Severity => Severity::parse(s)
+                .map(|v| v.as_str().to_string())
+                .ok_or_else(|| bad("unknown, informational, low, medium, high".into())),
+            IncidentField::Classification => Classification::parse(s)
+                .map(|v| v.as_str().to_string())
+                .ok_or_else(|| {
+                    bad(
+                        "unknown, falsePositive, truePositive, informationalExpectedActivity"
+                            .into(),
+                    )
+                }),
+            IncidentField::Determination => Determination::parse(s)
+                .map(|v| v.as_str().to_string())
+                .ok_or_else(|| bad(crate::graph::wire::DETERMINATIONS.join(", "))),
+            IncidentField::ServiceSource => crate::graph::wire::service_source_from_graph(s)
+                .map(str::to_string)
+                .ok_or_else(|| bad(crate::graph::wire::SERVICE_SOURCES.join(", "))),
+            _ => Ok(s.to_string()),
+        }
+    }
+}
+
 /// Parses a `$filter` expression into the store's typed filter.
 pub fn parse_filter(input: &str) -> Result<IncidentFilter, ODataError> {
+    parse_filter_in(FilterDialect::Defender, input)
+}
+
+/// Parses a `$filter` expression of `dialect`.
+pub fn parse_filter_in(dialect: FilterDialect, input: &str) -> Result<IncidentFilter, ODataError> {
     if input.len() > MAX_FILTER_LEN {
         return err(format!(
             "- $filter is longer than {MAX_FILTER_LEN} characters"
@@ -358,6 +451,7 @@ pub fn parse_filter(input: &str) -> Result<IncidentFilter, ODataError> {
         return err("- $filter is empty");
     }
     let mut p = Parser {
+        dialect,
         toks,
         pos: 0,
         depth: 0,
@@ -442,16 +536,11 @@ impl Parser {
                 "- $filter has more than {MAX_COMPARISONS} comparisons"
             ));
         }
-        let field = match property.to_ascii_lowercase().as_str() {
-            "lastupdatetime" => IncidentField::LastUpdateTime,
-            "createdtime" => IncidentField::CreatedTime,
-            "status" => IncidentField::Status,
-            "assignedto" => IncidentField::AssignedTo,
-            _ => {
-                return err(format!(
-                    "- property '{property}' at position {at} cannot be filtered on; filterable properties: lastUpdateTime, createdTime, status, assignedTo"
-                ))
-            }
+        let Some(field) = self.dialect.field(property) else {
+            return err(format!(
+                "- property '{property}' at position {at} cannot be filtered on; filterable properties: {}",
+                self.dialect.filterable()
+            ));
         };
         let op = match self.toks.get(self.pos) {
             Some((_, Tok::Word(w))) => match w.as_str() {
@@ -490,15 +579,25 @@ impl Parser {
                     }
                 }
             }
-            (IncidentField::Status, Tok::Str(s)) => match IncidentStatus::parse(&s) {
-                Some(st) => FilterValue::Text(st.as_str().to_string()),
-                None => {
-                    return err(format!(
-                        "- '{s}' is not a valid status; valid values: {}",
-                        IncidentStatus::allowed()
-                    ))
+            (IncidentField::Status, Tok::Str(s)) if self.dialect == FilterDialect::Defender => {
+                match IncidentStatus::parse(&s) {
+                    Some(st) => FilterValue::Text(st.as_str().to_string()),
+                    None => {
+                        return err(format!(
+                            "- '{s}' is not a valid status; valid values: {}",
+                            IncidentStatus::allowed()
+                        ))
+                    }
                 }
-            },
+            }
+            (
+                IncidentField::Status
+                | IncidentField::Severity
+                | IncidentField::Classification
+                | IncidentField::Determination
+                | IncidentField::ServiceSource,
+                Tok::Str(s),
+            ) => FilterValue::Text(self.dialect.enum_value(field, &s).map_err(ODataError)?),
             (IncidentField::AssignedTo, Tok::Str(s)) => FilterValue::Text(s),
             (IncidentField::AssignedTo, Tok::Word(w)) if w == "null" => {
                 if !matches!(op, FilterOp::Eq | FilterOp::Ne) {

@@ -227,6 +227,8 @@ pub fn plan_update(
             created_time: now,
         }),
         last_update_time: Some(now),
+        last_modified_by: Some(author.to_string()),
+        ..IncidentUpdate::default()
     })
 }
 
@@ -252,6 +254,12 @@ mod tests {
             tags: vec![],
             comments: vec![],
             alerts_json: "[]".into(),
+            description: None,
+            summary: None,
+            resolving_comment: None,
+            last_modified_by: None,
+            system_tags: vec![],
+            priority_score: None,
         }
     }
 

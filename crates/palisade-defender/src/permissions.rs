@@ -1,9 +1,7 @@
-//! Which permission each operation needs (spec §3), and the hook for the user's portal
-//! role on delegated calls.
+//! Which permission each operation needs (spec §3): `roles` for app-only tokens, `scp`
+//! for delegated ones (the user's own right is checked in [`crate::access`]).
 
 use crate::auth::{Caller, CallerKind};
-use std::future::Future;
-use std::pin::Pin;
 
 /// An API operation, for permission checks and quotas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,30 +37,6 @@ impl Operation {
             Operation::UpdateIncident => &["Incident.ReadWrite"],
             Operation::RunHuntingQuery => &["AdvancedHunting.Read"],
         }
-    }
-}
-
-/// A future returned by [`UserRolePolicy::allows`].
-pub type PolicyFuture<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
-
-/// The user-role half of a delegated permission check ("if you can do it in the portal you
-/// can do it in the API"): after the token's `scp` passed, this decides whether the signed
-/// in user holds a portal role that allows the operation. App-only calls never reach it.
-///
-/// The default, [`AllowAllUsers`], allows everything; the directory's role model plugs in
-/// here when it exists.
-pub trait UserRolePolicy: Send + Sync + 'static {
-    /// Whether the (delegated) caller's user may perform `op`.
-    fn allows<'a>(&'a self, caller: &'a Caller, op: Operation) -> PolicyFuture<'a>;
-}
-
-/// A [`UserRolePolicy`] that allows every user (until user roles exist).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AllowAllUsers;
-
-impl UserRolePolicy for AllowAllUsers {
-    fn allows<'a>(&'a self, _caller: &'a Caller, _op: Operation) -> PolicyFuture<'a> {
-        Box::pin(async { true })
     }
 }
 

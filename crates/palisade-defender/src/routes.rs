@@ -1,7 +1,9 @@
 //! The HTTP handlers: authorization pipeline and the three incident methods.
 
-use crate::auth::{bearer_token, Caller, CallerKind, TokenError, TokenValidator};
+use crate::access::{missing_right_message, required_right, Authorized, Visibility};
+use crate::auth::{CallerKind, TokenError, TokenValidator};
 use crate::error::ApiError;
+use crate::gate::Refusal;
 use crate::model::{Incident, IncidentCollection, IncidentEntity, ODATA_METADATA};
 use crate::odata::{parse_list_query, split_query};
 use crate::patch::{parse_patch, plan_update};
@@ -15,7 +17,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use palisade_store::{IncidentRow, IncidentUpdateOutcome};
+use palisade_store::{IncidentRow, IncidentUpdateOutcome, IncidentVisibility};
 use std::sync::Arc;
 
 pub(crate) struct App {
@@ -45,6 +47,7 @@ pub(crate) fn build(state: DefenderState) -> Router {
             axum::routing::post(run_hunting_query),
         )
         .route("/api/v1.0/incidents", get(list_incidents))
+        .route("/api/palisade/whoami", get(whoami))
         .route(
             "/api/v1.0/incidents/{id}",
             get(get_incident).patch(update_incident),
@@ -71,33 +74,39 @@ impl App {
         }
     }
 
-    /// Token → tenant → permission → user role → quota.
+    /// Token → tenant → (delegated) the user exists and is enabled, with their rights and
+    /// device groups. No permission is checked yet.
+    pub(crate) async fn identify(&self, headers: &HeaderMap) -> Result<Authorized, ApiError> {
+        match crate::gate::identify(&self.state, &self.validator, headers).await {
+            Ok(auth) => Ok(auth),
+            Err(Refusal::Token(e)) => Err(self.unauthorized(&e)),
+            Err(Refusal::User(m)) => Err(self.unauthorized_user(m)),
+            Err(Refusal::Failed(e)) => Err(e),
+        }
+    }
+
+    /// [`App::identify`] → the token's permission and (delegated) the user's right → quota.
+    /// A 403 names what is missing: the scope, the right, or both.
     pub(crate) async fn authorize(
         &self,
         headers: &HeaderMap,
         op: Operation,
-    ) -> Result<Caller, ApiError> {
-        let token = bearer_token(headers).map_err(|e| self.unauthorized(&e))?;
-        let now = self.state.clock.now();
-        let caller = self
-            .validator
-            .validate(token, now)
-            .map_err(|e| self.unauthorized(&e))?;
-        if self
-            .state
-            .store
-            .get_tenant(&caller.tenant_id)
-            .await?
-            .is_none()
-        {
-            return Err(self.unauthorized(&TokenError::UnknownTenant));
-        }
-        check_token_permission(&caller, op).map_err(ApiError::Forbidden)?;
-        if caller.kind == CallerKind::Delegated && !self.state.user_roles.allows(&caller, op).await
-        {
-            return Err(ApiError::Forbidden(
-                "The signed-in user does not have a role that allows this operation.".to_string(),
-            ));
+    ) -> Result<Authorized, ApiError> {
+        let auth = self.identify(headers).await?;
+        let caller = &auth.caller;
+        if caller.kind == CallerKind::Delegated {
+            let mut missing = Vec::new();
+            if let Err(m) = check_token_permission(caller, op) {
+                missing.push(m);
+            }
+            if !auth.rights.contains(&required_right(op)) {
+                missing.push(missing_right_message(op));
+            }
+            if !missing.is_empty() {
+                return Err(ApiError::Forbidden(missing.join(" ")));
+            }
+        } else {
+            check_token_permission(caller, op).map_err(ApiError::Forbidden)?;
         }
         // Hunting quotas are per tenant; incident quotas per (tenant, app).
         let quota_app = if op == Operation::RunHuntingQuery {
@@ -106,13 +115,30 @@ impl App {
             caller.app_id.as_str()
         };
         self.quotas
-            .check(&caller.tenant_id, quota_app, op, now)
+            .check(&caller.tenant_id, quota_app, op, self.state.clock.now())
             .map_err(|q| ApiError::TooManyRequests {
                 limit: q.max_calls,
                 window: q.window,
                 retry_after_secs: q.retry_after_secs,
             })?;
-        Ok(caller)
+        Ok(auth)
+    }
+
+    fn unauthorized_user(&self, description: &str) -> ApiError {
+        ApiError::Unauthorized {
+            description: description.to_string(),
+            authorization_uri: format!(
+                "{}/common/oauth2/authorize",
+                self.state.authority_host.trim_end_matches('/')
+            ),
+        }
+    }
+}
+
+fn visibility(v: &Visibility) -> IncidentVisibility<'_> {
+    match v {
+        Visibility::All => IncidentVisibility::All,
+        Visibility::Groups(g) => IncidentVisibility::DeviceGroups(g),
     }
 }
 
@@ -133,7 +159,7 @@ fn parse_id(raw: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::InvalidInput("incident id; the value is out of range".to_string()))
 }
 
-fn host_of(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+pub(crate) fn host_of(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
     let host = uri.authority().map(|a| a.as_str().to_string()).or_else(|| {
         headers
             .get(header::HOST)
@@ -157,12 +183,19 @@ async fn list_incidents(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
-    let caller = app.authorize(&headers, Operation::ListIncidents).await?;
+    let auth = app.authorize(&headers, Operation::ListIncidents).await?;
+    let caller = &auth.caller;
     let q = parse_list_query(uri.query()).map_err(|e| ApiError::OData(e.0))?;
     let mut rows = app
         .state
         .store
-        .list_incidents(&caller.tenant_id, q.filter.as_ref(), q.skip, q.top + 1)
+        .list_visible_incidents(
+            &caller.tenant_id,
+            visibility(&auth.visibility),
+            q.filter.as_ref(),
+            q.skip,
+            q.top + 1,
+        )
         .await?;
     let more = q.top > 0 && rows.len() as i64 > q.top;
     rows.truncate(usize::try_from(q.top).unwrap_or(0));
@@ -197,8 +230,10 @@ async fn get_incident(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = app.authorize(&headers, Operation::GetIncident).await?;
+    let auth = app.authorize(&headers, Operation::GetIncident).await?;
+    let caller = &auth.caller;
     let id = parse_id(id)?;
+    ensure_visible(&app, &auth, id).await?;
     let row = app
         .state
         .store
@@ -207,6 +242,23 @@ async fn get_incident(
         .ok_or_else(|| ApiError::NotFound(format!("Incident {id} was not found.")))?;
     let incident = render(&row)?;
     Ok(Json(IncidentEntity::new(&incident)).into_response())
+}
+
+/// An incident outside the caller's device groups is not found (404), as in the portal.
+async fn ensure_visible(app: &App, auth: &Authorized, id: i64) -> Result<(), ApiError> {
+    if auth.visibility == Visibility::All {
+        return Ok(());
+    }
+    if app
+        .state
+        .store
+        .incident_visible(&auth.caller.tenant_id, id, visibility(&auth.visibility))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("Incident {id} was not found.")))
+    }
 }
 
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
@@ -223,8 +275,10 @@ async fn update_incident(
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = app.authorize(&headers, Operation::UpdateIncident).await?;
+    let auth = app.authorize(&headers, Operation::UpdateIncident).await?;
+    let caller = &auth.caller;
     let id = parse_id(id)?;
+    ensure_visible(&app, &auth, id).await?;
     if !is_json(&headers) {
         return Err(ApiError::BadRequest(
             "The Content-Type header must be application/json.".to_string(),
@@ -261,7 +315,8 @@ async fn run_hunting_query(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = app.authorize(&headers, Operation::RunHuntingQuery).await?;
+    let auth = app.authorize(&headers, Operation::RunHuntingQuery).await?;
+    let caller = &auth.caller;
     if !is_json(&headers) {
         return Err(ApiError::BadRequest(
             "The Content-Type header must be application/json.".into(),
@@ -274,7 +329,50 @@ async fn run_hunting_query(
         ));
     };
     let now = app.state.clock.now();
-    let scope = crate::hunting::HuntScope::tenant(caller.tenant_id.clone());
+    // Users scoped to device groups read only their devices' rows, enforced in every scan.
+    let scope = match &auth.visibility {
+        Visibility::All => crate::hunting::HuntScope::tenant(caller.tenant_id.clone()),
+        Visibility::Groups(groups) => crate::hunting::HuntScope {
+            tenant_id: caller.tenant_id.clone(),
+            devices: Some(
+                app.state
+                    .user_access
+                    .devices_in_groups(&caller.tenant_id, groups)
+                    .await
+                    .map_err(ApiError::internal)?,
+            ),
+        },
+    };
     let out = engine.run(&scope, &query, now).await?;
     Ok(Json(crate::hunting::defender_response(&out)).into_response())
+}
+
+/// `GET /api/palisade/whoami` — a Palisade extension (the real service has no such
+/// endpoint): who the token is and what the caller may do and see here, for
+/// `palisade whoami`. Any valid token may ask.
+async fn whoami(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let auth = app.identify(&headers).await?;
+    let c = &auth.caller;
+    let delegated = c.kind == CallerKind::Delegated;
+    let groups = match &auth.visibility {
+        Visibility::All => serde_json::json!("all"),
+        Visibility::Groups(ids) => serde_json::json!(app
+            .state
+            .user_access
+            .group_names(&c.tenant_id, ids)
+            .await
+            .map_err(ApiError::internal)?),
+    };
+    Ok(Json(serde_json::json!({
+        "tenantId": c.tenant_id,
+        "context": if delegated { "delegated" } else { "application" },
+        "appId": c.app_id,
+        "objectId": c.object_id,
+        "userPrincipalName": if delegated { c.user_principal_name.clone() } else { None },
+        "scopes": c.scopes,
+        "roles": c.roles,
+        "rights": auth.rights.iter().map(|r| r.display_name()).collect::<Vec<_>>(),
+        "deviceGroups": groups,
+    }))
+    .into_response())
 }

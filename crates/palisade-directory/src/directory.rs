@@ -88,11 +88,11 @@ pub struct Directory {
     clock: SharedClock,
 }
 
-fn now_secs(clock: &SharedClock) -> i64 {
+pub(crate) fn now_secs(clock: &SharedClock) -> i64 {
     clock.now().unix_timestamp()
 }
 
-fn new_guid() -> String {
+pub(crate) fn new_guid() -> String {
     Uuid::new_v4().to_string()
 }
 
@@ -120,7 +120,7 @@ fn to_app(row: ApplicationRow) -> Result<Application> {
     })
 }
 
-fn definition_json(def: &ApplicationDefinition) -> Result<String> {
+pub(crate) fn definition_json(def: &ApplicationDefinition) -> Result<String> {
     serde_json::to_string(def).map_err(|e| DirectoryError::Invalid(e.to_string()))
 }
 
@@ -171,7 +171,7 @@ impl Directory {
         for t in self.store.list_tenants().await? {
             self.ensure_builtin_principals(&t.id, now).await?;
         }
-        Ok(())
+        self.ensure_roles().await
     }
 
     async fn ensure_builtin_principals(&self, tenant_id: &str, now: i64) -> Result<()> {
@@ -293,16 +293,12 @@ impl Directory {
             .definition
             .web_redirect_uris
             .iter()
-            .chain(&new.definition.public_client_redirect_uris)
+            .chain(&new.definition.spa_redirect_uris)
         {
-            if !(uri.starts_with("https://")
-                || uri.starts_with("http://localhost")
-                || uri.contains("://"))
-            {
-                return Err(DirectoryError::Invalid(format!(
-                    "redirect URI '{uri}' is not an absolute URI"
-                )));
-            }
+            crate::redirect::check_redirect_uri(uri, false).map_err(DirectoryError::Invalid)?;
+        }
+        for uri in &new.definition.public_client_redirect_uris {
+            crate::redirect::check_redirect_uri(uri, true).map_err(DirectoryError::Invalid)?;
         }
         let row = ApplicationRow {
             id: new_guid(),
@@ -319,7 +315,7 @@ impl Directory {
         to_app(row)
     }
 
-    async fn require_tenant(&self, tenant_id: &str) -> Result<TenantRow> {
+    pub(crate) async fn require_tenant(&self, tenant_id: &str) -> Result<TenantRow> {
         self.store
             .get_tenant(tenant_id)
             .await?
@@ -635,26 +631,8 @@ impl Directory {
     ) -> Result<GrantOutcome> {
         // An app of this tenant, or (admin consent in a customer tenant) any multi-tenant
         // app by its client id.
-        let mut client = match self.get_application(tenant_id, app).await {
-            Ok(a) => a,
-            Err(DirectoryError::NotFound(what)) => match self.find_application_by_app_id(app).await? {
-                Some(a) if a.tenant_id.is_some() && a.sign_in_audience == SignInAudience::AzureADMultipleOrgs => a,
-                Some(a) if a.tenant_id.is_some() => {
-                    return Err(DirectoryError::Invalid(format!(
-                        "application {app} is single-tenant (AzureADMyOrg): it cannot be consented to outside its home tenant"
-                    )))
-                }
-                _ => return Err(DirectoryError::NotFound(what)),
-            },
-            Err(e) => return Err(e),
-        };
-        let resource_app = match self.find_resource(resource).await? {
-            Some(r) => r,
-            None => self
-                .find_builtin_by_name(resource)
-                .await?
-                .ok_or_else(|| DirectoryError::NotFound(format!("resource {resource}")))?,
-        };
+        let mut client = self.consentable_client(tenant_id, app).await?;
+        let resource_app = self.resolve_resource_app(resource).await?;
         if permissions.is_empty() {
             return Err(DirectoryError::Invalid(
                 "name at least one permission".into(),
@@ -736,15 +714,6 @@ impl Directory {
             resource_service_principal: resource_sp,
             granted,
         })
-    }
-
-    async fn find_builtin_by_name(&self, name: &str) -> Result<Option<Application>> {
-        for b in builtin_apps() {
-            if b.display_name.eq_ignore_ascii_case(name) {
-                return self.find_application_by_app_id(b.app_id).await;
-            }
-        }
-        Ok(None)
     }
 }
 

@@ -62,7 +62,13 @@ pub struct PermissionScope {
     pub admin_consent_display_name: String,
     /// Consent description for admins.
     pub admin_consent_description: String,
-    /// `Admin` or `User`.
+    /// Consent display name for users (shown on the consent page).
+    #[serde(default)]
+    pub user_consent_display_name: Option<String>,
+    /// Consent description for users.
+    #[serde(default)]
+    pub user_consent_description: Option<String>,
+    /// `Admin` (only an administrator may consent) or `User`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Whether it can be granted.
@@ -97,6 +103,8 @@ pub struct ApplicationDefinition {
     pub web_redirect_uris: Vec<String>,
     /// Public-client (mobile/desktop) redirect URIs.
     pub public_client_redirect_uris: Vec<String>,
+    /// Single-page application redirect URIs.
+    pub spa_redirect_uris: Vec<String>,
     /// Permissions the app asks for.
     pub required_resource_access: Vec<RequiredResourceAccess>,
     /// Application permissions this app exposes as a resource.

@@ -89,6 +89,18 @@ pub struct IncidentRow {
     pub comments: Vec<IncidentCommentRow>,
     /// `alerts` as a JSON array.
     pub alerts_json: String,
+    /// Graph `description`.
+    pub description: Option<String>,
+    /// Graph `summary`.
+    pub summary: Option<String>,
+    /// Graph `resolvingComment`.
+    pub resolving_comment: Option<String>,
+    /// Graph `lastModifiedBy` (who last changed the incident through either API).
+    pub last_modified_by: Option<String>,
+    /// Graph `systemTags`.
+    pub system_tags: Vec<String>,
+    /// Graph `priorityScore` (0–100; `None`: not computed).
+    pub priority_score: Option<i64>,
 }
 
 /// A new incident; its id is allocated by the store.
@@ -124,6 +136,49 @@ pub struct NewIncident {
     /// Demo-data key: an incident with the same key in the same tenant is never inserted
     /// twice (see [`Store::insert_incidents_if_absent`]).
     pub demo_key: Option<String>,
+    /// The MDE device ids the alerts name (device-group scoping reads these).
+    pub device_ids: Vec<String>,
+}
+
+/// Which incidents a caller sees beyond its tenant: all of them, or (a user scoped to
+/// Defender device groups) those naming a device of one of `groups`, plus those that name
+/// no device at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentVisibility<'a> {
+    /// Every incident of the tenant.
+    All,
+    /// Incidents with a device in one of these groups, or with no device.
+    DeviceGroups(&'a [i64]),
+}
+
+impl IncidentVisibility<'_> {
+    /// The SQL condition on `incidents` (aliased `i`), with placeholders from `$first`;
+    /// pushes the group ids to bind.
+    pub(crate) fn sql(&self, first: usize, binds: &mut Vec<i64>) -> String {
+        match self {
+            IncidentVisibility::All => String::new(),
+            IncidentVisibility::DeviceGroups(groups) => {
+                let list: Vec<String> = groups
+                    .iter()
+                    .enumerate()
+                    .map(|(k, g)| {
+                        binds.push(*g);
+                        format!("${}", first + k)
+                    })
+                    .collect();
+                let in_groups = if list.is_empty() {
+                    "0 = 1".to_string()
+                } else {
+                    format!("v.group_id IN ({})", list.join(", "))
+                };
+                format!(
+                    " AND (NOT EXISTS (SELECT 1 FROM incident_devices d WHERE d.tenant_id = i.tenant_id AND d.incident_id = i.incident_id) \
+                     OR EXISTS (SELECT 1 FROM incident_devices d JOIN devices v ON v.tenant_id = d.tenant_id AND v.device_id = d.device_id \
+                     WHERE d.tenant_id = i.tenant_id AND d.incident_id = i.incident_id AND {in_groups}))"
+                )
+            }
+        }
+    }
 }
 
 /// A change to an incident, applied in one transaction. `None` keeps a field.
@@ -143,6 +198,18 @@ pub struct IncidentUpdate {
     pub comment: Option<IncidentCommentRow>,
     /// New `lastUpdateTime` (always written).
     pub last_update_time: Option<OffsetDateTime>,
+    /// New `severity`.
+    pub severity: Option<String>,
+    /// New `incidentName` / Graph `displayName`.
+    pub incident_name: Option<String>,
+    /// New Graph `description`: `Some(None)` clears it.
+    pub description: Option<Option<String>>,
+    /// New Graph `resolvingComment`: `Some(None)` clears it.
+    pub resolving_comment: Option<Option<String>>,
+    /// New Graph `lastModifiedBy`.
+    pub last_modified_by: Option<String>,
+    /// New `alerts` document (a JSON array), e.g. after an alert was updated.
+    pub alerts_json: Option<String>,
 }
 
 /// The outcome of [`Store::update_incident_with`].
@@ -167,6 +234,39 @@ pub enum IncidentField {
     Status,
     /// `assignedTo` (compared case-insensitively).
     AssignedTo,
+    /// `severity`.
+    Severity,
+    /// `classification`.
+    Classification,
+    /// `determination`.
+    Determination,
+    /// An alert's `serviceSource` (on incidents: one of its alerts has it).
+    ServiceSource,
+}
+
+/// The order of a list of incidents; ties are broken by incident id in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IncidentOrder {
+    /// Newest first (the Defender API's order and the default).
+    #[default]
+    CreatedDesc,
+    /// Oldest first.
+    CreatedAsc,
+    /// Least recently updated first.
+    LastUpdateAsc,
+    /// Most recently updated first.
+    LastUpdateDesc,
+}
+
+impl IncidentOrder {
+    fn sql(self) -> &'static str {
+        match self {
+            IncidentOrder::CreatedDesc => "created_time DESC, incident_id DESC",
+            IncidentOrder::CreatedAsc => "created_time ASC, incident_id ASC",
+            IncidentOrder::LastUpdateAsc => "last_update_time ASC, incident_id ASC",
+            IncidentOrder::LastUpdateDesc => "last_update_time DESC, incident_id DESC",
+        }
+    }
 }
 
 /// A comparison operator.
@@ -216,34 +316,90 @@ pub enum IncidentFilter {
 }
 
 /// Bind values collected while compiling a filter.
-enum Bind {
+pub(crate) enum Bind {
     Text(String),
+}
+
+/// What a filter's fields name: incident columns, or the properties of one alert document
+/// (`a.value` of `json_each(i.alerts) a`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FilterTarget {
+    Incident,
+    Alert,
+}
+
+/// `(SQL expression, nullable, compared case-folded)` of a field.
+fn field_sql(field: IncidentField, target: FilterTarget) -> (&'static str, bool, bool) {
+    match (target, field) {
+        (FilterTarget::Incident, IncidentField::LastUpdateTime) => {
+            ("last_update_time", false, false)
+        }
+        (FilterTarget::Incident, IncidentField::CreatedTime) => ("created_time", false, false),
+        (FilterTarget::Incident, IncidentField::Status) => ("status", false, false),
+        (FilterTarget::Incident, IncidentField::AssignedTo) => ("assigned_to", true, true),
+        (FilterTarget::Incident, IncidentField::Severity) => ("severity", false, false),
+        (FilterTarget::Incident, IncidentField::Classification) => ("classification", false, false),
+        (FilterTarget::Incident, IncidentField::Determination) => ("determination", false, false),
+        (FilterTarget::Incident, IncidentField::ServiceSource) => (
+            "(SELECT json_extract(x.value, '$.serviceSource') FROM json_each(i.alerts) x LIMIT 1)",
+            true,
+            false,
+        ),
+        (FilterTarget::Alert, IncidentField::LastUpdateTime) => {
+            ("json_extract(a.value, '$.lastUpdatedTime')", false, false)
+        }
+        (FilterTarget::Alert, IncidentField::CreatedTime) => {
+            ("json_extract(a.value, '$.creationTime')", false, false)
+        }
+        (FilterTarget::Alert, IncidentField::Status) => {
+            ("json_extract(a.value, '$.status')", false, false)
+        }
+        (FilterTarget::Alert, IncidentField::AssignedTo) => {
+            ("json_extract(a.value, '$.assignedTo')", true, true)
+        }
+        (FilterTarget::Alert, IncidentField::Severity) => {
+            ("json_extract(a.value, '$.severity')", false, false)
+        }
+        (FilterTarget::Alert, IncidentField::Classification) => {
+            ("json_extract(a.value, '$.classification')", true, false)
+        }
+        (FilterTarget::Alert, IncidentField::Determination) => {
+            ("json_extract(a.value, '$.determination')", true, false)
+        }
+        (FilterTarget::Alert, IncidentField::ServiceSource) => {
+            ("json_extract(a.value, '$.serviceSource')", false, false)
+        }
+    }
 }
 
 /// Compiles a filter to SQL; placeholders continue from `binds.len() + 1`.
 fn compile_filter(filter: &IncidentFilter, binds: &mut Vec<Bind>) -> String {
+    compile_filter_for(filter, FilterTarget::Incident, binds)
+}
+
+/// [`compile_filter`] over `target`'s fields.
+pub(crate) fn compile_filter_for(
+    filter: &IncidentFilter,
+    target: FilterTarget,
+    binds: &mut Vec<Bind>,
+) -> String {
     match filter {
         IncidentFilter::And(a, b) => {
             format!(
                 "({} AND {})",
-                compile_filter(a, binds),
-                compile_filter(b, binds)
+                compile_filter_for(a, target, binds),
+                compile_filter_for(b, target, binds)
             )
         }
         IncidentFilter::Or(a, b) => {
             format!(
                 "({} OR {})",
-                compile_filter(a, binds),
-                compile_filter(b, binds)
+                compile_filter_for(a, target, binds),
+                compile_filter_for(b, target, binds)
             )
         }
         IncidentFilter::Compare { field, op, value } => {
-            let (column, nullable, folded) = match field {
-                IncidentField::LastUpdateTime => ("last_update_time", false, false),
-                IncidentField::CreatedTime => ("created_time", false, false),
-                IncidentField::Status => ("status", false, false),
-                IncidentField::AssignedTo => ("assigned_to", true, true),
-            };
+            let (column, nullable, folded) = field_sql(*field, target);
             let text = match value {
                 FilterValue::Null => {
                     return match op {
@@ -281,7 +437,8 @@ fn compile_filter(filter: &IncidentFilter, binds: &mut Vec<Bind>) -> String {
 }
 
 const INCIDENT_COLUMNS: &str = "tenant_id, incident_id, incident_name, created_time, last_update_time, status, severity, \
-     assigned_to, classification, determination, detection_source, redirect_incident_id, tags, alerts";
+     assigned_to, classification, determination, detection_source, redirect_incident_id, tags, alerts, \
+     description, summary, resolving_comment, last_modified_by, system_tags, priority_score";
 
 fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<IncidentRow> {
     let tags_json: String = row.try_get("tags")?;
@@ -303,6 +460,13 @@ fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<IncidentRow> {
         tags,
         comments: Vec::new(),
         alerts_json: row.try_get("alerts")?,
+        description: row.try_get("description")?,
+        summary: row.try_get("summary")?,
+        resolving_comment: row.try_get("resolving_comment")?,
+        last_modified_by: row.try_get("last_modified_by")?,
+        system_tags: serde_json::from_str(&row.try_get::<String, _>("system_tags")?)
+            .map_err(|e| StoreError::Corrupt(format!("incident system tags: {e}")))?,
+        priority_score: row.try_get("priority_score")?,
     })
 }
 
@@ -369,6 +533,16 @@ async fn insert_one(
     for c in &inc.comments {
         insert_comment(&mut *conn, tenant_id, id, c).await?;
     }
+    for device in &inc.device_ids {
+        sqlx::query(
+            "INSERT INTO incident_devices (tenant_id, incident_id, device_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(device.to_lowercase())
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(Some(id))
 }
 
@@ -421,15 +595,82 @@ impl Store {
         skip: i64,
         limit: i64,
     ) -> Result<Vec<IncidentRow>> {
+        self.list_visible_incidents(tenant_id, IncidentVisibility::All, filter, skip, limit)
+            .await
+    }
+
+    /// [`Store::list_incidents`] limited to what `visibility` lets the caller see; the
+    /// limit is applied in SQL, so pages stay full and `$skip` stays exact.
+    pub async fn list_visible_incidents(
+        &self,
+        tenant_id: &str,
+        visibility: IncidentVisibility<'_>,
+        filter: Option<&IncidentFilter>,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<IncidentRow>> {
+        self.list_visible_incidents_ordered(
+            tenant_id,
+            visibility,
+            filter,
+            IncidentOrder::CreatedDesc,
+            skip,
+            limit,
+        )
+        .await
+    }
+
+    /// How many of the tenant's incidents match `filter` and `visibility`.
+    pub async fn count_visible_incidents(
+        &self,
+        tenant_id: &str,
+        visibility: IncidentVisibility<'_>,
+        filter: Option<&IncidentFilter>,
+    ) -> Result<i64> {
         let mut binds = vec![Bind::Text(tenant_id.to_string())];
         let where_filter = match filter {
             Some(f) => format!(" AND {}", compile_filter(f, &mut binds)),
             None => String::new(),
         };
-        let n = binds.len();
+        let mut groups = Vec::new();
+        let where_visible = visibility.sql(binds.len() + 1, &mut groups);
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = $1{where_filter} \
-             ORDER BY created_time DESC, incident_id DESC LIMIT ${} OFFSET ${}",
+            "SELECT COUNT(*) AS n FROM incidents i WHERE tenant_id = $1{where_filter}{where_visible}"
+        );
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            match b {
+                Bind::Text(s) => query = query.bind(s),
+            }
+        }
+        for g in groups {
+            query = query.bind(g);
+        }
+        Ok(query.fetch_one(self.pool()).await?.try_get("n")?)
+    }
+
+    /// [`Store::list_visible_incidents`] in the given order.
+    pub async fn list_visible_incidents_ordered(
+        &self,
+        tenant_id: &str,
+        visibility: IncidentVisibility<'_>,
+        filter: Option<&IncidentFilter>,
+        order: IncidentOrder,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<IncidentRow>> {
+        let mut binds = vec![Bind::Text(tenant_id.to_string())];
+        let where_filter = match filter {
+            Some(f) => format!(" AND {}", compile_filter(f, &mut binds)),
+            None => String::new(),
+        };
+        let mut groups = Vec::new();
+        let where_visible = visibility.sql(binds.len() + 1, &mut groups);
+        let n = binds.len() + groups.len();
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE tenant_id = $1{where_filter}{where_visible} \
+             ORDER BY {} LIMIT ${} OFFSET ${}",
+            order.sql(),
             n + 1,
             n + 2
         );
@@ -438,6 +679,9 @@ impl Store {
             match b {
                 Bind::Text(s) => query = query.bind(s),
             }
+        }
+        for g in groups {
+            query = query.bind(g);
         }
         let rows = query
             .bind(limit.max(0))
@@ -450,6 +694,25 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         self.attach_comments(tenant_id, &mut out).await?;
         Ok(out)
+    }
+
+    /// Whether the tenant has the incident and `visibility` lets the caller see it.
+    pub async fn incident_visible(
+        &self,
+        tenant_id: &str,
+        incident_id: i64,
+        visibility: IncidentVisibility<'_>,
+    ) -> Result<bool> {
+        let mut groups = Vec::new();
+        let where_visible = visibility.sql(3, &mut groups);
+        let sql = format!(
+            "SELECT 1 FROM incidents i WHERE tenant_id = $1 AND incident_id = $2{where_visible}"
+        );
+        let mut query = sqlx::query(&sql).bind(tenant_id).bind(incident_id);
+        for g in groups {
+            query = query.bind(g);
+        }
+        Ok(query.fetch_optional(self.pool()).await?.is_some())
     }
 
     async fn attach_comments(&self, tenant_id: &str, incidents: &mut [IncidentRow]) -> Result<()> {
@@ -550,7 +813,13 @@ impl Store {
              classification = COALESCE($6, classification), \
              determination = COALESCE($7, determination), \
              tags = COALESCE($8, tags), \
-             last_update_time = COALESCE($9, last_update_time) \
+             last_update_time = COALESCE($9, last_update_time), \
+             severity = COALESCE($10, severity), \
+             incident_name = COALESCE($11, incident_name), \
+             description = CASE WHEN $12 = 1 THEN $13 ELSE description END, \
+             resolving_comment = CASE WHEN $14 = 1 THEN $15 ELSE resolving_comment END, \
+             last_modified_by = COALESCE($16, last_modified_by), \
+             alerts = COALESCE($17, alerts) \
              WHERE tenant_id = $1 AND incident_id = $2",
         )
         .bind(tenant_id)
@@ -562,6 +831,14 @@ impl Store {
         .bind(&update.determination)
         .bind(tags_json)
         .bind(update.last_update_time.map(format_incident_time))
+        .bind(&update.severity)
+        .bind(&update.incident_name)
+        .bind(i64::from(update.description.is_some()))
+        .bind(update.description.clone().flatten())
+        .bind(i64::from(update.resolving_comment.is_some()))
+        .bind(update.resolving_comment.clone().flatten())
+        .bind(&update.last_modified_by)
+        .bind(&update.alerts_json)
         .execute(&mut *tx)
         .await?;
         if let Some(c) = &update.comment {
@@ -613,6 +890,7 @@ mod tests {
             comments: vec![],
             alerts_json: "[]".into(),
             demo_key: key.map(str::to_string),
+            device_ids: vec![],
         }
     }
 
@@ -625,6 +903,80 @@ mod tests {
             "2020-09-04T05:22:59.0000000Z"
         );
         assert_eq!(parse_incident_time("2021-01-26T01:00:37.8404534Z"), Some(t));
+    }
+
+    #[tokio::test]
+    async fn device_group_visibility_is_applied_in_sql() {
+        let store = store_with(&["t1", "t2"]).await;
+        let now = datetime!(2024-03-01 00:00:00 UTC);
+        let add = |name: &str, devices: &[&str], minutes: i64| {
+            let mut i = new_incident(name, now + time::Duration::minutes(minutes), None);
+            i.device_ids = devices.iter().map(|d| d.to_string()).collect();
+            i
+        };
+        let incidents = [
+            add("finance", &["DEV-FIN"], 1),
+            add("servers", &["dev-srv"], 2),
+            add("both", &["dev-fin", "dev-srv"], 3),
+            add("mail only", &[], 4),
+            add("unknown device", &["dev-new"], 5),
+        ];
+        for i in &incidents {
+            store.insert_incident("t1", i).await.unwrap();
+        }
+        store
+            .insert_device_group("t1", Some(7), "Finance", "", 0)
+            .await
+            .unwrap();
+        store
+            .insert_device_group("t1", Some(8), "Servers", "", 0)
+            .await
+            .unwrap();
+        for (id, group) in [("dev-fin", 7), ("dev-srv", 8)] {
+            store
+                .upsert_device(&crate::DeviceRow {
+                    tenant_id: "t1".into(),
+                    device_id: id.into(),
+                    device_name: format!("{id}.contoso.com"),
+                    group_id: Some(group),
+                    created_at: 0,
+                })
+                .await
+                .unwrap();
+        }
+        let names = |rows: Vec<IncidentRow>| -> Vec<String> {
+            rows.into_iter().map(|r| r.incident_name).collect()
+        };
+        let fin = store
+            .list_visible_incidents("t1", IncidentVisibility::DeviceGroups(&[7]), None, 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(names(fin), ["mail only", "both", "finance"]);
+        let none = store
+            .list_visible_incidents("t1", IncidentVisibility::DeviceGroups(&[]), None, 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(names(none), ["mail only"]);
+        let all = store.list_incidents("t1", None, 0, 100).await.unwrap();
+        assert_eq!(all.len(), 5);
+        // Paging counts visible incidents only.
+        let page = store
+            .list_visible_incidents("t1", IncidentVisibility::DeviceGroups(&[8]), None, 1, 1)
+            .await
+            .unwrap();
+        assert_eq!(names(page), ["both"]);
+        assert!(store
+            .incident_visible("t1", 1, IncidentVisibility::DeviceGroups(&[7]))
+            .await
+            .unwrap());
+        assert!(!store
+            .incident_visible("t1", 2, IncidentVisibility::DeviceGroups(&[7]))
+            .await
+            .unwrap());
+        assert!(!store
+            .incident_visible("t2", 1, IncidentVisibility::All)
+            .await
+            .unwrap());
     }
 
     #[tokio::test]

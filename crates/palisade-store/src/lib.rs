@@ -8,13 +8,23 @@
 //! Every row that belongs to a tenant carries its tenant id, and every tenant-scoped method
 //! takes the tenant id and names it in its `WHERE` clause.
 
+mod alerts;
+mod certificates;
 mod directory;
+mod grants;
 mod incidents;
 mod keys;
+mod signin;
+mod users;
 
+pub use alerts::{AlertOrder, AlertRow};
+pub use certificates::*;
 pub use directory::*;
+pub use grants::*;
 pub use incidents::*;
 pub use keys::*;
+pub use signin::*;
+pub use users::*;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;

@@ -74,6 +74,18 @@ impl AdminClient {
             .map(|v| v.unwrap_or(Value::Null))
     }
 
+    /// PATCH with a JSON body (Graph answers 204).
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<()> {
+        self.call(Method::PATCH, path, Some(body)).await.map(|_| ())
+    }
+
+    /// PUT with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value> {
+        self.call(Method::PUT, path, Some(body))
+            .await
+            .map(|v| v.unwrap_or(Value::Null))
+    }
+
     /// DELETE.
     pub async fn delete(&self, path: &str) -> Result<()> {
         self.call(Method::DELETE, path, None).await.map(|_| ())

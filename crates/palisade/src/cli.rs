@@ -2,6 +2,7 @@
 
 use crate::admin_client::AdminClient;
 use crate::client_cmds::{ClientArgs, IncidentsCommand, TokenCommand};
+use crate::demo;
 use crate::output::{emit, field, Format};
 use crate::server::{self, ServerConfig, ADMIN_KEY_FILE};
 use anyhow::{bail, Context, Result};
@@ -68,6 +69,15 @@ enum Command {
         /// Data directory (for --explain's table catalogue).
         #[arg(long, env = "PALISADE_DATA_DIR", default_value = "./palisade-data")]
         data_dir: PathBuf,
+        /// Partner fan-out: run the query in each of these customer tenants
+        /// (comma-separated), with a token per tenant, and add a tenant column.
+        #[arg(long, value_delimiter = ',')]
+        tenants: Vec<String>,
+    },
+    /// The partner (multi-tenant) context: consent links for customers.
+    Partner {
+        #[command(subcommand)]
+        command: crate::partner_cmds::PartnerCommand,
     },
     /// Generate advanced-hunting events for a tenant (default: the demo tenant).
     Seed {
@@ -109,6 +119,36 @@ enum Command {
         #[arg(long, conflicts_with = "tenant")]
         reference: bool,
     },
+    /// Sign in as a user (browser by default, or --device-code, or --username).
+    Login {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Use the device code flow (a code to type on another device).
+        #[arg(long, conflicts_with = "username")]
+        device_code: bool,
+        /// Sign in with this username and a password (prompted, or --password-stdin).
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long, requires = "username")]
+        password_stdin: bool,
+        /// Print the sign-in URL instead of opening the browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Sign out: forget the signed-in user's tokens.
+    Logout {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Who is signed in: user, tenant, scopes, roles, device groups, expiry.
+    Whoami {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
     /// The key-encryption key that seals the signing keys at rest: status, rotation.
     Kek {
         #[command(flatten)]
@@ -124,6 +164,13 @@ enum Command {
         client: ClientArgs,
         #[command(subcommand)]
         command: IncidentsCommand,
+    },
+    /// List, show and update alerts (Microsoft Graph `alerts_v2`).
+    Alerts {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: crate::graph_cmds::AlertsCommand,
     },
 }
 
@@ -305,16 +352,46 @@ enum AdminCommand {
         #[command(subcommand)]
         command: SecretCommand,
     },
-    /// Add application permissions to an app and grant admin consent for them.
+    /// Certificate credentials.
+    Cert {
+        #[command(subcommand)]
+        command: crate::admin_certs::CertCommand,
+    },
+    /// Add permissions to an app and grant admin consent for them: application
+    /// permissions (app roles), or with --delegated, delegated permissions for every user.
     Grant {
         /// The app (client id, object id or display name).
         app: String,
-        /// Permission values, e.g. Incident.Read.All AdvancedHunting.Read.All.
+        /// Permission values, e.g. Incident.Read.All AdvancedHunting.Read.All (or with
+        /// --delegated: Incident.Read AdvancedHunting.Read).
         #[arg(required = true)]
         permissions: Vec<String>,
         /// The resource app (identifier URI, app id or display name).
         #[arg(long, default_value = "Microsoft Threat Protection")]
         resource: String,
+        /// Delegated permissions (an AllPrincipals oauth2PermissionGrant).
+        #[arg(long)]
+        delegated: bool,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: crate::admin_users::UserCommand,
+    },
+    /// Directory roles of users.
+    Role {
+        #[command(subcommand)]
+        command: crate::admin_users::RoleCommand,
+    },
+    /// Defender device groups.
+    DeviceGroup {
+        #[command(subcommand)]
+        command: crate::admin_users::DeviceGroupCommand,
+    },
+    /// Defender devices and their groups.
+    Device {
+        #[command(subcommand)]
+        command: crate::admin_users::DeviceCommand,
     },
     /// Token signing keys.
     Keys {
@@ -346,12 +423,20 @@ enum AppCommand {
         /// Accounts in any organizational directory (multi-tenant).
         #[arg(long)]
         multi_tenant: bool,
-        /// Public client (no secrets; user sign-in).
+        /// Public client (no secrets; user sign-in). With no redirect URI given, it gets
+        /// the native defaults: http://localhost, http://127.0.0.1 (any port) and
+        /// https://login.microsoftonline.com/common/oauth2/nativeclient.
         #[arg(long)]
         public: bool,
         /// Web redirect URI (repeatable).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// Single-page application redirect URI (repeatable).
+        #[arg(long = "spa-redirect-uri")]
+        spa_redirect_uris: Vec<String>,
+        /// Mobile and desktop redirect URI (repeatable), e.g. http://localhost.
+        #[arg(long = "public-redirect-uri")]
+        public_redirect_uris: Vec<String>,
         /// Identifier URI (App ID URI) if the app is an API (repeatable).
         #[arg(long = "identifier-uri")]
         identifier_uris: Vec<String>,
@@ -366,6 +451,12 @@ enum AppCommand {
     /// Delete an application.
     Delete {
         /// Client id, object id or display name.
+        app: String,
+    },
+    /// Remove a (partner's) application's consent from this tenant: deletes its service
+    /// principal and every permission granted to it here, so new tokens are refused.
+    RemoveConsent {
+        /// Client id, service principal id or display name.
         app: String,
     },
 }
@@ -432,8 +523,31 @@ pub async fn run(cli: Cli) -> Result<()> {
             out_dir,
         } => crate::client_cmds::hello(&client, hours, &out_dir).await,
         Command::Token { client, command } => crate::client_cmds::token(&client, command).await,
+        Command::Login {
+            client,
+            device_code,
+            username,
+            password_stdin,
+            no_browser,
+        } => {
+            crate::login_cmds::login(
+                &client,
+                crate::login_cmds::LoginOptions {
+                    device_code,
+                    username,
+                    password_stdin,
+                    no_browser,
+                },
+            )
+            .await
+        }
+        Command::Logout { client } => crate::login_cmds::logout(&client).await,
+        Command::Whoami { client, output } => crate::login_cmds::whoami(&client, output).await,
         Command::Incidents { client, command } => {
             crate::client_cmds::incidents(&client, command).await
+        }
+        Command::Alerts { client, command } => {
+            crate::graph_cmds::alerts(&client.resolve()?, command).await
         }
         Command::Hunt {
             client,
@@ -442,7 +556,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             output,
             explain,
             data_dir,
-        } => crate::client_cmds::hunt(&client, query, file, output, explain, &data_dir).await,
+            tenants,
+        } => {
+            crate::client_cmds::hunt(&client, query, file, output, explain, &data_dir, &tenants)
+                .await
+        }
+        Command::Partner { command } => crate::partner_cmds::partner(command).await,
         Command::Seed {
             data,
             events,
@@ -507,10 +626,27 @@ async fn serve(args: ServeArgs) -> Result<()> {
         println!("Demo tenant:   {} ({})", demo.tenant_id, demo.domain);
         println!("Client id:     {}", demo.client_id);
         println!("Client secret: {}", demo.client_secret);
+        println!(
+            "Public client: {}  (delegated: {}, admin consent)",
+            demo.public_client_id,
+            demo::DEMO_DELEGATED.join(" ")
+        );
+        println!("Users:");
+        for u in &demo.users {
+            let scope = if u.device_groups.is_empty() {
+                String::new()
+            } else {
+                format!(", device groups: {}", u.device_groups.join(", "))
+            };
+            println!("  {:<48} {}  ({}{scope})", u.upn, u.password, u.role);
+        }
         println!("Incidents:     {} in the demo tenant", demo.incidents);
         if demo.events > 0 {
             println!("Events:        {} advanced-hunting events seeded (palisade seed --events N for more)", demo.events);
         }
+        let partner = crate::demo_partner::ensure(&running, &args.data.data_dir).await?;
+        println!();
+        crate::demo_partner::print(&partner, &running.base_url);
         println!();
         println!(
             "Hello world:   palisade hello --config {}",
@@ -518,6 +654,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         );
         println!(
             "          or:  cargo run -q -p palisade -- hello --config {}",
+            config.display()
+        );
+        println!(
+            "Sign in:       palisade login --config {}   (then: palisade whoami, palisade incidents list)",
             config.display()
         );
     }
@@ -543,154 +683,6 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
-}
-
-pub mod demo {
-    //! The demo tenant of `palisade serve --demo`.
-
-    use crate::server::RunningServer;
-    use crate::tls::write_private;
-    use anyhow::Result;
-    use palisade_directory::{ApplicationDefinition, NewApplication, SignInAudience, MTP_APP_ID};
-    use serde::{Deserialize, Serialize};
-    use std::path::Path;
-
-    /// File holding the demo app's credentials (mode 0600): the secret cannot be recovered
-    /// from the store, so the demo keeps its copy here.
-    pub const DEMO_FILE: &str = "demo-credentials.json";
-    /// Advanced-hunting events seeded for the demo tenant on first start.
-    pub const DEMO_EVENTS: u64 = 20_000;
-    /// A client config file for the demo app (mode 0600), for `--config`.
-    pub const CLIENT_CONFIG_FILE: &str = "client.toml";
-
-    /// The demo tenant and app.
-    #[derive(Debug, Clone, Serialize, Deserialize)]
-    pub struct Demo {
-        /// Tenant id.
-        pub tenant_id: String,
-        /// Initial domain.
-        pub domain: String,
-        /// App (client) id.
-        pub client_id: String,
-        /// Client secret.
-        pub client_secret: String,
-        /// Incidents in the demo tenant.
-        #[serde(skip)]
-        pub incidents: i64,
-        /// Hunting events seeded at this start (0 when they existed already).
-        #[serde(skip)]
-        pub events: u64,
-    }
-
-    /// Creates the demo tenant and app the first time; afterwards reads them back. Seeds
-    /// the demo incidents idempotently (never duplicating or touching anything a user
-    /// added). Writes the client config for this server's address.
-    pub async fn ensure(server: &RunningServer, data_dir: &Path) -> Result<Demo> {
-        let directory = &server.directory;
-        let file = data_dir.join(DEMO_FILE);
-        let existing = match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let demo: Demo = serde_json::from_str(&text)?;
-                directory
-                    .resolve_tenant(&demo.tenant_id)
-                    .await?
-                    .map(|_| demo)
-            }
-            Err(_) => None,
-        };
-        let mut demo = match existing {
-            Some(d) => d,
-            None => {
-                let tenant = match directory
-                    .resolve_tenant("palisadedemo.onmicrosoft.com")
-                    .await?
-                {
-                    Some(t) => t,
-                    None => {
-                        directory
-                            .create_tenant("Palisade Demo", Some("palisadedemo"), None)
-                            .await?
-                    }
-                };
-                let app = directory
-                    .create_application(
-                        &tenant.id,
-                        NewApplication {
-                            display_name: "Palisade Demo App".into(),
-                            sign_in_audience: SignInAudience::AzureADMyOrg,
-                            is_public_client: false,
-                            identifier_uris: vec![],
-                            definition: ApplicationDefinition::default(),
-                        },
-                    )
-                    .await?;
-                directory
-                    .grant_permissions(
-                        &tenant.id,
-                        &app.app_id,
-                        MTP_APP_ID,
-                        &[
-                            "Incident.Read.All".into(),
-                            "Incident.ReadWrite.All".into(),
-                            "AdvancedHunting.Read.All".into(),
-                        ],
-                    )
-                    .await?;
-                let (_, secret) = directory
-                    .add_password(&tenant.id, &app.app_id, Some("demo".into()), None, None)
-                    .await?;
-                let demo = Demo {
-                    tenant_id: tenant.id,
-                    domain: tenant.initial_domain,
-                    client_id: app.app_id,
-                    client_secret: secret,
-                    incidents: 0,
-                    events: 0,
-                };
-                write_private(&file, serde_json::to_string_pretty(&demo)?.as_bytes())?;
-                demo
-            }
-        };
-        palisade_defender::seed_demo_incidents(
-            &server.store,
-            &demo.tenant_id,
-            directory.clock(),
-            palisade_defender::DEMO_INCIDENT_COUNT,
-        )
-        .await?;
-        demo.incidents = server.store.count_incidents(&demo.tenant_id).await?;
-        // A first slice of advanced-hunting events, once (`palisade seed --events N` adds more).
-        let events_dir = crate::hunting::events_dir(data_dir);
-        let tenant_events = events_dir.join(format!("tenant={}", demo.tenant_id));
-        if !tenant_events.exists() {
-            let store = palisade_events::EventStore::open(&events_dir)?;
-            let estate = crate::hunting::estate_for(&demo.tenant_id, &demo.domain);
-            let now = crate::hunting::chrono_time(directory.clock().now());
-            demo.events = palisade_events::seed_events(
-                &store,
-                &demo.tenant_id,
-                &estate,
-                DEMO_EVENTS,
-                now,
-                |_| {},
-            )
-            .await?;
-            palisade_events::seed_file_profiles(&store, &estate, now)?;
-        }
-        let ca = server
-            .ca_path
-            .as_deref()
-            .and_then(|p| std::fs::canonicalize(p).ok());
-        let mut config = format!(
-            "# Palisade demo app (written by `palisade serve --demo`)\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\nauthority = \"{}\"\napi = \"{}\"\n",
-            demo.tenant_id, demo.client_id, demo.client_secret, server.base_url, server.base_url
-        );
-        if let Some(ca) = ca {
-            config.push_str(&format!("ca_file = \"{}\"\n", ca.display()));
-        }
-        write_private(&data_dir.join(CLIENT_CONFIG_FILE), config.as_bytes())?;
-        Ok(demo)
-    }
 }
 
 /// The tenant (and its domain) for seeding: the given one, else the demo tenant.
@@ -880,7 +872,7 @@ async fn resolve_tenant(client: &AdminClient, args: &AdminArgs) -> Result<String
 }
 
 /// Finds an app by client id, object id or display name.
-async fn find_app(client: &AdminClient, tenant: &str, app: &str) -> Result<Value> {
+pub(crate) async fn find_app(client: &AdminClient, tenant: &str, app: &str) -> Result<Value> {
     let apps = client
         .get(&format!("/admin/{tenant}/v1.0/applications"))
         .await?;
@@ -964,13 +956,29 @@ async fn admin(args: AdminArgs) -> Result<()> {
                     multi_tenant,
                     public,
                     redirect_uris,
+                    spa_redirect_uris,
+                    public_redirect_uris,
                     identifier_uris,
                 } => {
+                    let mut public_uris = public_redirect_uris.clone();
+                    if *public
+                        && public_uris.is_empty()
+                        && redirect_uris.is_empty()
+                        && spa_redirect_uris.is_empty()
+                    {
+                        public_uris = vec![
+                            "http://localhost".into(),
+                            "http://127.0.0.1".into(),
+                            "https://login.microsoftonline.com/common/oauth2/nativeclient".into(),
+                        ];
+                    }
                     let body = json!({
                         "displayName": name,
                         "signInAudience": if *multi_tenant { "AzureADMultipleOrgs" } else { "AzureADMyOrg" },
                         "isFallbackPublicClient": public,
                         "web": {"redirectUris": redirect_uris},
+                        "spa": {"redirectUris": spa_redirect_uris},
+                        "publicClient": {"redirectUris": public_uris},
                         "identifierUris": identifier_uris,
                     });
                     let a = client
@@ -1008,6 +1016,11 @@ async fn admin(args: AdminArgs) -> Result<()> {
                         vec!["publicClient".into(), field(&a, "/isFallbackPublicClient")],
                         vec!["identifierUris".into(), field(&a, "/identifierUris")],
                         vec!["redirectUris".into(), field(&a, "/web/redirectUris")],
+                        vec!["spaRedirectUris".into(), field(&a, "/spa/redirectUris")],
+                        vec![
+                            "publicRedirectUris".into(),
+                            field(&a, "/publicClient/redirectUris"),
+                        ],
                     ];
                     for s in a["passwordCredentials"].as_array().into_iter().flatten() {
                         rows.push(vec![
@@ -1024,6 +1037,9 @@ async fn admin(args: AdminArgs) -> Result<()> {
                         rows.push(vec!["requiredResourceAccess".into(), r.to_string()]);
                     }
                     emit(out, &a, &["PROPERTY", "VALUE"], rows);
+                }
+                AppCommand::RemoveConsent { app } => {
+                    crate::admin_certs::remove_consent(&client, &tenant, out, app).await?;
                 }
                 AppCommand::Delete { app } => {
                     let a = find_app(&client, &tenant, app).await?;
@@ -1116,17 +1132,43 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 }
             }
         }
+        AdminCommand::Cert { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            crate::admin_certs::cert(&client, &tenant, out, command).await?;
+        }
+        AdminCommand::User { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            crate::admin_users::user(&client, &tenant, out, command).await?;
+        }
+        AdminCommand::Role { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            crate::admin_users::role(&client, &tenant, out, command).await?;
+        }
+        AdminCommand::DeviceGroup { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            crate::admin_users::device_group(&client, &tenant, out, command).await?;
+        }
+        AdminCommand::Device { command } => {
+            let tenant = resolve_tenant(&client, &args).await?;
+            crate::admin_users::device(&client, &tenant, out, command).await?;
+        }
         AdminCommand::Grant {
             app,
             permissions,
             resource,
+            delegated,
         } => {
             let tenant = resolve_tenant(&client, &args).await?;
             let a = find_app(&client, &tenant, app).await?;
+            let kind = if *delegated {
+                "Delegated"
+            } else {
+                "Application"
+            };
             let g = client
                 .post(
                     &format!("/admin/{tenant}/grants"),
-                    &json!({"appId": field(&a, "/appId"), "resource": resource, "permissions": permissions}),
+                    &json!({"appId": field(&a, "/appId"), "resource": resource, "permissions": permissions, "type": kind}),
                 )
                 .await?;
             let resource_name = field(&g, "/resourceDisplayName");
@@ -1146,9 +1188,10 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 .unwrap_or_default();
             if out == Format::Table {
                 println!(
-                    "Granted admin consent in tenant {} for {}:",
+                    "Granted admin consent in tenant {} for {} ({} permissions):",
                     field(&g, "/tenantId"),
-                    field(&a, "/displayName")
+                    field(&a, "/displayName"),
+                    kind.to_lowercase()
                 );
             }
             emit(out, &g, &["PERMISSION", "RESOURCE", "APP ROLE ID"], rows);

@@ -37,18 +37,37 @@ pub struct ClientArgs {
     /// Client secret [env: PALISADE_CLIENT_SECRET, AZURE_CLIENT_SECRET].
     #[arg(long, global = true)]
     pub client_secret: Option<String>,
+    /// Client certificate instead of a secret: a PEM with the private key and the
+    /// certificate, or a .pfx/.p12 [env: PALISADE_CLIENT_CERTIFICATE_PATH, AZURE_CLIENT_CERTIFICATE_PATH].
+    #[arg(long, global = true, conflicts_with = "client_secret")]
+    pub certificate: Option<PathBuf>,
+    /// Password of a .pfx/.p12 certificate [env: AZURE_CLIENT_CERTIFICATE_PASSWORD].
+    #[arg(long, global = true)]
+    pub certificate_password: Option<String>,
     /// Token authority base URL [env: PALISADE_AUTHORITY, AZURE_AUTHORITY_HOST; default https://login.microsoftonline.com].
     #[arg(long, global = true)]
     pub authority: Option<String>,
-    /// Defender API base URL [env: PALISADE_API; default https://api.security.microsoft.com].
+    /// Defender API base URL [env: PALISADE_API; default https://api.security.microsoft.com],
+    /// or `graph` to use the Microsoft Graph security API instead (at --graph-api).
     #[arg(long, global = true)]
     pub api: Option<String>,
+    /// Microsoft Graph base URL with version [env: PALISADE_GRAPH_API; default: the Defender
+    /// API base + `/v1.0` when that is not Microsoft's, else https://graph.microsoft.com/v1.0].
+    #[arg(long, global = true)]
+    pub graph_api: Option<String>,
     /// CA certificate to trust, e.g. Palisade's ca.pem [env: PALISADE_CA_FILE].
     #[arg(long, global = true)]
     pub ca_file: Option<PathBuf>,
     /// Token endpoint version [env: PALISADE_TOKEN_VERSION; default v1, as the Defender docs].
     #[arg(long, global = true, value_enum)]
     pub token_version: Option<EndpointVersion>,
+    /// Public client id for user sign-in [env: PALISADE_PUBLIC_CLIENT_ID]; with no app
+    /// credentials, commands act as the user signed in with `palisade login`.
+    #[arg(long, global = true)]
+    pub public_client_id: Option<String>,
+    /// Sign-in cache file [env: PALISADE_TOKEN_CACHE; default ~/.config/palisade/token-cache.json].
+    #[arg(long, global = true)]
+    pub token_cache: Option<PathBuf>,
     /// Config file [env: PALISADE_CONFIG; default ~/.config/palisade/config.toml].
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
@@ -74,10 +93,18 @@ pub struct ConfigFile {
     pub client_id: Option<String>,
     /// Client secret.
     pub client_secret: Option<String>,
+    /// Client certificate file (PEM with key, or .pfx/.p12).
+    pub client_certificate: Option<PathBuf>,
+    /// Password of a .pfx/.p12 certificate.
+    pub client_certificate_password: Option<String>,
+    /// Public client id for user sign-in (`palisade login`).
+    pub public_client_id: Option<String>,
     /// Authority base URL.
     pub authority: Option<String>,
     /// API base URL.
     pub api: Option<String>,
+    /// Microsoft Graph base URL (with version).
+    pub graph_api: Option<String>,
     /// CA file.
     pub ca_file: Option<PathBuf>,
     /// Token endpoint version.
@@ -87,13 +114,21 @@ pub struct ConfigFile {
 /// Fully resolved settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    tenant_id: Option<String>,
+    pub(crate) tenant_id: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
-    authority: String,
-    api: String,
+    certificate: Option<PathBuf>,
+    certificate_password: Option<String>,
+    pub(crate) public_client_id: Option<String>,
+    pub(crate) authority: String,
+    pub(crate) api: String,
+    /// Whether `--api graph` chose the Graph security API.
+    pub(crate) use_graph: bool,
+    /// The Graph base URL (with version).
+    pub(crate) graph_api: String,
     ca_file: Option<PathBuf>,
     token_version: EndpointVersion,
+    pub(crate) token_cache: Option<PathBuf>,
 }
 
 fn env(names: &[&str]) -> Option<String> {
@@ -137,7 +172,34 @@ impl ClientArgs {
             (None, None, Some(v)) => v,
             (None, None, None) => EndpointVersion::V1,
         };
+        // `--api graph` (or `defender`) picks the API; a URL is the Defender API's base.
+        let flag_api = self
+            .api
+            .clone()
+            .filter(|a| !a.eq_ignore_ascii_case("graph") && !a.eq_ignore_ascii_case("defender"));
+        let use_graph = self
+            .api
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case("graph"));
+        let api = flag_api
+            .or_else(|| env(&["PALISADE_API"]))
+            .or(file.api)
+            .unwrap_or_else(|| palisade_client::DEFAULT_API_BASE.to_string());
+        let graph_api = self
+            .graph_api
+            .clone()
+            .or_else(|| env(&["PALISADE_GRAPH_API"]))
+            .or(file.graph_api)
+            .unwrap_or_else(|| {
+                if api.trim_end_matches('/') == palisade_client::DEFAULT_API_BASE {
+                    palisade_client::GRAPH_API_BASE.to_string()
+                } else {
+                    format!("{}/v1.0", api.trim_end_matches('/'))
+                }
+            });
         Ok(Settings {
+            use_graph,
+            graph_api,
             tenant_id: self
                 .tenant_id
                 .clone()
@@ -153,18 +215,38 @@ impl ClientArgs {
                 .clone()
                 .or_else(|| env(&["PALISADE_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]))
                 .or(file.client_secret),
+            certificate: self
+                .certificate
+                .clone()
+                .or_else(|| {
+                    env(&[
+                        "PALISADE_CLIENT_CERTIFICATE_PATH",
+                        "AZURE_CLIENT_CERTIFICATE_PATH",
+                    ])
+                    .map(PathBuf::from)
+                })
+                .or(file.client_certificate),
+            certificate_password: self
+                .certificate_password
+                .clone()
+                .or_else(|| env(&["AZURE_CLIENT_CERTIFICATE_PASSWORD"]))
+                .or(file.client_certificate_password),
+            public_client_id: self
+                .public_client_id
+                .clone()
+                .or_else(|| env(&["PALISADE_PUBLIC_CLIENT_ID"]))
+                .or(file.public_client_id),
+            token_cache: self
+                .token_cache
+                .clone()
+                .or_else(palisade_client::SignInCache::default_path),
             authority: self
                 .authority
                 .clone()
                 .or_else(|| env(&["PALISADE_AUTHORITY", "AZURE_AUTHORITY_HOST"]))
                 .or(file.authority)
                 .unwrap_or_else(|| palisade_client::DEFAULT_AUTHORITY_HOST.to_string()),
-            api: self
-                .api
-                .clone()
-                .or_else(|| env(&["PALISADE_API"]))
-                .or(file.api)
-                .unwrap_or_else(|| palisade_client::DEFAULT_API_BASE.to_string()),
+            api,
             ca_file: self
                 .ca_file
                 .clone()
@@ -176,7 +258,7 @@ impl ClientArgs {
 }
 
 impl Settings {
-    fn http(&self) -> Result<palisade_client::reqwest::Client> {
+    pub(crate) fn http(&self) -> Result<palisade_client::reqwest::Client> {
         let mut config = HttpConfig::new();
         if let Some(ca) = &self.ca_file {
             config = config.add_root_certificate_file(ca)?;
@@ -184,33 +266,120 @@ impl Settings {
         Ok(config.build()?)
     }
 
-    fn credential(&self) -> Result<ClientSecretCredential> {
-        let missing = |what: &str, flag: &str, env: &str| {
-            anyhow!(
-                "no {what}: pass {flag}, set {env} (or AZURE_{}), or put it in the config file",
-                &env["PALISADE_".len()..]
-            )
-        };
+    /// The app's credential when a client secret is configured, else the user signed in
+    /// with `palisade login`.
+    pub(crate) fn credential(&self) -> Result<Box<dyn TokenCredential>> {
+        if self.client_secret.is_some() || self.certificate.is_some() {
+            return self.app_credential();
+        }
+        if let Some(path) = &self.token_cache {
+            let cache = std::sync::Arc::new(palisade_client::SignInCache::persistent(path)?);
+            if let Some(user) =
+                palisade_client::SignedInUserCredential::from_cache(cache, Some(self.http()?))?
+            {
+                return Ok(Box::new(user));
+            }
+        }
+        // Neither: say what the app credential lacks, and that a user may sign in instead.
+        match self.app_credential() {
+            Ok(c) => Ok(c),
+            Err(e) => bail!("{e:#}; or sign in as a user with `palisade login`"),
+        }
+    }
+
+    /// The persistent sign-in cache.
+    pub(crate) fn sign_in_cache(&self) -> Result<palisade_client::SignInCache> {
+        let path = self.token_cache.clone().ok_or_else(|| {
+            anyhow!("no token cache path: pass --token-cache or set PALISADE_TOKEN_CACHE")
+        })?;
+        Ok(palisade_client::SignInCache::persistent(path)?)
+    }
+
+    fn app_credential(&self) -> Result<Box<dyn TokenCredential>> {
         let tenant = self
             .tenant_id
             .as_deref()
-            .ok_or_else(|| missing("tenant", "--tenant-id", "PALISADE_TENANT_ID"))?;
+            .ok_or_else(|| missing_setting("tenant", "--tenant-id", "PALISADE_TENANT_ID"))?;
+        self.app_credential_for(tenant)
+    }
+
+    /// The app's credential (certificate, else secret) for one tenant: the partner context
+    /// asks for a token per customer tenant with the same app credential.
+    pub(crate) fn app_credential_for(&self, tenant: &str) -> Result<Box<dyn TokenCredential>> {
         let client = self
             .client_id
             .as_deref()
-            .ok_or_else(|| missing("client id", "--client-id", "PALISADE_CLIENT_ID"))?;
-        let secret = self
-            .client_secret
-            .as_deref()
-            .ok_or_else(|| missing("client secret", "--client-secret", "PALISADE_CLIENT_SECRET"))?;
-        Ok(ClientSecretCredential::builder(tenant, client, secret)
-            .authority_host(self.authority.clone())
-            .endpoint_version(match self.token_version {
-                EndpointVersion::V1 => TokenEndpointVersion::V1,
-                EndpointVersion::V2 => TokenEndpointVersion::V2,
-            })
-            .http_client(self.http()?)
-            .build()?)
+            .ok_or_else(|| missing_setting("client id", "--client-id", "PALISADE_CLIENT_ID"))?;
+        let version = match self.token_version {
+            EndpointVersion::V1 => TokenEndpointVersion::V1,
+            EndpointVersion::V2 => TokenEndpointVersion::V2,
+        };
+        if let Some(path) = &self.certificate {
+            let cert = palisade_client::ClientCertificate::from_file(
+                path,
+                self.certificate_password.as_deref(),
+            )?;
+            return Ok(Box::new(
+                palisade_client::ClientCertificateCredential::builder(tenant, client, cert)
+                    .authority_host(self.authority.clone())
+                    .endpoint_version(version)
+                    .http_client(self.http()?)
+                    .build()?,
+            ));
+        }
+        let secret = self.client_secret.as_deref().ok_or_else(|| {
+            missing_setting(
+                "client secret or certificate",
+                "--client-secret or --certificate",
+                "PALISADE_CLIENT_SECRET",
+            )
+        })?;
+        Ok(Box::new(
+            ClientSecretCredential::builder(tenant, client, secret)
+                .authority_host(self.authority.clone())
+                .endpoint_version(version)
+                .http_client(self.http()?)
+                .build()?,
+        ))
+    }
+
+    /// A Defender client per tenant, each with its own app credential and token cache.
+    pub(crate) fn partner_clients(
+        &self,
+        tenants: &[String],
+    ) -> Result<palisade_client::PartnerClients> {
+        let http = self.http()?;
+        let mut failure = None;
+        let clients = palisade_client::PartnerClients::new(tenants.iter().cloned(), |t| {
+            let credential = match self.app_credential_for(t) {
+                Ok(c) => c,
+                Err(e) => {
+                    failure = Some(e);
+                    return Err(palisade_client::ConfigError::InvalidSetting {
+                        name: "credential",
+                        reason: "see above",
+                    });
+                }
+            };
+            DefenderClient::builder(credential)
+                .api_base(self.api.clone())
+                .http_client(http.clone())
+                .build()
+        });
+        match (clients, failure) {
+            (_, Some(e)) => Err(e),
+            (c, None) => Ok(c?),
+        }
+    }
+
+    /// The Graph security client (same credential and trust as the Defender client).
+    pub(crate) fn graph(&self) -> Result<palisade_client::GraphSecurityClient> {
+        Ok(
+            palisade_client::GraphSecurityClient::builder(self.credential()?)
+                .api_base(self.graph_api.clone())
+                .http_client(self.http()?)
+                .build()?,
+        )
     }
 
     fn defender(&self) -> Result<DefenderClient> {
@@ -219,6 +388,13 @@ impl Settings {
             .http_client(self.http()?)
             .build()?)
     }
+}
+
+fn missing_setting(what: &str, flag: &str, env: &str) -> anyhow::Error {
+    anyhow!(
+        "no {what}: pass {flag}, set {env} (or AZURE_{}), or put it in the config file",
+        &env["PALISADE_".len()..]
+    )
 }
 
 /// Output of the incident commands.
@@ -266,11 +442,15 @@ pub enum IncidentsCommand {
         /// Output format.
         #[arg(long, short = 'o', value_enum, default_value_t = IncidentFormat::Table)]
         output: IncidentFormat,
+        /// Partner fan-out: list in each of these customer tenants (comma-separated), with
+        /// a token per tenant, and add a tenant column.
+        #[arg(long, value_delimiter = ',')]
+        tenants: Vec<String>,
     },
     /// Show one incident.
     Get {
         /// Incident id.
-        id: i64,
+        id: String,
         /// Output format.
         #[arg(long, short = 'o', value_enum, default_value_t = IncidentFormat::Table)]
         output: IncidentFormat,
@@ -278,7 +458,7 @@ pub enum IncidentsCommand {
     /// Update an incident.
     Update {
         /// Incident id.
-        id: i64,
+        id: String,
         /// Active, InProgress or Resolved.
         #[arg(long)]
         status: Option<String>,
@@ -303,7 +483,7 @@ pub enum IncidentsCommand {
     },
 }
 
-fn incident_row(i: &Incident) -> Vec<String> {
+pub(crate) fn incident_row(i: &Incident) -> Vec<String> {
     vec![
         i.incident_id.to_string(),
         i.incident_name.clone().unwrap_or_default(),
@@ -319,7 +499,7 @@ fn incident_row(i: &Incident) -> Vec<String> {
     ]
 }
 
-const INCIDENT_HEADERS: [&str; 8] = [
+pub(crate) const INCIDENT_HEADERS: [&str; 8] = [
     "ID",
     "NAME",
     "SEVERITY",
@@ -351,31 +531,58 @@ fn print_incidents(format: IncidentFormat, incidents: &[Incident]) -> Result<()>
     Ok(())
 }
 
+fn incident_query(filter: Option<String>, top: u32, all: bool) -> Result<IncidentQuery> {
+    if top == 0 || top > 100 {
+        bail!("--top must be between 1 and 100 (the API's maximum page size)");
+    }
+    let mut query = IncidentQuery::new().page_size(top);
+    if let Some(f) = filter {
+        query = query.filter(IncidentFilter::raw(f));
+    }
+    if !all {
+        query = query.limit(u64::from(top));
+    }
+    Ok(query)
+}
+
 /// `palisade incidents …`.
 pub async fn incidents(args: &ClientArgs, command: IncidentsCommand) -> Result<()> {
-    let client = args.resolve()?.defender()?;
+    let settings = args.resolve()?;
+    if let IncidentsCommand::List {
+        filter,
+        top,
+        all,
+        output,
+        tenants,
+    } = &command
+    {
+        if !tenants.is_empty() {
+            let query = incident_query(filter.clone(), *top, *all)?;
+            return crate::partner_cmds::list(&settings, tenants, query, *output).await;
+        }
+    }
+    if settings.use_graph {
+        return crate::graph_cmds::incidents(&settings, command).await;
+    }
+    let client = settings.defender()?;
+    let numeric = |id: &str| -> Result<i64> {
+        id.parse()
+            .map_err(|_| anyhow!("the incident id must be a number, not '{id}'"))
+    };
     match command {
         IncidentsCommand::List {
             filter,
             top,
             all,
             output,
+            ..
         } => {
-            if top == 0 || top > 100 {
-                bail!("--top must be between 1 and 100 (the API's maximum page size)");
-            }
-            let mut query = IncidentQuery::new().page_size(top);
-            if let Some(f) = filter {
-                query = query.filter(IncidentFilter::raw(f));
-            }
-            if !all {
-                query = query.limit(u64::from(top));
-            }
+            let query = incident_query(filter, top, all)?;
             let incidents = client.list_all_incidents(query).await?;
             print_incidents(output, &incidents)
         }
         IncidentsCommand::Get { id, output } => {
-            let incident = client.get_incident(id).await?;
+            let incident = client.get_incident(numeric(&id)?).await?;
             print_incidents(output, std::slice::from_ref(&incident))
         }
         IncidentsCommand::Update {
@@ -407,7 +614,7 @@ pub async fn incidents(args: &ClientArgs, command: IncidentsCommand) -> Result<(
             if let Some(c) = comment {
                 update = update.comment(c);
             }
-            let incident = client.update_incident(id, &update).await?;
+            let incident = client.update_incident(numeric(&id)?, &update).await?;
             print_incidents(output, std::slice::from_ref(&incident))
         }
     }
@@ -658,6 +865,7 @@ pub async fn hunt(
     output: IncidentFormat,
     explain: bool,
     data_dir: &std::path::Path,
+    tenants: &[String],
 ) -> Result<()> {
     let query = match (query, file) {
         (Some(q), None) => q,
@@ -688,7 +896,14 @@ pub async fn hunt(
         println!("{plan}");
         return Ok(());
     }
-    let response = args.resolve()?.defender()?.hunt(&query).await?;
+    let settings = args.resolve()?;
+    if !tenants.is_empty() {
+        return crate::partner_cmds::hunt(&settings, tenants, &query, output).await;
+    }
+    if settings.use_graph {
+        return crate::graph_cmds::hunt(&settings, &query, output).await;
+    }
+    let response = settings.defender()?.hunt(&query).await?;
     let headers: Vec<&str> = response.schema.iter().map(|c| c.name.as_str()).collect();
     let cell = |v: Option<&Value>| match v {
         Some(Value::String(s)) => s.clone(),

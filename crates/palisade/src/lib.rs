@@ -7,11 +7,18 @@
 //!   `palisade kek status|rotate`.
 //! - [`cli`]: the `palisade` command line.
 
+mod admin_certs;
 mod admin_client;
+mod admin_users;
 pub mod cli;
 pub mod client_cmds;
+pub mod demo;
+pub mod demo_partner;
+mod graph_cmds;
 pub mod hunting;
 pub mod kek;
+mod login_cmds;
 mod output;
+mod partner_cmds;
 pub mod server;
 pub mod tls;

@@ -206,22 +206,38 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
         directory: directory.clone(),
         keys: keys.clone(),
     });
-    let defender = palisade_defender::router(
-        DefenderState::new(
-            store.clone(),
-            clock.clone(),
-            Arc::new(PublishedKeys::new(keys.clone())),
-        )
-        .with_quotas(config.quotas.clone())
-        .with_hunting(Arc::new(crate::hunting::EngineService(
-            crate::hunting::engine(&config.data_dir)?,
-        ))),
+    let defender_state = DefenderState::new(
+        store.clone(),
+        clock.clone(),
+        Arc::new(PublishedKeys::new(keys.clone())),
+    )
+    .with_quotas(config.quotas.clone())
+    .with_hunting(Arc::new(crate::hunting::EngineService(
+        crate::hunting::engine(&config.data_dir)?,
+    )));
+    // The Graph security API: the same store and engine, Graph's own limits (off when the
+    // Defender quotas are off).
+    let graph_quotas = if config.quotas.enabled {
+        palisade_defender::graph::graph_quotas()
+    } else {
+        QuotaConfig::disabled()
+    };
+    let graph_directory = palisade_admin::directory_router(AdminState {
+        directory: directory.clone(),
+        keys: keys.clone(),
+    });
+    let graph = palisade_defender::graph_router(
+        defender_state.clone(),
+        graph_quotas,
+        Some(graph_directory),
     );
+    let defender = palisade_defender::router(defender_state);
 
     let app: Router = authority
         .router()
         .merge(admin)
         .merge(defender)
+        .merge(graph)
         .layer(axum::middleware::from_fn(ensure_challenge))
         .layer(axum::middleware::from_fn(host_from_authority));
 
@@ -232,6 +248,7 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
     };
     let (base_url, ca_path, task) = if config.plain_http {
         let task = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(until_stopped)
                 .await
@@ -375,6 +392,15 @@ pub async fn serve_tls_until(
                 }
                 Err(_) => return,
             };
+            // The peer address, for the token service's `ipaddr` claim.
+            let app = tower::ServiceExt::map_request(
+                app,
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    req
+                },
+            );
             let service = hyper_util::service::TowerToHyperService::new(app);
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
             if let Err(e) = watcher.watch(conn.into_owned()).await {

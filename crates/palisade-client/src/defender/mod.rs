@@ -166,6 +166,9 @@ struct ErrorBody {
     message: Option<String>,
     #[serde(default)]
     target: Option<String>,
+    /// Graph's `innerError` (its `request-id` stands in for `target`).
+    #[serde(default, rename = "innerError")]
+    inner_error: Option<serde_json::Value>,
 }
 
 /// Builds an [`ApiError`] from a failed response.
@@ -182,7 +185,14 @@ fn api_error(status: u16, body: &[u8], retry_after: Option<Duration>) -> ApiErro
                 other => other.to_string(),
             });
             err.message = env.error.message;
-            err.target = env.error.target;
+            err.target = env.error.target.or_else(|| {
+                env.error
+                    .inner_error
+                    .as_ref()
+                    .and_then(|i| i.get("request-id"))
+                    .and_then(|r| r.as_str())
+                    .map(str::to_string)
+            });
         }
         Err(_) if !body.is_empty() => err.message = Some(snippet(body)),
         Err(_) => {}
@@ -307,7 +317,9 @@ impl DefenderClient {
             .await
     }
 
-    async fn call_json<T: DeserializeOwned>(
+    /// Sends `method url` with an optional JSON body and decodes the JSON answer, with the
+    /// client's token, retries and 401 refresh (shared with [`crate::graph`]).
+    pub(crate) async fn call_json<T: DeserializeOwned>(
         &self,
         method: Method,
         url: &str,
@@ -401,7 +413,7 @@ impl DefenderClient {
 
 /// Whether a request may be sent again after a failure the server reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Replay {
+pub(crate) enum Replay {
     /// Repeating it changes nothing more than sending it once: retry 429 and 5xx.
     Safe,
     /// Repeating it after it took effect would do it twice: retry only a 429 (the quota is
@@ -465,13 +477,19 @@ impl PagingState {
         Ok(items)
     }
 
-    /// Resolves a (possibly relative) next link and checks it stays on the API's origin.
     fn resolve_next_link(&self, current: &str, link: &str) -> Result<String, Error> {
-        let base = Url::parse(current).unwrap_or_else(|_| self.client.inner.base_url.clone());
+        self.client.resolve_next_link(current, link)
+    }
+}
+
+impl DefenderClient {
+    /// Resolves a (possibly relative) next link and checks it stays on the API's origin.
+    pub(crate) fn resolve_next_link(&self, current: &str, link: &str) -> Result<String, Error> {
+        let base = Url::parse(current).unwrap_or_else(|_| self.inner.base_url.clone());
         let next = base
             .join(link)
             .map_err(|_| Error::ForeignNextLink(link.to_string()))?;
-        let api = &self.client.inner.base_url;
+        let api = &self.inner.base_url;
         if next.scheme() != api.scheme()
             || next.host_str() != api.host_str()
             || next.port_or_known_default() != api.port_or_known_default()

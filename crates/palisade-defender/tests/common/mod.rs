@@ -31,6 +31,8 @@ pub const COUNT_A: usize = 230;
 pub const COUNT_B: usize = 210;
 pub const APP_ID: &str = "11111111-2222-4333-8444-555555555555";
 pub const KID: &str = "test-key-1";
+/// The object id of the test user (a Security Operator of tenant A).
+pub const USER_ID: &str = "99999999-0000-4000-8000-000000000002";
 
 /// An RSA key with its public forms.
 pub struct TestKey {
@@ -118,6 +120,32 @@ pub async fn harness_with(quotas: QuotaConfig) -> Harness {
             .expect("seed B"),
         COUNT_B
     );
+    // The user of `user_claims`: a Security Operator of tenant A (delegated calls need the
+    // user to exist, be enabled and hold a Defender right).
+    let directory = palisade_directory::Directory::new(store.clone(), shared.clone());
+    directory.ensure_builtins().await.expect("builtins");
+    store
+        .insert_user(&palisade_store::UserRow {
+            id: USER_ID.into(),
+            tenant_id: TENANT_A.into(),
+            user_principal_name: format!("alice@{DOMAIN_A}"),
+            display_name: "Alice".into(),
+            password_hash: None,
+            account_enabled: true,
+            created_at: 0,
+            password_expires_at: None,
+            password_changed_at: None,
+            all_device_groups: true,
+            failed_sign_ins: 0,
+            lockouts: 0,
+            locked_until: None,
+        })
+        .await
+        .expect("user");
+    directory
+        .assign_role(TENANT_A, USER_ID, "Security Operator")
+        .await
+        .expect("role");
     let keys = Arc::new(TestKeys(Mutex::new(jwks_of(&[(KID, key())]))));
     let state = DefenderState::new(store.clone(), shared, keys.clone()).with_quotas(quotas);
     Harness {
@@ -161,7 +189,7 @@ impl Harness {
             "iss": format!("https://login.microsoftonline.com/{tid}/v2.0"),
             "iat": now, "nbf": now, "exp": now + 3600,
             "azp": APP_ID, "azpacr": "0",
-            "oid": "99999999-0000-4000-8000-000000000002",
+            "oid": USER_ID,
             "preferred_username": upn,
             "scp": scp,
             "tid": tid, "ver": "2.0"

@@ -3,7 +3,7 @@
 use crate::common::*;
 use serde_json::{json, Value};
 
-async fn cli(t: &TestServer, args: &[&str]) -> (bool, String, String) {
+pub async fn cli(t: &TestServer, args: &[&str]) -> (bool, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
         .arg("admin")
         .args(["--server", &t.server.base_url])
@@ -25,7 +25,7 @@ async fn cli(t: &TestServer, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-async fn cli_json(t: &TestServer, args: &[&str]) -> Value {
+pub async fn cli_json(t: &TestServer, args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.extend(["-o", "json"]);
     let (ok, out, err) = cli(t, &all).await;

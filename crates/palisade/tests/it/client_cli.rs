@@ -6,13 +6,18 @@ use palisade_clock::SharedClock;
 use serde_json::Value;
 use std::sync::Arc;
 
-struct Run {
-    ok: bool,
-    out: String,
-    err: String,
+pub(crate) struct Run {
+    pub ok: bool,
+    pub out: String,
+    pub err: String,
 }
 
-async fn palisade(t: &TestServer, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+pub(crate) async fn palisade(
+    t: &TestServer,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> Run {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"));
     cmd.args(args)
         .env("HOME", t.dir.path())

@@ -207,6 +207,15 @@ async fn public_clients_may_not_present_secrets_and_certificates_are_not_registe
     assert_eq!(s, 400, "{e}");
 
     let app = t.app(&[]).await;
+    let b64 = |v: Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let assertion = format!(
+        "{}.{}.c2ln",
+        b64(json!({"alg": "RS256", "x5t": "AAAAAAAAAAAAAAAAAAAAAAAAAAA"})),
+        b64(json!({"iss": app.client_id, "sub": app.client_id}))
+    );
     let (s, _, body) = t
         .post_form(
             &format!("/{}/oauth2/token", app.tenant_id),
@@ -217,10 +226,11 @@ async fn public_clients_may_not_present_secrets_and_certificates_are_not_registe
                     "client_assertion_type",
                     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                 ),
-                ("client_assertion", "e30.e30.sig"),
+                ("client_assertion", &assertion),
                 ("resource", MTP),
             ],
         )
         .await;
+    // An app without certificates: whatever the assertion names is an unknown key.
     assert_aad_error(s, &body, 401, "invalid_client", 700027);
 }

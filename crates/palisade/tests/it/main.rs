@@ -6,10 +6,18 @@
 mod common;
 
 mod admin;
+mod certificates;
 mod client_cli;
 mod defender;
+mod delegated;
 mod discovery;
 mod errors;
+mod graph;
 mod hardening;
 mod hunting;
+mod partner;
+mod partner_cli;
+mod signin;
 mod tokens;
+mod user_sdk;
+mod users_cli;
