@@ -186,9 +186,10 @@ pub async fn envelope(State(clock): State<SharedClock>, request: Request, next: 
         })
         .map_or_else(|| request_id.clone(), str::to_string);
     let mut resp = next.run(request).await;
-    if let Some(Pending(e)) = resp.extensions_mut().remove::<Pending>() {
+    // Graph's innerError date: no fraction, no zone.
+    let graph_date = || {
         let date = clock.now();
-        let date = format!(
+        format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
             date.year(),
             u8::from(date.month()),
@@ -196,7 +197,10 @@ pub async fn envelope(State(clock): State<SharedClock>, request: Request, next: 
             date.hour(),
             date.minute(),
             date.second()
-        );
+        )
+    };
+    if let Some(Pending(e)) = resp.extensions_mut().remove::<Pending>() {
+        let date = graph_date();
         let body = json!({"error": {
             "code": e.code,
             "message": e.message,
@@ -207,6 +211,33 @@ pub async fn envelope(State(clock): State<SharedClock>, request: Request, next: 
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
+    } else if (resp.status().is_client_error() || resp.status().is_server_error())
+        && resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    {
+        // An error answered by a handler behind this front (the directory paths forward to
+        // the admin API's handlers): its envelope gets this request's ids, like ours.
+        let (mut parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .unwrap_or_default();
+        let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(mut v) if v["error"].is_object() => {
+                v["error"]["innerError"]["date"] = json!(graph_date());
+                v["error"]["innerError"]["request-id"] = json!(request_id);
+                v["error"]["innerError"]["client-request-id"] = json!(client_request_id);
+                Body::from(v.to_string())
+            }
+            _ => Body::from(bytes),
+        };
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        resp = Response::from_parts(parts, body);
     } else if resp
         .headers()
         .get(header::CONTENT_TYPE)

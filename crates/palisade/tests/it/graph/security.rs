@@ -78,7 +78,16 @@ async fn graph_tokens_carry_graph_audiences_and_each_api_refuses_the_others() {
 
     // Forged: Graph audience, signature broken.
     let mut parts: Vec<&str> = graph.split('.').collect();
-    let forged_sig = format!("{}A", &parts[2][..parts[2].len() - 1]);
+    // Change a whole byte in the middle (the last base64 character holds padding bits, so
+    // changing it may not change the signature at all).
+    let sig = parts[2];
+    let middle = sig.len() / 2;
+    let swapped = if sig.as_bytes()[middle] == b'A' {
+        "B"
+    } else {
+        "A"
+    };
+    let forged_sig = format!("{}{swapped}{}", &sig[..middle], &sig[middle + 1..]);
     parts[2] = &forged_sig;
     let forged = parts.join(".");
     let (s, h, v) = call(
