@@ -7,7 +7,6 @@
 //! reads `verdict: suspicious`, `remediationStatus: none`, `roles: []`; files and processes
 //! read `detectionStatus: detected`.
 
-use super::wire::member;
 use crate::model::{Alert, Device, Entity};
 use serde_json::{json, Map, Value};
 
@@ -240,4 +239,18 @@ pub(crate) fn evidence(a: &Alert) -> Vec<Value> {
         .map(|d| device(d, created))
         .chain(a.entities.iter().filter_map(|e| entity(e, created)))
         .collect()
+}
+
+/// `value` with its first letter lower-cased, if it is one of `members`
+/// (case-insensitively); else `fallback`.
+pub(crate) fn member(
+    value: &str,
+    members: &[&'static str],
+    fallback: &'static str,
+) -> &'static str {
+    members
+        .iter()
+        .find(|m| m.eq_ignore_ascii_case(value))
+        .copied()
+        .unwrap_or(fallback)
 }

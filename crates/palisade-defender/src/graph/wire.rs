@@ -12,7 +12,7 @@
 //!   `API-App:<display name>`; the Defender API's `createdBy` has always been the app id
 //!   here, and both views read the same comment).
 
-use super::evidence::evidence;
+use super::evidence::{evidence, member};
 use super::Version;
 use crate::model::{Alert, Classification, Determination, IncidentStatus, Severity};
 use palisade_store::{format_incident_time, IncidentRow};
@@ -119,20 +119,6 @@ const INVESTIGATION_STATES: &[&str] = &[
     "terminatedByUser",
     "terminatedBySystem",
 ];
-
-/// `value` with its first letter lower-cased, if it is one of `members`
-/// (case-insensitively); else `fallback`.
-pub(crate) fn member(
-    value: &str,
-    members: &[&'static str],
-    fallback: &'static str,
-) -> &'static str {
-    members
-        .iter()
-        .find(|m| m.eq_ignore_ascii_case(value))
-        .copied()
-        .unwrap_or(fallback)
-}
 
 /// Graph `incidentStatus` of a stored status.
 pub(crate) fn incident_status(stored: &str) -> &'static str {
