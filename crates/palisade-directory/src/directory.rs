@@ -6,12 +6,14 @@ use crate::model::{
     normalize_identifier_uri, Application, ApplicationDefinition, RequiredResourceAccess,
     ResourceAccess, SignInAudience,
 };
-use crate::secret::{generate_secret, verify_secret_hash};
+use crate::secret::generate_secret;
+use crate::snapshot::{check_secret, DirectorySnapshot, Snapshots};
 use palisade_clock::SharedClock;
 use palisade_store::{
     AppRoleAssignmentRow, ApplicationRow, PasswordCredentialRow, ServicePrincipalRow, Store,
     StoreError, TenantRow,
 };
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -86,6 +88,7 @@ pub struct GrantOutcome {
 pub struct Directory {
     store: Store,
     clock: SharedClock,
+    snapshots: Snapshots,
 }
 
 pub(crate) fn now_secs(clock: &SharedClock) -> i64 {
@@ -96,7 +99,7 @@ pub(crate) fn new_guid() -> String {
     Uuid::new_v4().to_string()
 }
 
-fn to_app(row: ApplicationRow) -> Result<Application> {
+pub(crate) fn to_app(row: ApplicationRow) -> Result<Application> {
     let definition: ApplicationDefinition =
         serde_json::from_str(&row.definition_json).map_err(|e| {
             DirectoryError::Store(StoreError::Corrupt(format!("application {}: {e}", row.id)))
@@ -132,7 +135,17 @@ pub(crate) fn is_guid(s: &str) -> bool {
 impl Directory {
     /// A directory over `store`, reading time from `clock`.
     pub fn new(store: Store, clock: SharedClock) -> Self {
-        Self { store, clock }
+        Self {
+            snapshots: Snapshots::new(store.clone()),
+            store,
+            clock,
+        }
+    }
+
+    /// The app-only directory in memory as of now (see [`crate::snapshot`]): every write
+    /// committed before this call, by any process, is in it.
+    pub async fn app_directory(&self) -> Result<Arc<DirectorySnapshot>> {
+        self.snapshots.current().await
     }
 
     /// The store underneath.
@@ -460,18 +473,8 @@ impl Directory {
         app: &Application,
         presented: &str,
     ) -> Result<SecretCheck> {
-        let now = now_secs(&self.clock);
-        let mut result = SecretCheck::Invalid;
-        for cred in self.store.list_password_credentials(&app.id).await? {
-            if verify_secret_hash(presented, &cred.secret_hash) && result == SecretCheck::Invalid {
-                result = if now < cred.start_at || now >= cred.end_at {
-                    SecretCheck::Expired(cred.key_id)
-                } else {
-                    SecretCheck::Valid(cred.key_id)
-                };
-            }
-        }
-        Ok(result)
+        let credentials = self.store.list_password_credentials(&app.id).await?;
+        Ok(check_secret(&credentials, presented, now_secs(&self.clock)))
     }
 
     // ----- service principals and consent ----------------------------------------------
@@ -718,170 +721,5 @@ impl Directory {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::builtin::MTP_APP_ID;
-    use palisade_clock::{Clock, ManualClock, SharedClock};
-    use std::sync::Arc;
-
-    async fn directory() -> (Directory, ManualClock) {
-        let clock = ManualClock::starting_now();
-        let shared: SharedClock = Arc::new(clock.clone());
-        let dir = Directory::new(Store::open_in_memory().await.expect("store"), shared);
-        dir.ensure_builtins().await.expect("builtins");
-        (dir, clock)
-    }
-
-    fn daemon(name: &str, audience: SignInAudience) -> NewApplication {
-        NewApplication {
-            display_name: name.into(),
-            sign_in_audience: audience,
-            is_public_client: false,
-            identifier_uris: vec![],
-            definition: ApplicationDefinition::default(),
-        }
-    }
-
-    #[tokio::test]
-    async fn tenants_resolve_by_id_and_domain_and_get_builtin_principals() {
-        let (dir, _) = directory().await;
-        let t = dir
-            .create_tenant("Contoso", None, None)
-            .await
-            .expect("tenant");
-        assert_eq!(t.initial_domain, "contoso.onmicrosoft.com");
-        assert_eq!(
-            dir.resolve_tenant("CONTOSO.onmicrosoft.com")
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-            t.id
-        );
-        assert_eq!(
-            dir.resolve_tenant(&t.id.to_uppercase())
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-            t.id
-        );
-        assert!(dir.resolve_tenant("common").await.unwrap().is_none());
-        assert!(dir
-            .find_service_principal(&t.id, MTP_APP_ID)
-            .await
-            .unwrap()
-            .is_some());
-        let dup = dir.create_tenant("Contoso", None, None).await;
-        assert!(matches!(dup, Err(DirectoryError::Conflict(_))), "{dup:?}");
-    }
-
-    #[tokio::test]
-    async fn secrets_verify_expire_and_are_removed() {
-        let (dir, clock) = directory().await;
-        let t = dir.create_tenant("Contoso", None, None).await.unwrap();
-        let app = dir
-            .create_application(&t.id, daemon("d", SignInAudience::AzureADMyOrg))
-            .await
-            .unwrap();
-        let end = clock.now() + Duration::hours(1);
-        let (cred, secret) = dir
-            .add_password(&t.id, &app.app_id, Some("ci".into()), None, Some(end))
-            .await
-            .unwrap();
-        assert_eq!(cred.hint, &secret[..3]);
-        assert_eq!(
-            dir.check_client_secret(&app, &secret).await.unwrap(),
-            SecretCheck::Valid(cred.key_id.clone())
-        );
-        assert_eq!(
-            dir.check_client_secret(&app, "nope").await.unwrap(),
-            SecretCheck::Invalid
-        );
-        clock.advance(Duration::hours(2));
-        assert_eq!(
-            dir.check_client_secret(&app, &secret).await.unwrap(),
-            SecretCheck::Expired(cred.key_id.clone())
-        );
-        dir.remove_password(&t.id, &app.id, &cred.key_id)
-            .await
-            .unwrap();
-        assert_eq!(
-            dir.check_client_secret(&app, &secret).await.unwrap(),
-            SecretCheck::Invalid
-        );
-    }
-
-    #[tokio::test]
-    async fn grants_produce_roles_per_tenant_only() {
-        let (dir, _) = directory().await;
-        let a = dir.create_tenant("Alpha", None, None).await.unwrap();
-        let b = dir.create_tenant("Beta", None, None).await.unwrap();
-        let app = dir
-            .create_application(
-                &a.id,
-                daemon("partner", SignInAudience::AzureADMultipleOrgs),
-            )
-            .await
-            .unwrap();
-        let outcome = dir
-            .grant_permissions(
-                &a.id,
-                &app.app_id,
-                "Microsoft Threat Protection",
-                &["Incident.Read.All".into()],
-            )
-            .await
-            .unwrap();
-        let mtp = dir
-            .find_resource("https://api.security.microsoft.com/")
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            dir.granted_roles(&a.id, &outcome.client_service_principal.id, &mtp)
-                .await
-                .unwrap(),
-            ["Incident.Read.All"]
-        );
-        // Tenant B has not consented: no principal there.
-        assert!(dir
-            .find_service_principal(&b.id, &app.app_id)
-            .await
-            .unwrap()
-            .is_none());
-        let bad = dir
-            .grant_permissions(
-                &a.id,
-                &app.app_id,
-                MTP_APP_ID,
-                &["Incident.Delete.All".into()],
-            )
-            .await;
-        assert!(matches!(bad, Err(DirectoryError::Invalid(_))));
-    }
-
-    #[tokio::test]
-    async fn single_tenant_apps_stay_home() {
-        let (dir, _) = directory().await;
-        let a = dir.create_tenant("Alpha", None, None).await.unwrap();
-        let b = dir.create_tenant("Beta", None, None).await.unwrap();
-        let app = dir
-            .create_application(&a.id, daemon("home", SignInAudience::AzureADMyOrg))
-            .await
-            .unwrap();
-        assert!(matches!(
-            dir.create_service_principal(&b.id, &app.app_id).await,
-            Err(DirectoryError::Invalid(_))
-        ));
-        // Another tenant cannot see or delete the app either.
-        assert!(matches!(
-            dir.get_application(&b.id, &app.id).await,
-            Err(DirectoryError::NotFound(_))
-        ));
-        assert!(matches!(
-            dir.delete_application(&b.id, &app.app_id).await,
-            Err(DirectoryError::NotFound(_))
-        ));
-    }
-}
+#[path = "directory_tests.rs"]
+mod tests;

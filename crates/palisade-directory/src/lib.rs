@@ -19,6 +19,7 @@ pub mod password;
 mod redirect;
 pub mod roles;
 mod secret;
+pub mod snapshot;
 mod users;
 
 pub use admin_consent::{AdminConsentOutcome, RequiredPermission};
@@ -36,6 +37,7 @@ pub use model::{
 pub use redirect::{check_redirect_uri, redirect_uri_matches, RedirectKind};
 pub use roles::{DefenderRight, DirectoryRole};
 pub use secret::{generate_secret, hash_secret, verify_secret_hash, GeneratedSecret};
+pub use snapshot::{AppDirectory, DirectorySnapshot, Snapshots};
 pub use users::{
     DeviceGroupScope, NewUser, SignInFailure, User, UserAccess, UserPatch, LOCKOUT_SECONDS,
     LOCKOUT_THRESHOLD,

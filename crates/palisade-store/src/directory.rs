@@ -92,7 +92,13 @@ pub struct AppRoleAssignmentRow {
     pub created_at: i64,
 }
 
-const APP_COLUMNS: &str = "id, app_id, tenant_id, display_name, sign_in_audience, is_public_client, definition, created_at";
+pub(crate) const APP_COLUMNS: &str = "id, app_id, tenant_id, display_name, sign_in_audience, is_public_client, definition, created_at";
+
+pub(crate) const PASSWORD_COLUMNS: &str =
+    "key_id, application_id, display_name, hint, secret_hash, start_at, end_at, created_at";
+
+pub(crate) const ASSIGNMENT_COLUMNS: &str =
+    "id, tenant_id, principal_id, resource_id, app_role_id, created_at";
 
 impl Store {
     // ----- tenants -------------------------------------------------------------------
@@ -119,7 +125,7 @@ impl Store {
         Ok(())
     }
 
-    fn tenant_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<TenantRow> {
+    pub(crate) fn tenant_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<TenantRow> {
         Ok(TenantRow {
             id: row.try_get("id")?,
             display_name: row.try_get("display_name")?,
@@ -128,7 +134,7 @@ impl Store {
         })
     }
 
-    const TENANT_SELECT: &'static str =
+    pub(crate) const TENANT_SELECT: &'static str =
         "SELECT t.id, t.display_name, t.created_at, d.name AS initial_domain \
          FROM tenants t JOIN domains d ON d.tenant_id = t.id AND d.is_initial = 1";
 
@@ -166,7 +172,10 @@ impl Store {
 
     // ----- applications ----------------------------------------------------------------
 
-    fn app_from_row(row: &sqlx::sqlite::SqliteRow, uris: Vec<String>) -> Result<ApplicationRow> {
+    pub(crate) fn app_from_row(
+        row: &sqlx::sqlite::SqliteRow,
+        uris: Vec<String>,
+    ) -> Result<ApplicationRow> {
         Ok(ApplicationRow {
             id: row.try_get("id")?,
             app_id: row.try_get("app_id")?,
@@ -367,27 +376,27 @@ impl Store {
         &self,
         application_id: &str,
     ) -> Result<Vec<PasswordCredentialRow>> {
-        let rows = sqlx::query(
-            "SELECT key_id, application_id, display_name, hint, secret_hash, start_at, end_at, created_at \
-             FROM password_credentials WHERE application_id = $1 ORDER BY created_at, key_id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {PASSWORD_COLUMNS} FROM password_credentials WHERE application_id = $1 \
+             ORDER BY created_at, key_id"
+        ))
         .bind(application_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PasswordCredentialRow {
-                    key_id: r.try_get("key_id")?,
-                    application_id: r.try_get("application_id")?,
-                    display_name: r.try_get("display_name")?,
-                    hint: r.try_get("hint")?,
-                    secret_hash: r.try_get("secret_hash")?,
-                    start_at: r.try_get("start_at")?,
-                    end_at: r.try_get("end_at")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(Self::password_from_row).collect()
+    }
+
+    pub(crate) fn password_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<PasswordCredentialRow> {
+        Ok(PasswordCredentialRow {
+            key_id: r.try_get("key_id")?,
+            application_id: r.try_get("application_id")?,
+            display_name: r.try_get("display_name")?,
+            hint: r.try_get("hint")?,
+            secret_hash: r.try_get("secret_hash")?,
+            start_at: r.try_get("start_at")?,
+            end_at: r.try_get("end_at")?,
+            created_at: r.try_get("created_at")?,
+        })
     }
 
     /// Removes one secret. Returns false if the application has no such key.
@@ -408,7 +417,7 @@ impl Store {
 
     // ----- service principals ----------------------------------------------------------
 
-    fn sp_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ServicePrincipalRow> {
+    pub(crate) fn sp_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ServicePrincipalRow> {
         Ok(ServicePrincipalRow {
             id: r.try_get("id")?,
             tenant_id: r.try_get("tenant_id")?,
@@ -515,26 +524,26 @@ impl Store {
         tenant_id: &str,
         principal_id: &str,
     ) -> Result<Vec<AppRoleAssignmentRow>> {
-        let rows = sqlx::query(
-            "SELECT id, tenant_id, principal_id, resource_id, app_role_id, created_at FROM app_role_assignments \
-             WHERE tenant_id = $1 AND principal_id = $2 ORDER BY created_at, id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {ASSIGNMENT_COLUMNS} FROM app_role_assignments \
+             WHERE tenant_id = $1 AND principal_id = $2 ORDER BY created_at, id"
+        ))
         .bind(tenant_id)
         .bind(principal_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AppRoleAssignmentRow {
-                    id: r.try_get("id")?,
-                    tenant_id: r.try_get("tenant_id")?,
-                    principal_id: r.try_get("principal_id")?,
-                    resource_id: r.try_get("resource_id")?,
-                    app_role_id: r.try_get("app_role_id")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(Self::assignment_from_row).collect()
+    }
+
+    pub(crate) fn assignment_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AppRoleAssignmentRow> {
+        Ok(AppRoleAssignmentRow {
+            id: r.try_get("id")?,
+            tenant_id: r.try_get("tenant_id")?,
+            principal_id: r.try_get("principal_id")?,
+            resource_id: r.try_get("resource_id")?,
+            app_role_id: r.try_get("app_role_id")?,
+            created_at: r.try_get("created_at")?,
+        })
     }
 
     /// Removes a grant. Returns false if absent.

@@ -11,6 +11,7 @@
 mod alerts;
 mod certificates;
 mod directory;
+mod directory_rows;
 mod grants;
 mod incidents;
 mod keys;
@@ -20,6 +21,7 @@ mod users;
 pub use alerts::{AlertOrder, AlertRow};
 pub use certificates::*;
 pub use directory::*;
+pub use directory_rows::DirectoryRows;
 pub use grants::*;
 pub use incidents::*;
 pub use keys::*;
