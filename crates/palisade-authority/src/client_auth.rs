@@ -5,10 +5,10 @@
 use crate::assertion::{verify_client_assertion, JWT_BEARER};
 use crate::error::{AadError, ErrorCode};
 use crate::form::{basic_credentials, Form};
-use crate::token::{internal, TokenRequest};
+use crate::token::{app_directory, TokenRequest};
 use crate::Authority;
 use axum::http::HeaderMap;
-use palisade_directory::{Application, SecretCheck, SignInAudience};
+use palisade_directory::{AppDirectory, Application, SecretCheck, SignInAudience};
 use uuid::Uuid;
 
 /// How the client authenticated (`appidacr` / `azpacr`).
@@ -79,14 +79,20 @@ pub async fn find_client(
     client_id: &str,
     tenant_name: &str,
 ) -> Result<Application, AadError> {
+    client_in(&*app_directory(authority).await?, client_id, tenant_name).cloned()
+}
+
+/// [`find_client`] in a directory already read.
+pub fn client_in<'d>(
+    directory: &'d dyn AppDirectory,
+    client_id: &str,
+    tenant_name: &str,
+) -> Result<&'d Application, AadError> {
     if Uuid::parse_str(client_id).is_err() {
         return Err(app_not_found(client_id, tenant_name));
     }
-    authority
-        .directory()
-        .find_application_by_app_id(client_id)
-        .await
-        .map_err(internal)?
+    directory
+        .application(client_id)
         .filter(|a| a.tenant_id.is_some())
         .ok_or_else(|| app_not_found(client_id, tenant_name))
 }
@@ -151,12 +157,8 @@ pub async fn authenticate(
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         ));
     };
-    match authority
-        .directory()
-        .check_client_secret(app, secret)
-        .await
-        .map_err(internal)?
-    {
+    let now = authority.clock().now().unix_timestamp();
+    match request.directory.check_client_secret(app, secret, now) {
         SecretCheck::Valid(_) => Ok(ClientAuthMethod::Secret),
         SecretCheck::Expired(_) => Err(AadError::new(
             ErrorCode::ClientSecretExpired,

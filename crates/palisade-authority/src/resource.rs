@@ -4,9 +4,9 @@
 //! `{resource}/.default`; an unprefixed scope names Microsoft Graph).
 
 use crate::error::{AadError, ErrorCode};
-use crate::token::internal;
+use crate::token::{app_directory, internal};
 use crate::Authority;
-use palisade_directory::Application;
+use palisade_directory::{AppDirectory, Application};
 use uuid::Uuid;
 
 /// The resource a request names, and how it was named.
@@ -20,8 +20,24 @@ pub struct RequestedResource {
     pub as_requested: String,
 }
 
+/// The resource a request names, provisioned in the tenant (AADSTS500011 otherwise).
 pub async fn resolve_resource(
     authority: &Authority,
+    tenant_id: &str,
+    tenant_name: &str,
+    resource: &str,
+) -> Result<RequestedResource, AadError> {
+    resource_in(
+        &*app_directory(authority).await?,
+        tenant_id,
+        tenant_name,
+        resource,
+    )
+}
+
+/// [`resolve_resource`] in a directory already read.
+pub fn resource_in(
+    directory: &dyn AppDirectory,
     tenant_id: &str,
     tenant_name: &str,
     resource: &str,
@@ -36,17 +52,9 @@ pub async fn resolve_resource(
             ),
         )
     };
-    let app = authority
-        .directory()
-        .find_resource(resource)
-        .await
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    if authority
-        .directory()
-        .find_service_principal(tenant_id, &app.app_id)
-        .await
-        .map_err(internal)?
+    let app = directory.resource(resource).ok_or_else(not_found)?;
+    if directory
+        .service_principal(tenant_id, &app.app_id)
         .is_none()
     {
         return Err(not_found());
@@ -69,7 +77,7 @@ pub async fn resolve_resource(
             .unwrap_or(wanted)
     };
     Ok(RequestedResource {
-        app,
+        app: app.clone(),
         audience,
         as_requested: resource.to_string(),
     })

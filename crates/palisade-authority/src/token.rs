@@ -22,9 +22,11 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use palisade_directory::{AppDirectory, DirectorySnapshot};
 use palisade_store::TenantRow;
 use rand::Rng;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Which protocol version's endpoint was called.
@@ -75,6 +77,8 @@ pub struct TokenRequest<'a> {
     pub version: EndpointVersion,
     /// The caller's address.
     pub client_ip: Option<IpAddr>,
+    /// The app-only directory in memory, as of this request (read once per request).
+    pub directory: Arc<DirectorySnapshot>,
 }
 
 impl TokenRequest<'_> {
@@ -157,16 +161,31 @@ pub async fn resolve_segment(
     authority: &Authority,
     segment: &str,
 ) -> Result<Option<TenantRow>, AadError> {
+    tenant_of_segment(&*app_directory(authority).await?, segment)
+}
+
+/// [`resolve_segment`] in a directory already read.
+pub fn tenant_of_segment(
+    directory: &dyn AppDirectory,
+    segment: &str,
+) -> Result<Option<TenantRow>, AadError> {
     if ALIASES.iter().any(|a| segment.eq_ignore_ascii_case(a)) {
         return Ok(None);
     }
-    authority
-        .directory()
-        .resolve_tenant(segment)
-        .await
-        .map_err(internal)?
+    directory
+        .tenant(segment)
+        .cloned()
         .map(Some)
         .ok_or_else(|| AadError::tenant_not_found(segment))
+}
+
+/// The app-only directory in memory as of now (AADSTS50000 if the store fails).
+pub async fn app_directory(authority: &Authority) -> Result<Arc<DirectorySnapshot>, AadError> {
+    authority
+        .directory()
+        .app_directory()
+        .await
+        .map_err(internal)
 }
 
 async fn token(
@@ -179,7 +198,8 @@ async fn token(
 ) -> Response {
     let correlation = correlation_id(&headers);
     let result = async {
-        let tenant_row = resolve_segment(&authority, &tenant).await?;
+        let directory = app_directory(&authority).await?;
+        let tenant_row = tenant_of_segment(&*directory, &tenant)?;
         let form = Form::parse(&headers, &body)?;
         let request = TokenRequest {
             authority: &authority,
@@ -189,6 +209,7 @@ async fn token(
             headers: &headers,
             version,
             client_ip: ip,
+            directory,
         };
         let grant_type = request.form.require("grant_type")?.to_string();
         match grant_type.as_str() {

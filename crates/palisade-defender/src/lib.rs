@@ -40,6 +40,7 @@ pub mod odata;
 mod patch;
 mod permissions;
 mod quota;
+mod rendered;
 mod routes;
 
 pub use access::{AccessFuture, DirectoryAccess, UserAccessSource, Visibility};
@@ -56,8 +57,8 @@ pub use hunting::{
     HuntingOutput, HuntingService, HuntingStats, QueryPosition,
 };
 pub use model::{
-    Alert, Classification, Comment, Determination, Device, Entity, Incident, IncidentStatus,
-    Severity,
+    Alert, Classification, Comment, Determination, Device, Entity, Incident, IncidentCollection,
+    IncidentStatus, Severity,
 };
 pub use patch::{parse_patch, plan_update, IncidentPatch};
 pub use permissions::{check_token_permission, Operation};

@@ -4,11 +4,12 @@ use crate::access::{missing_right_message, required_right, Authorized, Visibilit
 use crate::auth::{CallerKind, TokenError, TokenValidator};
 use crate::error::ApiError;
 use crate::gate::Refusal;
-use crate::model::{Incident, IncidentCollection, IncidentEntity, ODATA_METADATA};
+use crate::model::{Incident, IncidentEntity, ODATA_METADATA};
 use crate::odata::{parse_list_query, split_query};
 use crate::patch::{parse_patch, plan_update};
 use crate::permissions::{check_token_permission, Operation};
 use crate::quota::QuotaTracker;
+use crate::rendered::{page_chunks, RenderedIncidents};
 use crate::DefenderState;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -24,12 +25,14 @@ pub(crate) struct App {
     pub(crate) state: DefenderState,
     validator: TokenValidator,
     quotas: QuotaTracker,
+    rendered: RenderedIncidents,
 }
 
 pub(crate) fn build(state: DefenderState) -> Router {
     let app = Arc::new(App {
         validator: TokenValidator::new(Arc::clone(&state.keys)),
         quotas: QuotaTracker::new(state.quotas.clone()),
+        rendered: RenderedIncidents::default(),
         state,
     });
     Router::new()
@@ -199,7 +202,10 @@ async fn list_incidents(
         .await?;
     let more = q.top > 0 && rows.len() as i64 > q.top;
     rows.truncate(usize::try_from(q.top).unwrap_or(0));
-    let value = rows.iter().map(render).collect::<Result<Vec<_>, _>>()?;
+    let value = rows
+        .iter()
+        .map(|r| app.rendered.json(r))
+        .collect::<Result<Vec<_>, _>>()?;
     let next_link = if more {
         let mut parts: Vec<String> = split_query(uri.query().unwrap_or(""))
             .map_err(|e| ApiError::OData(e.0))?
@@ -217,12 +223,22 @@ async fn list_incidents(
     } else {
         None
     };
-    Ok(Json(IncidentCollection {
-        context: format!("{ODATA_METADATA}#Incidents"),
+    let chunks = page_chunks(
+        &format!("{ODATA_METADATA}#Incidents"),
         value,
-        next_link,
-    })
-    .into_response())
+        next_link.as_deref(),
+    )?;
+    let body = axum::body::Body::from_stream(futures::stream::iter(
+        chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+    ));
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 async fn get_incident(

@@ -13,6 +13,7 @@ mod certificates;
 mod directory;
 mod directory_rows;
 mod grants;
+mod incident_query;
 mod incidents;
 mod keys;
 mod signin;

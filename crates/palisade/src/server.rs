@@ -170,6 +170,13 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
     let store = open_store(&config.data_dir).await?;
     let directory = Directory::new(store.clone(), clock.clone());
     directory.ensure_builtins().await?;
+    // The token endpoint's directory in memory, built before the first request.
+    let snapshot = directory.app_directory().await?;
+    tracing::info!(
+        applications = snapshot.application_count(),
+        "directory snapshot loaded"
+    );
+    drop(snapshot);
     let kek = crate::kek::resolve(&config.kek, &config.data_dir, &store).await?;
     let keys = Arc::new(
         KeyManager::open(store.clone(), clock.clone(), kek)

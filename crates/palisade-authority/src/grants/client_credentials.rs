@@ -1,11 +1,12 @@
 //! `grant_type=client_credentials` (identity.md §7.1): an application's own token, with
 //! the app roles granted to its service principal in the tenant as `roles`.
 
-use crate::client_auth::{app_not_found, authenticate, client_identity, find_client};
+use crate::client_auth::{app_not_found, authenticate, client_identity, client_in};
 use crate::error::{AadError, ErrorCode};
-use crate::resource::{resolve_resource, resource_from_scope};
+use crate::resource::{resource_from_scope, resource_in};
 use crate::token::{internal, opaque, token_json, EndpointVersion, TokenRequest, LIFETIME_SECONDS};
 use axum::response::Response;
+use palisade_directory::AppDirectory;
 use rand::Rng;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -32,7 +33,7 @@ struct V1Response {
 /// Issues an app-only token.
 pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
     let authority = request.authority;
-    let directory = authority.directory();
+    let directory = request.directory.clone();
     let tenant_row = request.specific_tenant()?.clone();
     let form = &request.form;
     let version = request.version;
@@ -55,26 +56,20 @@ pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
         }
     };
 
-    // The client, in this tenant.
-    let app = find_client(authority, &client_id, &tenant_row.display_name).await?;
+    // The client, in this tenant: everything from the directory in memory.
+    let app = client_in(&*directory, &client_id, &tenant_row.display_name)?;
     let client_sp = directory
-        .find_service_principal(&tenant_row.id, &app.app_id)
-        .await
-        .map_err(internal)?
+        .service_principal(&tenant_row.id, &app.app_id)
         .ok_or_else(|| app_not_found(&client_id, &tenant_row.display_name))?;
-    let auth_method = authenticate(&request, &app, presented_secret.as_deref(), false).await?;
+    let auth_method = authenticate(&request, app, presented_secret.as_deref(), false).await?;
 
-    let resource = resolve_resource(
-        authority,
+    let resource = resource_in(
+        &*directory,
         &tenant_row.id,
         &tenant_row.display_name,
         &resource_name,
-    )
-    .await?;
-    let roles = directory
-        .granted_roles(&tenant_row.id, &client_sp.id, &resource.app)
-        .await
-        .map_err(internal)?;
+    )?;
+    let roles = directory.granted_roles(&tenant_row.id, &client_sp.id, &resource.app);
 
     // Mint.
     let now = authority.clock().now().unix_timestamp();

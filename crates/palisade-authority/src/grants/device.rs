@@ -13,7 +13,8 @@ use crate::form::Form;
 use crate::grants::scopes_of_request;
 use crate::resource::{consent_required, evaluate_consent, resolve_scopes, Consent, ScopeRequest};
 use crate::token::{
-    correlation_id, internal, opaque, resolve_segment, token_json, EndpointVersion, TokenRequest,
+    app_directory, correlation_id, internal, opaque, tenant_of_segment, token_json,
+    EndpointVersion, TokenRequest,
 };
 use crate::user_tokens::{issue_user_tokens, secret_hash, RefreshIssue, UserGrant};
 use crate::Authority;
@@ -83,7 +84,8 @@ async fn devicecode(
 ) -> Response {
     let correlation = correlation_id(&headers);
     let result = async {
-        let tenant = resolve_segment(&authority, &segment).await?;
+        let directory = app_directory(&authority).await?;
+        let tenant = tenant_of_segment(&*directory, &segment)?;
         let form = Form::parse(&headers, &body)?;
         let request = TokenRequest {
             authority: &authority,
@@ -93,6 +95,7 @@ async fn devicecode(
             headers: &headers,
             version,
             client_ip: None,
+            directory,
         };
         let (client_id, secret) = client_identity(&request.form, &headers)?;
         let scopes = scopes_of_request(&request)?;

@@ -18,6 +18,7 @@ mod hunting;
 mod partner;
 mod partner_cli;
 mod signin;
+mod snapshot;
 mod tokens;
 mod user_sdk;
 mod users_cli;

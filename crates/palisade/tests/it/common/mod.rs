@@ -51,6 +51,7 @@ pub async fn start() -> TestServer {
 }
 
 /// A tenant with a confidential app, a secret and the given MTP roles granted.
+#[derive(Clone)]
 pub struct App {
     pub tenant_id: String,
     pub domain: String,
