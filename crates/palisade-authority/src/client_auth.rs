@@ -5,7 +5,7 @@
 use crate::assertion::{verify_client_assertion, JWT_BEARER};
 use crate::error::{AadError, ErrorCode};
 use crate::form::{basic_credentials, Form};
-use crate::token::{app_directory, TokenRequest};
+use crate::request::{app_directory, TokenRequest};
 use crate::Authority;
 use axum::http::HeaderMap;
 use palisade_directory::{AppDirectory, Application, SecretCheck, SignInAudience};

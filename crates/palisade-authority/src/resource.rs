@@ -3,8 +3,8 @@
 //! parsed scope list of user flows (OIDC scopes, then `{resource}/{permission}` or
 //! `{resource}/.default`; an unprefixed scope names Microsoft Graph).
 
-use crate::error::{AadError, ErrorCode};
-use crate::token::{app_directory, internal};
+use crate::error::{internal, AadError, ErrorCode};
+use crate::request::app_directory;
 use crate::Authority;
 use palisade_directory::{AppDirectory, Application};
 use uuid::Uuid;

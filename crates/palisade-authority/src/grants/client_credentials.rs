@@ -2,9 +2,10 @@
 //! the app roles granted to its service principal in the tenant as `roles`.
 
 use crate::client_auth::{app_not_found, authenticate, client_identity, client_in};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
+use crate::request::{EndpointVersion, TokenRequest};
 use crate::resource::{resource_from_scope, resource_in};
-use crate::token::{internal, opaque, token_json, EndpointVersion, TokenRequest, LIFETIME_SECONDS};
+use crate::response::{opaque, token_json, LIFETIME_SECONDS};
 use axum::response::Response;
 use palisade_directory::AppDirectory;
 use rand::Rng;
