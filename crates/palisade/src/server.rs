@@ -169,20 +169,15 @@ async fn host_from_authority(mut request: Request, next: Next) -> Response {
 pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningServer> {
     let store = open_store(&config.data_dir).await?;
     let directory = Directory::new(store.clone(), clock.clone());
-    directory.ensure_builtins().await?;
-    // The token endpoint's directory in memory, built before the first request.
-    let snapshot = directory.app_directory().await?;
-    tracing::info!(
-        applications = snapshot.application_count(),
-        "directory snapshot loaded"
-    );
-    drop(snapshot);
+    // The keys first: a start refused for its key-encryption key writes nothing.
     let kek = crate::kek::resolve(&config.kek, &config.data_dir, &store).await?;
     let keys = Arc::new(
         KeyManager::open(store.clone(), clock.clone(), kek)
             .await
             .context("loading the signing keys")?,
     );
+    directory.ensure_builtins().await?;
+    // The token endpoint's directory in memory is built by the first token request.
 
     let new_admin_key = bootstrap_admin_key(&store, clock.now().unix_timestamp()).await?;
     if let Some(key) = &new_admin_key {
