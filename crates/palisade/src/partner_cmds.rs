@@ -3,8 +3,9 @@
 //! customer tenant, the results with a tenant column, and each tenant's error reported
 //! without failing the others).
 
-use crate::client_cmds::{ClientArgs, IncidentFormat, Settings, INCIDENT_HEADERS};
+use crate::client_cmds::{IncidentFormat, INCIDENT_HEADERS};
 use crate::output::{csv, table};
+use crate::settings::{ClientArgs, Settings};
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use palisade_client::{IncidentQuery, TenantOutcome};
