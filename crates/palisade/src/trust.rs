@@ -4,7 +4,8 @@
 //! `--ca-file`, `PALISADE_CA_FILE`, `SSL_CERT_FILE` / `SSL_CERT_DIR`, the context's
 //! `ca_file`, and — when the server URL is on this machine (`localhost`, `127.0.0.1`,
 //! `::1`) — the local data directory's `ca.pem`. The system's roots (and the built-in public
-//! roots) are always trusted besides it, so the real Microsoft cloud keeps working.
+//! roots) are always trusted besides it, so the real Microsoft cloud keeps working; as with
+//! OpenSSL, `SSL_CERT_FILE` / `SSL_CERT_DIR` also stand for the system's roots when set.
 //!
 //! A TLS failure then names the CA that was tried and the flag that fixes it
 //! ([`explain_tls_failure`]).
