@@ -171,7 +171,14 @@ fn ca_hint(settings: &Settings) -> String {
         .unwrap_or_else(|| "\"$(palisade ca path)\"".into())
 }
 
-fn tool_outcome(tool: &str, output: std::io::Result<std::process::Output>, fix: String) -> Outcome {
+/// The outcome of running `tool`; on failure, its first line of error output that starts
+/// with `prefix` (curl's `curl: (60) …`), else its last line (Python's exception).
+fn tool_outcome(
+    tool: &str,
+    prefix: &str,
+    output: std::io::Result<std::process::Output>,
+    fix: String,
+) -> Outcome {
     match output {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Outcome::Skip(format!("{tool} is not installed"))
@@ -180,12 +187,12 @@ fn tool_outcome(tool: &str, output: std::io::Result<std::process::Output>, fix: 
         Ok(o) if o.status.success() => Outcome::Ok(format!("{tool}, with no extra option")),
         Ok(o) => {
             let err = String::from_utf8_lossy(&o.stderr);
-            let last = err
+            let line = err
                 .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
+                .find(|l| !prefix.is_empty() && l.starts_with(prefix))
+                .or_else(|| err.lines().rev().find(|l| !l.trim().is_empty()))
                 .unwrap_or("failed");
-            Outcome::Warn(last.trim().to_string(), fix)
+            Outcome::Warn(line.trim().to_string(), fix)
         }
     }
 }
@@ -198,6 +205,7 @@ fn curl(url: &str, ca: &str) -> Outcome {
         .output();
     tool_outcome(
         "curl",
+        "curl:",
         out,
         format!("curl --cacert {ca} …, or trust it system-wide: palisade ca install"),
     )
@@ -215,6 +223,7 @@ fn python(url: &str, ca: &str) -> Outcome {
         .output();
     tool_outcome(
         "python3",
+        "",
         out,
         format!(
             "export SSL_CERT_FILE={ca} (urllib) / REQUESTS_CA_BUNDLE={ca} (requests, MSAL), or palisade ca install"

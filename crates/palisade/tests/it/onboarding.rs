@@ -478,10 +478,9 @@ async fn the_first_ten_minutes_with_serve_demo() {
     }
     // curl and Python ran for real (no --cacert: untrusted here, a warning with its fix).
     assert!(
-        doctor
-            .out
-            .lines()
-            .any(|l| l.contains("curl trusts") && l.contains("palisade ca install")),
+        doctor.out.lines().any(|l| l.contains("curl trusts")
+            && l.contains("curl: (60)")
+            && l.contains("palisade ca install")),
         "{}",
         doctor.out
     );
