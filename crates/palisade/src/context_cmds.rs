@@ -32,7 +32,7 @@ pub enum ContextCommand {
         name: String,
     },
     /// Create a context or change some of its settings (default: the current one).
-    Set(SetArgs),
+    Set(Box<SetArgs>),
     /// Delete a context and its stored secret.
     Delete {
         /// The context.

@@ -22,6 +22,7 @@ pub mod demo_partner;
 mod doctor;
 mod graph_cmds;
 pub mod hunting;
+pub mod incident_args;
 pub mod kek;
 mod login_cmds;
 mod output;

@@ -8,8 +8,9 @@ mod events;
 mod serve;
 
 use crate::ca_cmds::CaCommand;
-use crate::client_cmds::{IncidentsCommand, TokenCommand};
+use crate::client_cmds::TokenCommand;
 use crate::context_cmds::ContextCommand;
+use crate::incident_args::{IncidentFormat, IncidentsCommand};
 use crate::output::Format;
 use crate::settings::ClientArgs;
 use admin::AdminArgs;
@@ -102,8 +103,8 @@ enum Command {
         #[arg(long, short = 'f')]
         file: Option<PathBuf>,
         /// Output format.
-        #[arg(long, short = 'o', value_enum, default_value_t = crate::client_cmds::IncidentFormat::Table)]
-        output: crate::client_cmds::IncidentFormat,
+        #[arg(long, short = 'o', value_enum, default_value_t = IncidentFormat::Table)]
+        output: IncidentFormat,
         /// Print the parsed and planned query instead of running it.
         #[arg(long)]
         explain: bool,
