@@ -151,7 +151,7 @@ pub async fn resolve_tenant(
         [only] => Ok(field(only, "/id")),
         [] => bail!("no tenant exists yet: palisade admin tenant create NAME"),
         _ => bail!(
-            "{} tenants exist: choose one with -t NAME (id, domain or name), PALISADE_TENANT, \
+            "{} tenants exist: choose one with -t/--tenant NAME (id, domain or name), PALISADE_TENANT, \
              or a context (palisade context use NAME)",
             list.len()
         ),
