@@ -10,6 +10,10 @@ import time
 
 import pytest
 
+# The CLI's contexts (`serve --demo` writes one) go to a config directory of this run's own,
+# never the user's ~/.config/palisade.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="palisade-compat-config-")
+
 BIN = os.environ.get("PALISADE_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "palisade"))
 
 

@@ -73,6 +73,51 @@ impl HttpConfig {
         self.add_root_certificate_pem(&pem)
     }
 
+    /// Trusts every PEM certificate in a directory (as OpenSSL's `SSL_CERT_DIR`): each
+    /// regular file that holds at least one certificate; files that hold none are skipped.
+    /// Fails if the directory cannot be read or holds no certificate at all.
+    pub fn add_root_certificate_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let dir = dir.as_ref();
+        let read_error = |source| ConfigError::ReadCertificate {
+            path: dir.display().to_string(),
+            source,
+        };
+        let mut found = 0;
+        for entry in std::fs::read_dir(dir).map_err(read_error)? {
+            let path = entry.map_err(read_error)?.path();
+            if !path.is_file() {
+                continue;
+            }
+            let Ok(pem) = std::fs::read(&path) else {
+                continue;
+            };
+            if let Ok(certs) = reqwest::Certificate::from_pem_bundle(&pem) {
+                found += certs.len();
+                self.roots.extend(certs);
+            }
+        }
+        if found == 0 {
+            return Err(ConfigError::InvalidCertificate(format!(
+                "no PEM certificate in directory {}",
+                dir.display()
+            )));
+        }
+        Ok(self)
+    }
+
+    /// Also trusts the operating system's certificate store (on Linux the distribution's
+    /// bundle, e.g. `/etc/ssl/certs/ca-certificates.crt`, where `palisade ca install` puts
+    /// Palisade's CA), besides the built-in public roots. Unreadable entries are skipped.
+    pub fn with_system_roots(mut self) -> Self {
+        let loaded = rustls_native_certs::load_native_certs();
+        for cert in loaded.certs {
+            if let Ok(c) = reqwest::Certificate::from_der(cert.as_ref()) {
+                self.roots.push(c);
+            }
+        }
+        self
+    }
+
     /// Whole-request timeout (connect + send + read body).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

@@ -1,8 +1,7 @@
 //! `palisade admin cert …` (certificate credentials of an app registration) and
 //! `palisade admin app remove-consent` (a customer tenant removing a partner's app).
 
-use crate::admin_client::AdminClient;
-use crate::cli::find_app;
+use crate::admin_client::{find_app, AdminClient};
 use crate::output::{emit, field, Format};
 use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::STANDARD;

@@ -1,9 +1,10 @@
 //! A small client of the admin API, used by `palisade admin …`.
 
+use crate::output::field;
+use crate::trust::Trust;
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use std::path::Path;
 
 /// An authenticated connection to a Palisade server's admin API.
 pub struct AdminClient {
@@ -13,16 +14,14 @@ pub struct AdminClient {
 }
 
 impl AdminClient {
-    /// A client for `base` (e.g. `https://localhost:8443`) trusting `ca_file` if given.
-    pub fn new(base: &str, key: String, ca_file: Option<&Path>) -> Result<Self> {
-        let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60));
-        if let Some(ca) = ca_file {
-            let pem = std::fs::read(ca)
-                .with_context(|| format!("reading CA certificate {}", ca.display()))?;
-            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
-        }
+    /// A client for `base` (e.g. `https://localhost:8443`) with the CLI's trust decision.
+    pub fn new(base: &str, key: String, trust: &Trust) -> Result<Self> {
+        let http = trust
+            .http_config()?
+            .timeout(std::time::Duration::from_secs(60))
+            .build()?;
         Ok(Self {
-            http: builder.build()?,
+            http,
             base: base.trim_end_matches('/').to_string(),
             key,
         })
@@ -89,5 +88,72 @@ impl AdminClient {
     /// DELETE.
     pub async fn delete(&self, path: &str) -> Result<()> {
         self.call(Method::DELETE, path, None).await.map(|_| ())
+    }
+}
+
+/// Finds an app by client id, object id or display name.
+pub async fn find_app(client: &AdminClient, tenant: &str, app: &str) -> Result<Value> {
+    let apps = client
+        .get(&format!("/admin/{tenant}/v1.0/applications"))
+        .await?;
+    let list = apps["value"].as_array().cloned().unwrap_or_default();
+    let matches: Vec<&Value> = list
+        .iter()
+        .filter(|a| {
+            field(a, "/appId").eq_ignore_ascii_case(app)
+                || field(a, "/id").eq_ignore_ascii_case(app)
+                || field(a, "/displayName") == app
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => bail!("no application '{app}' in tenant {tenant}"),
+        _ => bail!(
+            "{} applications are named '{app}': use the client id",
+            matches.len()
+        ),
+    }
+}
+
+/// Whether the tenant `t` (admin API JSON) is the one `wanted` names: its id, one of its
+/// domains, or its display name (case-insensitive).
+fn tenant_matches(t: &Value, wanted: &str) -> bool {
+    field(t, "/id").eq_ignore_ascii_case(wanted)
+        || field(t, "/displayName").eq_ignore_ascii_case(wanted)
+        || t["verifiedDomains"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|d| field(d, "/name").eq_ignore_ascii_case(wanted))
+}
+
+/// The tenant id for `wanted` (an id, domain or display name); with none, the only tenant.
+/// `origin` says where `wanted` came from, for the error messages.
+pub async fn resolve_tenant(
+    client: &AdminClient,
+    wanted: Option<&str>,
+    origin: &str,
+) -> Result<String> {
+    let tenants = client.get("/admin/tenants").await?;
+    let list = tenants["value"].as_array().cloned().unwrap_or_default();
+    if let Some(wanted) = wanted {
+        let matches: Vec<&Value> = list.iter().filter(|t| tenant_matches(t, wanted)).collect();
+        return match matches.as_slice() {
+            [one] => Ok(field(one, "/id")),
+            [] => bail!("no tenant '{wanted}' (from {origin}): palisade admin tenant list"),
+            _ => bail!(
+                "{} tenants match '{wanted}' (from {origin}): use the tenant id or domain",
+                matches.len()
+            ),
+        };
+    }
+    match list.as_slice() {
+        [only] => Ok(field(only, "/id")),
+        [] => bail!("no tenant exists yet: palisade admin tenant create NAME"),
+        _ => bail!(
+            "{} tenants exist: choose one with -t/--tenant NAME (id, domain or name), PALISADE_TENANT, \
+             or a context (palisade context use NAME)",
+            list.len()
+        ),
     }
 }

@@ -2,8 +2,9 @@
 //! `hunt --api graph`, and `alerts list|get|update` (alerts exist only on Graph). Values
 //! are Graph's (camelCase enums, string ids, Graph `$filter` names).
 
-use crate::client_cmds::{IncidentFormat, IncidentsCommand, Settings};
+use crate::incident_args::{IncidentFormat, IncidentsCommand};
 use crate::output::{csv, table};
+use crate::settings::Settings;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use palisade_client::{

@@ -137,7 +137,7 @@ pub async fn resolve(source: &KekSource, data_dir: &Path, store: &Store) -> Resu
 
 /// `palisade kek status`: the KEK in use and what each signing key is sealed with.
 pub async fn status(data_dir: &Path, source: &KekSource) -> Result<()> {
-    let store = crate::server::open_store(data_dir).await?;
+    let store = crate::data_dir::open_store(data_dir).await?;
     let kek = match source.file(data_dir) {
         Some(f) if !f.exists() => None,
         Some(f) => Some(read_kek_file(&f)?),
@@ -168,7 +168,7 @@ pub async fn rotate(
     source: &KekSource,
     new_kek_file: Option<&Path>,
 ) -> Result<()> {
-    let store = crate::server::open_store(data_dir).await?;
+    let store = crate::data_dir::open_store(data_dir).await?;
     let current = resolve_existing(source, data_dir)?;
     let next = match new_kek_file {
         Some(p) if p.exists() => read_kek_file(p)?,

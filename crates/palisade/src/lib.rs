@@ -5,20 +5,29 @@
 //! - [`tls`]: the local CA and server certificates.
 //! - [`kek`]: where the key-encryption key sealing the signing keys comes from, and
 //!   `palisade kek status|rotate`.
-//! - [`cli`]: the `palisade` command line.
+//! - [`cli`]: the `palisade` command line; [`settings`], [`config`] and [`trust`]: where
+//!   the client commands connect, as whom, and which CA they trust.
 
 mod admin_certs;
 mod admin_client;
 mod admin_users;
+mod ca_cmds;
 pub mod cli;
 pub mod client_cmds;
+pub mod config;
+mod context_cmds;
+pub mod data_dir;
 pub mod demo;
 pub mod demo_partner;
+mod doctor;
 mod graph_cmds;
 pub mod hunting;
+pub mod incident_args;
 pub mod kek;
 mod login_cmds;
 mod output;
 mod partner_cmds;
 pub mod server;
+pub mod settings;
 pub mod tls;
+pub mod trust;

@@ -4,8 +4,9 @@
 //! Against the real cloud, pass the public client id of an app registration with the
 //! Defender delegated permissions (`--public-client-id`).
 
-use crate::client_cmds::{ClientArgs, Settings, DEFENDER_RESOURCE};
+use crate::client_cmds::DEFENDER_RESOURCE;
 use crate::output::{emit, Format};
+use crate::settings::{ClientArgs, Settings};
 use anyhow::{anyhow, bail, Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -60,6 +60,9 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(hint) = palisade::trust::explain_tls_failure(&e) {
+                eprintln!("{hint}");
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -97,8 +97,40 @@ pub fn iso(t: time::OffsetDateTime) -> String {
     )
 }
 
-/// Prints either the JSON or the table.
+/// The `--query FIELD` of this invocation: set once, at the start of an admin command.
+static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes [`emit`] print only `field` (a name, `a.b` path or JSON pointer) of each result.
+pub fn set_query(field: &str) {
+    let _ = QUERY.set(field.to_string());
+}
+
+/// The values `query` selects in `json`: the field of the object, or of each element of a
+/// list's `value`.
+fn select(json: &Value, query: &str) -> Vec<String> {
+    let pointer = if query.starts_with('/') {
+        query.to_string()
+    } else {
+        format!("/{}", query.replace('.', "/"))
+    };
+    match (
+        json.pointer(&pointer),
+        json.get("value").and_then(Value::as_array),
+    ) {
+        (Some(_), _) => vec![field(json, &pointer)],
+        (None, Some(items)) => items.iter().map(|i| field(i, &pointer)).collect(),
+        (None, None) => Vec::new(),
+    }
+}
+
+/// Prints either the JSON or the table (or, with `--query`, only the field asked for).
 pub fn emit(format: Format, json: &Value, headers: &[&str], rows: Vec<Vec<String>>) {
+    if let Some(q) = QUERY.get() {
+        for v in select(json, q) {
+            println!("{v}");
+        }
+        return;
+    }
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(json).unwrap_or_default()),
         Format::Table => println!("{}", table(headers, &rows)),
@@ -115,6 +147,16 @@ mod tests {
             csv(&["a", "b"], &[vec!["x,y".into(), "say \"hi\"".into()]]),
             "a,b\n\"x,y\",\"say \"\"hi\"\"\"\n"
         );
+    }
+
+    #[test]
+    fn query_selects_a_field_or_each_listed_one() {
+        let one = serde_json::json!({"appId": "a1", "web": {"redirectUris": ["x"]}});
+        assert_eq!(select(&one, "appId"), vec!["a1"]);
+        assert_eq!(select(&one, "web.redirectUris"), vec!["[\"x\"]"]);
+        let list = serde_json::json!({"value": [{"id": "1"}, {"id": "2"}]});
+        assert_eq!(select(&list, "id"), vec!["1", "2"]);
+        assert!(select(&one, "missing").is_empty());
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! customer tenant, the results with a tenant column, and each tenant's error reported
 //! without failing the others).
 
-use crate::client_cmds::{ClientArgs, IncidentFormat, Settings, INCIDENT_HEADERS};
+use crate::incident_args::{incident_row, IncidentFormat, INCIDENT_HEADERS};
 use crate::output::{csv, table};
+use crate::settings::{ClientArgs, Settings};
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use palisade_client::{IncidentQuery, TenantOutcome};
@@ -96,7 +97,7 @@ pub async fn list(
             for o in &outcomes {
                 for i in o.result.as_ref().map(Vec::as_slice).unwrap_or_default() {
                     let mut row = vec![o.tenant_id.clone()];
-                    row.extend(crate::client_cmds::incident_row(i));
+                    row.extend(incident_row(i));
                     rows.push(row);
                 }
             }

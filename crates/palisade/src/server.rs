@@ -15,15 +15,12 @@ use palisade_defender::{DefenderState, QuotaConfig, SigningKeySource};
 use palisade_directory::Directory;
 use palisade_store::Store;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// File in the data directory holding the bootstrap admin key (mode 0600).
-pub const ADMIN_KEY_FILE: &str = "admin-key";
-/// The database file in the data directory.
-pub const DATABASE_FILE: &str = "palisade.db";
+pub use crate::data_dir::{open_store, ADMIN_KEY_FILE, DATABASE_FILE};
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -113,14 +110,6 @@ impl Drop for RunningServer {
     }
 }
 
-/// Opens the data directory's database (creating the private directory if needed).
-pub async fn open_store(data_dir: &Path) -> Result<Store> {
-    create_data_dir(data_dir)?;
-    Store::open_sqlite(&data_dir.join(DATABASE_FILE))
-        .await
-        .context("opening the database")
-}
-
 /// Every 401 carries a challenge (RFC 7235 §3.1). The surfaces set their own, in their
 /// protocol's form; this adds a generic one to any 401 that has none.
 async fn ensure_challenge(request: Request, next: Next) -> Response {
@@ -136,17 +125,6 @@ async fn ensure_challenge(request: Request, next: Next) -> Response {
         );
     }
     response
-}
-
-fn create_data_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating data directory {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
 }
 
 /// HTTP/2 requests carry the host in `:authority`; give handlers a `Host` header either way.

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 pub async fn cli(t: &TestServer, args: &[&str]) -> (bool, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("XDG_CONFIG_HOME", crate::common::isolated_config())
         .arg("admin")
         .args(["--server", &t.server.base_url])
         .args([
@@ -184,6 +185,7 @@ async fn the_whole_admin_flow_from_the_cli() {
 
     // A wrong admin key is refused.
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("XDG_CONFIG_HOME", crate::common::isolated_config())
         .args([
             "admin",
             "--server",

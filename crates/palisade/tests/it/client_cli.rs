@@ -19,6 +19,7 @@ pub(crate) async fn palisade(
     stdin: Option<&str>,
 ) -> Run {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"));
+    cmd.env("XDG_CONFIG_HOME", crate::common::isolated_config());
     cmd.args(args)
         .env("HOME", t.dir.path())
         .env("PALISADE_CA_FILE", t.server.ca_path.as_ref().unwrap())

@@ -492,6 +492,7 @@ async fn keys_stored_in_clear_by_an_older_version_are_sealed_at_start() {
 
 async fn cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"));
+    cmd.env("XDG_CONFIG_HOME", crate::common::isolated_config());
     cmd.args(args)
         .env_remove("PALISADE_KEK")
         .env_remove("PALISADE_KEK_FILE");
@@ -665,6 +666,7 @@ async fn sigterm_drains_the_request_in_flight_before_exit() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("XDG_CONFIG_HOME", crate::common::isolated_config())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
         .env_remove("PALISADE_KEK")

@@ -239,6 +239,7 @@ async fn sdk_and_cli_hunt() {
     assert_eq!(r.results[0]["total"], 15);
 
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("XDG_CONFIG_HOME", crate::common::isolated_config())
         .args([
             "hunt",
             "print greeting = strcat(\"hello\", \" \", \"world\")",
@@ -266,6 +267,7 @@ async fn sdk_and_cli_hunt() {
     );
 
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("XDG_CONFIG_HOME", crate::common::isolated_config())
         .args([
             "hunt",
             "--explain",
@@ -291,6 +293,7 @@ async fn sdk_and_cli_hunt() {
 
 async fn data_cli(t: &TestServer, args: &[&str]) -> (bool, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("XDG_CONFIG_HOME", crate::common::isolated_config())
         .args(args)
         .args(["--data-dir", t.dir.path().join("data").to_str().unwrap()])
         .output()

@@ -15,6 +15,7 @@ mod errors;
 mod graph;
 mod hardening;
 mod hunting;
+mod onboarding;
 mod partner;
 mod partner_cli;
 mod signin;

@@ -266,6 +266,7 @@ async fn palisade(
 ) -> (bool, String, String) {
     use tokio::io::AsyncWriteExt;
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"));
+    cmd.env("XDG_CONFIG_HOME", crate::common::isolated_config());
     cmd.args(args)
         .args([
             "--authority",

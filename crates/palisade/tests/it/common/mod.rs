@@ -647,3 +647,11 @@ pub fn authorize_url(
         serde_urlencoded::to_string(&q).unwrap()
     )
 }
+
+/// A config directory of this test process's own (`XDG_CONFIG_HOME` for every `palisade`
+/// it runs), so that the user's contexts never leak into a test, nor a test's into theirs.
+pub fn isolated_config() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
+}

@@ -168,6 +168,7 @@ async fn cli_speaks_graph_with_api_graph_and_alerts() {
         let app = &app;
         async move {
             let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+                .env("XDG_CONFIG_HOME", crate::common::isolated_config())
                 .args(&args)
                 .env("HOME", t.dir.path())
                 .env("PALISADE_CA_FILE", t.server.ca_path.as_ref().unwrap())

@@ -1,0 +1,161 @@
+//! `palisade seed`, `compact` and `ingest`: the advanced-hunting event store on disk.
+
+use crate::demo;
+use crate::server;
+use anyhow::{bail, Context, Result};
+use palisade_clock::SystemClock;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+async fn seed_tenant(
+    data_dir: &std::path::Path,
+    tenant: Option<String>,
+) -> Result<(String, String)> {
+    let store = palisade_store::Store::open_sqlite(&data_dir.join(server::DATABASE_FILE)).await?;
+    let id = match tenant {
+        Some(t) => t,
+        None => {
+            let text = std::fs::read_to_string(data_dir.join(demo::DEMO_FILE))
+                .context("no --tenant and no demo tenant: run `palisade serve --demo` once, or pass --tenant")?;
+            serde_json::from_str::<demo::Demo>(&text)?.tenant_id
+        }
+    };
+    let directory = palisade_directory::Directory::new(store, Arc::new(SystemClock));
+    let t = directory
+        .resolve_tenant(&id)
+        .await?
+        .with_context(|| format!("tenant {id} does not exist in {}", data_dir.display()))?;
+    Ok((t.id, t.initial_domain))
+}
+
+pub(crate) async fn seed(
+    data_dir: &std::path::Path,
+    events: u64,
+    tables: &[String],
+    tenant: Option<String>,
+) -> Result<()> {
+    let (tenant_id, domain) = seed_tenant(data_dir, tenant).await?;
+    let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    let estate = crate::hunting::estate_for(&tenant_id, &domain);
+    let bar = indicatif::ProgressBar::new(events);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} events ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let only: Vec<&str> = tables.iter().map(String::as_str).collect();
+    let written = palisade_events::seed_tables(
+        &store,
+        &tenant_id,
+        &estate,
+        events,
+        crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+        (!only.is_empty()).then_some(only.as_slice()),
+        |n| bar.set_position(n),
+    )
+    .await?;
+    bar.finish();
+    // The global file profiles of the estate's files (idempotent).
+    let profiles = palisade_events::seed_file_profiles(
+        &store,
+        &estate,
+        crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+    )?;
+    println!(
+        "{written} events written for tenant {tenant_id} under {} ({} new file profiles)",
+        crate::hunting::events_dir(data_dir).display(),
+        profiles.written
+    );
+    compact_after_write(store.compact_tenant(&tenant_id));
+    Ok(())
+}
+
+/// Reports the compaction that follows a write. Best effort: the rows are already stored,
+/// so a failure (say, a concurrent `palisade compact` holds the lock) is a warning; an error
+/// would invite a retry that stores the rows twice.
+fn compact_after_write(r: Result<palisade_events::CompactReport, palisade_events::StoreError>) {
+    match r {
+        Ok(r) => print_compaction(r),
+        Err(e) => eprintln!(
+            "warning: the rows are stored, but compacting them failed ({e}); run `palisade compact` later"
+        ),
+    }
+}
+
+pub(crate) async fn compact(data_dir: &std::path::Path, tenant: Option<String>) -> Result<()> {
+    let (tenant_id, _) = seed_tenant(data_dir, tenant).await?;
+    let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    print_compaction(store.compact_tenant(&tenant_id)?);
+    Ok(())
+}
+
+fn print_compaction(r: palisade_events::CompactReport) {
+    println!(
+        "compacted {} day partitions: {} files -> {} ({} rows)",
+        r.days_compacted, r.files_before, r.files_after, r.rows
+    );
+}
+
+pub(crate) async fn ingest(
+    data_dir: &std::path::Path,
+    table: &str,
+    file: &std::path::Path,
+    tenant: Option<String>,
+) -> Result<()> {
+    let (tenant_id, _) = seed_tenant(data_dir, tenant).await?;
+    let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let bar = indicatif::ProgressBar::new(input.metadata().map_or(0, |m| m.len()));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let reader = std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(input));
+    let report = palisade_events::ingest_jsonl(&store, &tenant_id, table, reader).await?;
+    bar.finish();
+    for e in &report.rejected {
+        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+    }
+    if report.accepted > 0 {
+        compact_after_write(store.compact(&tenant_id, table));
+    }
+    println!(
+        "{} rows ingested into {table}, {} rejected",
+        report.accepted,
+        report.rejected.len()
+    );
+    if report.rejected.is_empty() {
+        Ok(())
+    } else {
+        bail!("{} rows were rejected", report.rejected.len())
+    }
+}
+
+/// `palisade ingest --reference NAME FILE`: global reference rows (e.g. file profiles).
+pub(crate) fn ingest_reference(
+    data_dir: &std::path::Path,
+    name: &str,
+    file: &std::path::Path,
+) -> Result<()> {
+    let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+    );
+    let report = palisade_events::ingest_reference_jsonl(&store, name, reader)?;
+    for e in &report.rejected {
+        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+    }
+    println!(
+        "{} rows ingested into reference {name}, {} rejected",
+        report.accepted,
+        report.rejected.len()
+    );
+    if report.rejected.is_empty() {
+        Ok(())
+    } else {
+        bail!("{} rows were rejected", report.rejected.len())
+    }
+}
