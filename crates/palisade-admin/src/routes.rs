@@ -2,6 +2,7 @@
 
 use crate::auth::is_admin_key;
 use crate::graph::*;
+use crate::state::{parse_json, tenant, AdminState, ApiResult};
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -9,48 +10,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use palisade_authority::KeyManager;
-use palisade_directory::{
-    ApplicationDefinition, Directory, NewApplication, SignInAudience, MTP_APP_ID,
-};
+use palisade_directory::{ApplicationDefinition, NewApplication, SignInAudience, MTP_APP_ID};
 use palisade_store::TenantRow;
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use std::sync::Arc;
-
-/// What the admin API works on.
-#[derive(Clone, Debug)]
-pub struct AdminState {
-    /// The directory.
-    pub directory: Directory,
-    /// The token service's signing keys.
-    pub keys: Arc<KeyManager>,
-}
-
-type ApiResult = Result<Response, GraphError>;
-
-pub(crate) fn parse_json<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<T, GraphError> {
-    let is_json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/json")
-        });
-    if !is_json {
-        return Err(GraphError::bad_request(
-            "Content-Type must be application/json.",
-        ));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| GraphError::bad_request(format!("Invalid request body: {e}")))
-}
 
 /// The challenge on the admin API's 401s and 400s (RFC 6750 §3): no error code when no key
 /// was presented, `invalid_token` for a wrong one, `invalid_request` for a malformed request.
@@ -110,7 +72,7 @@ fn graph_routes() -> Router<AdminState> {
             "/applications/{id}",
             get(get_application)
                 .delete(delete_application)
-                .patch(crate::certificates::patch_application),
+                .patch(patch_application),
         )
         .route(
             "/applications/{id}/addKey",
@@ -146,7 +108,7 @@ fn graph_routes() -> Router<AdminState> {
 /// that tenant (the Graph API at `/v1.0/applications`…, which checks Graph tokens and
 /// directory permissions, then forwards here). Never serve this router directly.
 /// Adds what only Graph's paths offer: `GET organization` and
-/// `POST servicePrincipals/{resource}/appRoleAssignedTo`.
+/// `GET, POST servicePrincipals/{resource}/appRoleAssignedTo`.
 pub fn directory_router(state: AdminState) -> Router {
     Router::new()
         .nest(
@@ -155,7 +117,7 @@ pub fn directory_router(state: AdminState) -> Router {
                 .route("/organization", get(get_organization))
                 .route(
                     "/servicePrincipals/{id}/appRoleAssignedTo",
-                    post(create_assignment_to),
+                    get(list_assignments_to).post(create_assignment_to),
                 ),
         )
         .with_state(state)
@@ -177,14 +139,6 @@ pub fn router(state: AdminState) -> Router {
             require_admin,
         ))
         .with_state(state)
-}
-
-pub(crate) async fn tenant(state: &AdminState, segment: &str) -> Result<TenantRow, GraphError> {
-    state
-        .directory
-        .resolve_tenant(segment)
-        .await?
-        .ok_or_else(|| GraphError::not_found(format!("Tenant '{segment}' does not exist.")))
 }
 
 // ----- tenants ---------------------------------------------------------------------------
@@ -300,11 +254,7 @@ async fn create_application(
         .ok_or_else(|| GraphError::bad_request("Property 'displayName' is required."))?;
     let audience = match req.sign_in_audience.as_deref() {
         None => SignInAudience::AzureADMyOrg,
-        Some(a) => SignInAudience::parse(a).ok_or_else(|| {
-            GraphError::bad_request(format!(
-                "signInAudience '{a}' is not supported; use AzureADMyOrg or AzureADMultipleOrgs."
-            ))
-        })?,
+        Some(a) => sign_in_audience(a)?,
     };
     let api = req.api;
     let new = NewApplication {
@@ -355,6 +305,93 @@ async fn get_application(
     let t = tenant(&s, &t).await?;
     let app = s.directory.get_application(&t.id, &id).await?;
     Ok(Json(entity("applications", app_json(&s, &t, &app).await?)).into_response())
+}
+
+/// `PATCH …/applications/{id}` body: the registration's properties, and `keyCredentials`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PatchApplication {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    display_name: Option<String>,
+    sign_in_audience: Option<String>,
+    is_fallback_public_client: Option<bool>,
+    identifier_uris: Option<Vec<String>>,
+    web: Option<RedirectUris>,
+    spa: Option<RedirectUris>,
+    public_client: Option<RedirectUris>,
+    required_resource_access: Option<Vec<palisade_directory::RequiredResourceAccess>>,
+    app_roles: Option<Vec<palisade_directory::AppRole>>,
+    api: Option<ApiSettings>,
+    key_credentials: Option<Vec<crate::certificates::KeyCredentialInput>>,
+}
+
+fn sign_in_audience(a: &str) -> Result<SignInAudience, GraphError> {
+    SignInAudience::parse(a).ok_or_else(|| {
+        GraphError::bad_request(format!(
+            "signInAudience '{a}' is not supported; use AzureADMyOrg or AzureADMultipleOrgs."
+        ))
+    })
+}
+
+/// `PATCH …/applications/{id}` → 204. Every property is checked (certificates included)
+/// before anything is stored; then the properties, then `keyCredentials`.
+async fn patch_application(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let t = tenant(&s, &t).await?;
+    let req: PatchApplication = parse_json(&headers, &body)?;
+    let app = s.directory.get_application(&t.id, &id).await?;
+    let keys = match req.key_credentials {
+        Some(entries) => {
+            let existing = s.directory.list_keys(&t.id, &app.id).await?;
+            Some(crate::certificates::key_credentials_patch(
+                entries, &existing,
+            )?)
+        }
+        None => None,
+    };
+    let public = req
+        .is_fallback_public_client
+        .unwrap_or(app.is_public_client);
+    let adds_key = keys.as_ref().is_some_and(|k| {
+        k.iter()
+            .any(|e| matches!(e, palisade_directory::KeyCredentialPatch::Add(_)))
+    });
+    if public && adds_key {
+        return Err(GraphError::bad_request(
+            "a public client application cannot have certificate credentials",
+        ));
+    }
+    let api = req.api;
+    let patch = palisade_directory::ApplicationPatch {
+        display_name: req.display_name,
+        sign_in_audience: req
+            .sign_in_audience
+            .as_deref()
+            .map(sign_in_audience)
+            .transpose()?,
+        is_public_client: req.is_fallback_public_client,
+        identifier_uris: req.identifier_uris,
+        web_redirect_uris: req.web.and_then(|w| w.redirect_uris),
+        public_client_redirect_uris: req.public_client.and_then(|p| p.redirect_uris),
+        spa_redirect_uris: req.spa.and_then(|p| p.redirect_uris),
+        required_resource_access: req.required_resource_access,
+        app_roles: req.app_roles,
+        requested_access_token_version: api.as_ref().and_then(|a| a.requested_access_token_version),
+        oauth2_permission_scopes: api.and_then(|a| a.oauth2_permission_scopes),
+    };
+    s.directory
+        .update_application(&t.id, &app.id, patch)
+        .await?;
+    if let Some(keys) = keys {
+        s.directory.replace_keys(&t.id, &app.id, keys).await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn delete_application(
@@ -515,6 +552,21 @@ async fn list_assignments(
         out.push(assignment_value(&s, &t, &a).await?);
     }
     Ok(Json(collection("appRoleAssignments", out)).into_response())
+}
+
+/// `GET servicePrincipals/{resource}/appRoleAssignedTo`: who holds the resource's app
+/// roles.
+async fn list_assignments_to(
+    State(s): State<AdminState>,
+    Path((t, id)): Path<(String, String)>,
+) -> ApiResult {
+    let t = tenant(&s, &t).await?;
+    let mut out = Vec::new();
+    for a in s.directory.list_app_role_assignments_to(&t.id, &id).await? {
+        out.push(assignment_value(&s, &t, &a).await?);
+    }
+    let context = format!("servicePrincipals('{id}')/appRoleAssignedTo");
+    Ok(Json(collection(&context, out)).into_response())
 }
 
 /// `POST servicePrincipals/{resource}/appRoleAssignedTo`: the same assignment, addressed

@@ -3,11 +3,11 @@
 //! Graph has no such resource).
 
 use crate::graph::{collection, entity, unix, GraphError};
-use crate::routes::{parse_json, tenant, AdminState};
+use crate::state::{parse_json, tenant, AdminState, ApiResult};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use palisade_directory::roles::{builtin_roles, find_role};
@@ -17,8 +17,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use time::OffsetDateTime;
-
-type ApiResult = Result<Response, GraphError>;
 
 /// Graph-shaped routes, nested under `/admin/{tenant}/v1.0`.
 pub(crate) fn graph_routes() -> Router<AdminState> {

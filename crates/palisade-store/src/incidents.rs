@@ -304,6 +304,9 @@ pub enum IncidentFilter {
     And(Box<IncidentFilter>, Box<IncidentFilter>),
     /// Either holds.
     Or(Box<IncidentFilter>, Box<IncidentFilter>),
+    /// The inner filter does not hold (a comparison with a null operand does not hold, so
+    /// its negation does).
+    Not(Box<IncidentFilter>),
     /// `field op value`.
     Compare {
         /// The property.
@@ -396,6 +399,14 @@ pub(crate) fn compile_filter_for(
                 "({} OR {})",
                 compile_filter_for(a, target, binds),
                 compile_filter_for(b, target, binds)
+            )
+        }
+        // SQL's NOT keeps an unknown (NULL) unknown; OData's `not` of a comparison that
+        // does not hold is true, so an unknown counts as false before negating.
+        IncidentFilter::Not(inner) => {
+            format!(
+                "(NOT COALESCE({}, 0))",
+                compile_filter_for(inner, target, binds)
             )
         }
         IncidentFilter::Compare { field, op, value } => {
@@ -1169,6 +1180,21 @@ mod tests {
         assert_eq!(
             page.iter().map(|i| i.incident_id).collect::<Vec<_>>(),
             vec![4, 3, 2]
+        );
+        // `not (assignedTo eq 'bob…')` holds for the unassigned incidents too (a comparison
+        // with null does not hold, so its negation does).
+        let f = IncidentFilter::Not(Box::new(IncidentFilter::Compare {
+            field: IncidentField::AssignedTo,
+            op: FilterOp::Eq,
+            value: FilterValue::Text("bob@contoso.com".into()),
+        }));
+        let page = store
+            .list_incidents("ta", Some(&f), 0, 10)
+            .await
+            .expect("list");
+        assert_eq!(
+            page.iter().map(|i| i.incident_id).collect::<Vec<_>>(),
+            vec![4, 3, 1, 0]
         );
         let rejected = store
             .update_incident_with("ta", 1, |_| Err::<IncidentUpdate, _>("no"))
