@@ -10,10 +10,9 @@
 //! (Graph returns it only on `$select`).
 
 use crate::graph::{unix, GraphError};
-use crate::state::{parse_json, tenant, AdminState};
-use axum::body::Bytes;
+use crate::state::{AdminState, GraphJson, PathTenant};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use palisade_authority::assertion::{parse_jws, verify_signed_by_application};
@@ -97,7 +96,7 @@ impl KeyCredentialInput {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AddKey {
+pub(crate) struct AddKey {
     /// The Graph SDKs send it; ignored.
     #[serde(rename = "@odata.type")]
     _odata_type: Option<String>,
@@ -109,7 +108,7 @@ struct AddKey {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RemoveKey {
+pub(crate) struct RemoveKey {
     /// The Graph SDKs send it; ignored.
     #[serde(rename = "@odata.type")]
     _odata_type: Option<String>,
@@ -163,14 +162,12 @@ async fn check_proof(
 }
 
 /// `POST …/applications/{id}/addKey`.
-pub async fn add_key(
+pub(crate) async fn add_key(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<AddKey>,
 ) -> Result<Response, GraphError> {
-    let t = tenant(&s, &t).await?;
-    let req: AddKey = parse_json(&headers, &body)?;
     if req
         .password_credential
         .as_ref()
@@ -193,14 +190,12 @@ pub async fn add_key(
 }
 
 /// `POST …/applications/{id}/removeKey`.
-pub async fn remove_key(
+pub(crate) async fn remove_key(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<RemoveKey>,
 ) -> Result<Response, GraphError> {
-    let t = tenant(&s, &t).await?;
-    let req: RemoveKey = parse_json(&headers, &body)?;
     let app = s.directory.get_application(&t.id, &id).await?;
     check_proof(&s, &app, req.proof.as_deref()).await?;
     s.directory.remove_key(&t.id, &app.id, &req.key_id).await?;

@@ -2,7 +2,7 @@
 
 use crate::auth::is_admin_key;
 use crate::graph::*;
-use crate::state::{parse_json, tenant, AdminState, ApiResult};
+use crate::state::{parse_json, AdminState, ApiResult, GraphJson, PathTenant};
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -152,8 +152,10 @@ async fn list_tenants(State(s): State<AdminState>) -> ApiResult {
     .into_response())
 }
 
-async fn create_tenant(State(s): State<AdminState>, headers: HeaderMap, body: Bytes) -> ApiResult {
-    let req: CreateTenant = parse_json(&headers, &body)?;
+async fn create_tenant(
+    State(s): State<AdminState>,
+    GraphJson(req): GraphJson<CreateTenant>,
+) -> ApiResult {
     let t = s
         .directory
         .create_tenant(&req.display_name, req.domain.as_deref(), req.id.as_deref())
@@ -165,14 +167,12 @@ async fn create_tenant(State(s): State<AdminState>, headers: HeaderMap, body: By
         .into_response())
 }
 
-async fn get_tenant(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn get_tenant(PathTenant(t): PathTenant) -> ApiResult {
     Ok(Json(entity("organization", tenant_json(&t))).into_response())
 }
 
 /// `GET …/organization`: the tenant, as Graph's one-item collection.
-async fn get_organization(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn get_organization(PathTenant(t): PathTenant) -> ApiResult {
     Ok(Json(collection("organization", vec![tenant_json(&t)])).into_response())
 }
 
@@ -231,8 +231,7 @@ async fn app_json(
     Ok(v)
 }
 
-async fn list_applications(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn list_applications(State(s): State<AdminState>, PathTenant(t): PathTenant) -> ApiResult {
     let mut out = Vec::new();
     for app in s.directory.list_applications(&t.id).await? {
         out.push(app_json(&s, &t, &app).await?);
@@ -242,12 +241,9 @@ async fn list_applications(State(s): State<AdminState>, Path(t): Path<String>) -
 
 async fn create_application(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    GraphJson(req): GraphJson<CreateApplication>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateApplication = parse_json(&headers, &body)?;
     let display_name = req
         .display_name
         .filter(|d| !d.trim().is_empty())
@@ -300,9 +296,9 @@ async fn create_application(
 
 async fn get_application(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let app = s.directory.get_application(&t.id, &id).await?;
     Ok(Json(entity("applications", app_json(&s, &t, &app).await?)).into_response())
 }
@@ -339,12 +335,10 @@ fn sign_in_audience(a: &str) -> Result<SignInAudience, GraphError> {
 /// before anything is stored; then the properties, then `keyCredentials`.
 async fn patch_application(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<PatchApplication>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: PatchApplication = parse_json(&headers, &body)?;
     let app = s.directory.get_application(&t.id, &id).await?;
     let keys = match req.key_credentials {
         Some(entries) => {
@@ -396,20 +390,20 @@ async fn patch_application(
 
 async fn delete_application(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     s.directory.delete_application(&t.id, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn add_password(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let req: AddPassword = if body.is_empty() {
         AddPassword::default()
     } else {
@@ -434,12 +428,10 @@ async fn add_password(
 
 async fn remove_password(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<RemovePassword>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: RemovePassword = parse_json(&headers, &body)?;
     s.directory.remove_password(&t.id, &id, &req.key_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -454,8 +446,10 @@ async fn sp_json(
     Ok(service_principal_json(sp, app.as_ref()))
 }
 
-async fn list_service_principals(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn list_service_principals(
+    State(s): State<AdminState>,
+    PathTenant(t): PathTenant,
+) -> ApiResult {
     let mut out = Vec::new();
     for sp in s
         .directory
@@ -471,12 +465,9 @@ async fn list_service_principals(State(s): State<AdminState>, Path(t): Path<Stri
 
 async fn create_service_principal(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    GraphJson(req): GraphJson<CreateServicePrincipal>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateServicePrincipal = parse_json(&headers, &body)?;
     let sp = s
         .directory
         .create_service_principal(&t.id, &req.app_id)
@@ -490,18 +481,18 @@ async fn create_service_principal(
 
 async fn get_service_principal(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let sp = s.directory.get_service_principal(&t.id, &id).await?;
     Ok(Json(entity("servicePrincipals", sp_json(&s, &sp).await?)).into_response())
 }
 
 async fn delete_service_principal(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let sp = s.directory.get_service_principal(&t.id, &id).await?;
     if palisade_directory::builtin_apps()
         .iter()
@@ -544,9 +535,9 @@ async fn assignment_value(
 
 async fn list_assignments(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let mut out = Vec::new();
     for a in s.directory.list_app_role_assignments(&t.id, &id).await? {
         out.push(assignment_value(&s, &t, &a).await?);
@@ -558,9 +549,9 @@ async fn list_assignments(
 /// roles.
 async fn list_assignments_to(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let mut out = Vec::new();
     for a in s.directory.list_app_role_assignments_to(&t.id, &id).await? {
         out.push(assignment_value(&s, &t, &a).await?);
@@ -573,12 +564,10 @@ async fn list_assignments_to(
 /// from the resource's side (Graph's preferred form).
 async fn create_assignment_to(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<CreateAssignment>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateAssignment = parse_json(&headers, &body)?;
     if !req.resource_id.eq_ignore_ascii_case(&id) {
         return Err(GraphError::bad_request(
             "resourceId must be the service principal in the request path.",
@@ -589,12 +578,10 @@ async fn create_assignment_to(
 
 async fn create_assignment(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<CreateAssignment>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateAssignment = parse_json(&headers, &body)?;
     if !req.principal_id.eq_ignore_ascii_case(&id) {
         return Err(GraphError::bad_request(
             "principalId must be the service principal in the request path.",
@@ -620,9 +607,9 @@ async fn assign(s: &AdminState, t: &TenantRow, req: &CreateAssignment) -> ApiRes
 
 async fn delete_assignment(
     State(s): State<AdminState>,
-    Path((t, id, assignment)): Path<(String, String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id, assignment)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     if s.directory
         .store()
         .delete_app_role_assignment(&t.id, &id, &assignment)
@@ -639,12 +626,9 @@ async fn delete_assignment(
 
 async fn create_grant(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    GraphJson(req): GraphJson<CreateGrant>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateGrant = parse_json(&headers, &body)?;
     let resource = req.resource.unwrap_or_else(|| MTP_APP_ID.to_string());
     match req.kind.as_deref() {
         None | Some("Application") => {}

@@ -1,15 +1,19 @@
-//! What every admin handler shares: the state it works on, how it reads a JSON body, and
-//! how it resolves the tenant of its path. Its own module so that `routes.rs`,
+//! What every admin handler shares: the state it works on, how it reads a JSON body
+//! ([`GraphJson`]), and how it resolves the tenant of its path ([`PathTenant`]) — the
+//! preamble every handler used to repeat. Its own module so that `routes.rs`,
 //! `users.rs` and `certificates.rs` import it and not each other.
 
 use crate::graph::GraphError;
 use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use palisade_authority::KeyManager;
 use palisade_directory::Directory;
 use palisade_store::TenantRow;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What the admin API works on.
@@ -55,4 +59,40 @@ pub(crate) async fn tenant(state: &AdminState, segment: &str) -> Result<TenantRo
         .resolve_tenant(segment)
         .await?
         .ok_or_else(|| GraphError::not_found(format!("Tenant '{segment}' does not exist.")))
+}
+
+/// The tenant named by the request path's `{tenant}` segment, resolved (Graph's 404 when
+/// unknown).
+pub(crate) struct PathTenant(pub TenantRow);
+
+impl FromRequestParts<AdminState> for PathTenant {
+    type Rejection = GraphError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AdminState,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| GraphError::bad_request(format!("Invalid request path: {e}")))?;
+        let segment = params
+            .get("tenant")
+            .ok_or_else(|| GraphError::bad_request("The request path names no tenant."))?;
+        Ok(PathTenant(tenant(state, segment).await?))
+    }
+}
+
+/// A JSON request body read with [`parse_json`] (Graph's 400 otherwise).
+pub(crate) struct GraphJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for GraphJson<T> {
+    type Rejection = GraphError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| GraphError::bad_request(format!("Invalid request body: {e}")))?;
+        parse_json(&headers, &body).map(GraphJson)
+    }
 }

@@ -1194,7 +1194,7 @@ mod tests {
             .expect("list");
         assert_eq!(
             page.iter().map(|i| i.incident_id).collect::<Vec<_>>(),
-            vec![4, 3, 1, 0]
+            vec![5, 4, 3, 1]
         );
         let rejected = store
             .update_incident_with("ta", 1, |_| Err::<IncidentUpdate, _>("no"))
