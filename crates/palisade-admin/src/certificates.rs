@@ -1,7 +1,8 @@
 //! Certificate credentials on the admin API, as Graph shapes them:
 //! `POST …/applications/{id}/addKey` (with the proof of possession Graph requires),
-//! `POST …/applications/{id}/removeKey`, and `PATCH …/applications/{id}` with
-//! `keyCredentials` (the way to add the first certificate). Entries of a PATCH that carry
+//! `POST …/applications/{id}/removeKey`, and the `keyCredentials` of
+//! `PATCH …/applications/{id}` (the way to add the first certificate; the handler is in
+//! `routes.rs`). Entries of a PATCH that carry
 //! only a `keyId` keep that credential; entries with a `key` add one; the rest go.
 //!
 //! [inferred] `customKeyIdentifier` is the certificate's SHA-1 thumbprint in upper-case hex,
@@ -9,15 +10,14 @@
 //! (Graph returns it only on `$select`).
 
 use crate::graph::{unix, GraphError};
-use crate::routes::{parse_json, tenant, AdminState};
-use axum::body::Bytes;
+use crate::state::{AdminState, GraphJson, PathTenant};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use palisade_authority::assertion::{parse_jws, verify_signed_by_application};
 use palisade_directory::certificates::thumbprint_hex;
-use palisade_directory::{KeyCredentialPatch, NewKeyCredential};
+use palisade_directory::{parse_certificate, KeyCredentialPatch, NewKeyCredential};
 use palisade_store::KeyCredentialRow;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -96,7 +96,7 @@ impl KeyCredentialInput {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AddKey {
+pub(crate) struct AddKey {
     /// The Graph SDKs send it; ignored.
     #[serde(rename = "@odata.type")]
     _odata_type: Option<String>,
@@ -108,21 +108,12 @@ struct AddKey {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RemoveKey {
+pub(crate) struct RemoveKey {
     /// The Graph SDKs send it; ignored.
     #[serde(rename = "@odata.type")]
     _odata_type: Option<String>,
     key_id: String,
     proof: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PatchApplication {
-    /// The Graph SDKs send it; ignored.
-    #[serde(rename = "@odata.type")]
-    _odata_type: Option<String>,
-    key_credentials: Option<Vec<KeyCredentialInput>>,
 }
 
 /// Checks an `addKey`/`removeKey` proof: a JWT signed by a current certificate of the
@@ -171,14 +162,12 @@ async fn check_proof(
 }
 
 /// `POST …/applications/{id}/addKey`.
-pub async fn add_key(
+pub(crate) async fn add_key(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<AddKey>,
 ) -> Result<Response, GraphError> {
-    let t = tenant(&s, &t).await?;
-    let req: AddKey = parse_json(&headers, &body)?;
     if req
         .password_credential
         .as_ref()
@@ -201,44 +190,43 @@ pub async fn add_key(
 }
 
 /// `POST …/applications/{id}/removeKey`.
-pub async fn remove_key(
+pub(crate) async fn remove_key(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<RemoveKey>,
 ) -> Result<Response, GraphError> {
-    let t = tenant(&s, &t).await?;
-    let req: RemoveKey = parse_json(&headers, &body)?;
     let app = s.directory.get_application(&t.id, &id).await?;
     check_proof(&s, &app, req.proof.as_deref()).await?;
     s.directory.remove_key(&t.id, &app.id, &req.key_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `PATCH …/applications/{id}`: `keyCredentials` (other properties are not updatable here).
-pub async fn patch_application(
-    State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, GraphError> {
-    let t = tenant(&s, &t).await?;
-    let req: PatchApplication = parse_json(&headers, &body).map_err(|e| {
-        GraphError::bad_request(format!(
-            "{} (only keyCredentials can be updated with PATCH)",
-            e.message
-        ))
-    })?;
-    let Some(entries) = req.key_credentials else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
+/// The entries of a PATCH of `keyCredentials`, checked before anything is stored (so a
+/// PATCH that also changes other properties changes nothing when a certificate is bad):
+/// entries with only a `keyId` keep that credential of `existing`, entries with a `key`
+/// add a certificate.
+pub(crate) fn key_credentials_patch(
+    entries: Vec<KeyCredentialInput>,
+    existing: &[KeyCredentialRow],
+) -> Result<Vec<KeyCredentialPatch>, GraphError> {
     let mut patch = Vec::with_capacity(entries.len());
     for entry in entries {
         patch.push(match (&entry.key, &entry.key_id) {
-            (None, Some(key_id)) => KeyCredentialPatch::Keep(key_id.clone()),
-            _ => KeyCredentialPatch::Add(entry.into_new()?),
+            (None, Some(key_id)) => {
+                if !existing.iter().any(|k| k.key_id.eq_ignore_ascii_case(key_id)) {
+                    return Err(GraphError::bad_request(format!(
+                        "keyCredential {key_id} does not exist; give its 'key' to add a certificate."
+                    )));
+                }
+                KeyCredentialPatch::Keep(key_id.clone())
+            }
+            _ => {
+                let new = entry.into_new()?;
+                parse_certificate(&new.certificate)?;
+                KeyCredentialPatch::Add(new)
+            }
         });
     }
-    s.directory.replace_keys(&t.id, &id, patch).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(patch)
 }

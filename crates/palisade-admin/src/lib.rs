@@ -10,9 +10,9 @@
 //! | `GET, POST /admin/{tenant}/v1.0/applications` | `/v1.0/applications` |
 //! | `GET, DELETE /admin/{tenant}/v1.0/applications/{id}` | same (`{id}` = object id or appId) |
 //! | `POST …/applications/{id}/addPassword`, `…/removePassword` | same |
-//! | `PATCH …/applications/{id}` (`keyCredentials`), `POST …/addKey`, `…/removeKey` (with proof) | same |
+//! | `PATCH …/applications/{id}` (properties and `keyCredentials`), `POST …/addKey`, `…/removeKey` (with proof) | same |
 //! | `GET, POST /admin/{tenant}/v1.0/servicePrincipals`, `GET, DELETE …/{id}` | same |
-//! | `GET, POST …/servicePrincipals/{id}/appRoleAssignments`, `DELETE …/{assignmentId}` | same |
+//! | `GET, POST …/servicePrincipals/{id}/appRoleAssignments`, `DELETE …/{assignmentId}` | same (`appRoleAssignedTo`: only at Graph's paths) |
 //! | `GET, POST /admin/{tenant}/v1.0/users`, `GET, PATCH, DELETE …/users/{id}` | same (`{id}` = object id or UPN) |
 //! | `POST …/users/{id}/revokeSignInSessions` | same |
 //! | `GET …/roleManagement/directory/roleDefinitions`, `GET, POST …/roleAssignments`, `DELETE …/roleAssignments/{id}` | same (built-in roles, scope `/`) |
@@ -29,7 +29,9 @@ mod auth;
 mod certificates;
 mod graph;
 mod routes;
+mod state;
 mod users;
 
 pub use auth::{bootstrap_admin_key, AdminKeyError};
-pub use routes::{directory_router, router, AdminState};
+pub use routes::{directory_router, router};
+pub use state::AdminState;

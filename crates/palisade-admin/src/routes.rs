@@ -2,6 +2,7 @@
 
 use crate::auth::is_admin_key;
 use crate::graph::*;
+use crate::state::{parse_json, AdminState, ApiResult, GraphJson, PathTenant};
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -9,48 +10,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use palisade_authority::KeyManager;
-use palisade_directory::{
-    ApplicationDefinition, Directory, NewApplication, SignInAudience, MTP_APP_ID,
-};
+use palisade_directory::{ApplicationDefinition, NewApplication, SignInAudience, MTP_APP_ID};
 use palisade_store::TenantRow;
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use std::sync::Arc;
-
-/// What the admin API works on.
-#[derive(Clone, Debug)]
-pub struct AdminState {
-    /// The directory.
-    pub directory: Directory,
-    /// The token service's signing keys.
-    pub keys: Arc<KeyManager>,
-}
-
-type ApiResult = Result<Response, GraphError>;
-
-pub(crate) fn parse_json<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<T, GraphError> {
-    let is_json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/json")
-        });
-    if !is_json {
-        return Err(GraphError::bad_request(
-            "Content-Type must be application/json.",
-        ));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| GraphError::bad_request(format!("Invalid request body: {e}")))
-}
 
 /// The challenge on the admin API's 401s and 400s (RFC 6750 §3): no error code when no key
 /// was presented, `invalid_token` for a wrong one, `invalid_request` for a malformed request.
@@ -110,7 +72,7 @@ fn graph_routes() -> Router<AdminState> {
             "/applications/{id}",
             get(get_application)
                 .delete(delete_application)
-                .patch(crate::certificates::patch_application),
+                .patch(patch_application),
         )
         .route(
             "/applications/{id}/addKey",
@@ -146,7 +108,7 @@ fn graph_routes() -> Router<AdminState> {
 /// that tenant (the Graph API at `/v1.0/applications`…, which checks Graph tokens and
 /// directory permissions, then forwards here). Never serve this router directly.
 /// Adds what only Graph's paths offer: `GET organization` and
-/// `POST servicePrincipals/{resource}/appRoleAssignedTo`.
+/// `GET, POST servicePrincipals/{resource}/appRoleAssignedTo`.
 pub fn directory_router(state: AdminState) -> Router {
     Router::new()
         .nest(
@@ -155,7 +117,7 @@ pub fn directory_router(state: AdminState) -> Router {
                 .route("/organization", get(get_organization))
                 .route(
                     "/servicePrincipals/{id}/appRoleAssignedTo",
-                    post(create_assignment_to),
+                    get(list_assignments_to).post(create_assignment_to),
                 ),
         )
         .with_state(state)
@@ -179,14 +141,6 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-pub(crate) async fn tenant(state: &AdminState, segment: &str) -> Result<TenantRow, GraphError> {
-    state
-        .directory
-        .resolve_tenant(segment)
-        .await?
-        .ok_or_else(|| GraphError::not_found(format!("Tenant '{segment}' does not exist.")))
-}
-
 // ----- tenants ---------------------------------------------------------------------------
 
 async fn list_tenants(State(s): State<AdminState>) -> ApiResult {
@@ -198,8 +152,10 @@ async fn list_tenants(State(s): State<AdminState>) -> ApiResult {
     .into_response())
 }
 
-async fn create_tenant(State(s): State<AdminState>, headers: HeaderMap, body: Bytes) -> ApiResult {
-    let req: CreateTenant = parse_json(&headers, &body)?;
+async fn create_tenant(
+    State(s): State<AdminState>,
+    GraphJson(req): GraphJson<CreateTenant>,
+) -> ApiResult {
     let t = s
         .directory
         .create_tenant(&req.display_name, req.domain.as_deref(), req.id.as_deref())
@@ -211,14 +167,12 @@ async fn create_tenant(State(s): State<AdminState>, headers: HeaderMap, body: By
         .into_response())
 }
 
-async fn get_tenant(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn get_tenant(PathTenant(t): PathTenant) -> ApiResult {
     Ok(Json(entity("organization", tenant_json(&t))).into_response())
 }
 
 /// `GET …/organization`: the tenant, as Graph's one-item collection.
-async fn get_organization(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn get_organization(PathTenant(t): PathTenant) -> ApiResult {
     Ok(Json(collection("organization", vec![tenant_json(&t)])).into_response())
 }
 
@@ -277,8 +231,7 @@ async fn app_json(
     Ok(v)
 }
 
-async fn list_applications(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn list_applications(State(s): State<AdminState>, PathTenant(t): PathTenant) -> ApiResult {
     let mut out = Vec::new();
     for app in s.directory.list_applications(&t.id).await? {
         out.push(app_json(&s, &t, &app).await?);
@@ -288,23 +241,16 @@ async fn list_applications(State(s): State<AdminState>, Path(t): Path<String>) -
 
 async fn create_application(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    GraphJson(req): GraphJson<CreateApplication>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateApplication = parse_json(&headers, &body)?;
     let display_name = req
         .display_name
         .filter(|d| !d.trim().is_empty())
         .ok_or_else(|| GraphError::bad_request("Property 'displayName' is required."))?;
     let audience = match req.sign_in_audience.as_deref() {
         None => SignInAudience::AzureADMyOrg,
-        Some(a) => SignInAudience::parse(a).ok_or_else(|| {
-            GraphError::bad_request(format!(
-                "signInAudience '{a}' is not supported; use AzureADMyOrg or AzureADMultipleOrgs."
-            ))
-        })?,
+        Some(a) => sign_in_audience(a)?,
     };
     let api = req.api;
     let new = NewApplication {
@@ -350,29 +296,114 @@ async fn create_application(
 
 async fn get_application(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let app = s.directory.get_application(&t.id, &id).await?;
     Ok(Json(entity("applications", app_json(&s, &t, &app).await?)).into_response())
 }
 
+/// `PATCH …/applications/{id}` body: the registration's properties, and `keyCredentials`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PatchApplication {
+    /// `@odata.type`, which the Graph SDKs send on every object; accepted and ignored.
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    display_name: Option<String>,
+    sign_in_audience: Option<String>,
+    is_fallback_public_client: Option<bool>,
+    identifier_uris: Option<Vec<String>>,
+    web: Option<RedirectUris>,
+    spa: Option<RedirectUris>,
+    public_client: Option<RedirectUris>,
+    required_resource_access: Option<Vec<palisade_directory::RequiredResourceAccess>>,
+    app_roles: Option<Vec<palisade_directory::AppRole>>,
+    api: Option<ApiSettings>,
+    key_credentials: Option<Vec<crate::certificates::KeyCredentialInput>>,
+}
+
+fn sign_in_audience(a: &str) -> Result<SignInAudience, GraphError> {
+    SignInAudience::parse(a).ok_or_else(|| {
+        GraphError::bad_request(format!(
+            "signInAudience '{a}' is not supported; use AzureADMyOrg or AzureADMultipleOrgs."
+        ))
+    })
+}
+
+/// `PATCH …/applications/{id}` → 204. Every property is checked (certificates included)
+/// before anything is stored; then the properties, then `keyCredentials`.
+async fn patch_application(
+    State(s): State<AdminState>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<PatchApplication>,
+) -> ApiResult {
+    let app = s.directory.get_application(&t.id, &id).await?;
+    let keys = match req.key_credentials {
+        Some(entries) => {
+            let existing = s.directory.list_keys(&t.id, &app.id).await?;
+            Some(crate::certificates::key_credentials_patch(
+                entries, &existing,
+            )?)
+        }
+        None => None,
+    };
+    let public = req
+        .is_fallback_public_client
+        .unwrap_or(app.is_public_client);
+    let adds_key = keys.as_ref().is_some_and(|k| {
+        k.iter()
+            .any(|e| matches!(e, palisade_directory::KeyCredentialPatch::Add(_)))
+    });
+    if public && adds_key {
+        return Err(GraphError::bad_request(
+            "a public client application cannot have certificate credentials",
+        ));
+    }
+    let api = req.api;
+    let patch = palisade_directory::ApplicationPatch {
+        display_name: req.display_name,
+        sign_in_audience: req
+            .sign_in_audience
+            .as_deref()
+            .map(sign_in_audience)
+            .transpose()?,
+        is_public_client: req.is_fallback_public_client,
+        identifier_uris: req.identifier_uris,
+        web_redirect_uris: req.web.and_then(|w| w.redirect_uris),
+        public_client_redirect_uris: req.public_client.and_then(|p| p.redirect_uris),
+        spa_redirect_uris: req.spa.and_then(|p| p.redirect_uris),
+        required_resource_access: req.required_resource_access,
+        app_roles: req.app_roles,
+        requested_access_token_version: api.as_ref().and_then(|a| a.requested_access_token_version),
+        oauth2_permission_scopes: api.and_then(|a| a.oauth2_permission_scopes),
+    };
+    s.directory
+        .update_application(&t.id, &app.id, patch)
+        .await?;
+    if let Some(keys) = keys {
+        s.directory.replace_keys(&t.id, &app.id, keys).await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 async fn delete_application(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     s.directory.delete_application(&t.id, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn add_password(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let req: AddPassword = if body.is_empty() {
         AddPassword::default()
     } else {
@@ -397,12 +428,10 @@ async fn add_password(
 
 async fn remove_password(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<RemovePassword>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: RemovePassword = parse_json(&headers, &body)?;
     s.directory.remove_password(&t.id, &id, &req.key_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -417,8 +446,10 @@ async fn sp_json(
     Ok(service_principal_json(sp, app.as_ref()))
 }
 
-async fn list_service_principals(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn list_service_principals(
+    State(s): State<AdminState>,
+    PathTenant(t): PathTenant,
+) -> ApiResult {
     let mut out = Vec::new();
     for sp in s
         .directory
@@ -434,12 +465,9 @@ async fn list_service_principals(State(s): State<AdminState>, Path(t): Path<Stri
 
 async fn create_service_principal(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    GraphJson(req): GraphJson<CreateServicePrincipal>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateServicePrincipal = parse_json(&headers, &body)?;
     let sp = s
         .directory
         .create_service_principal(&t.id, &req.app_id)
@@ -453,18 +481,18 @@ async fn create_service_principal(
 
 async fn get_service_principal(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let sp = s.directory.get_service_principal(&t.id, &id).await?;
     Ok(Json(entity("servicePrincipals", sp_json(&s, &sp).await?)).into_response())
 }
 
 async fn delete_service_principal(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let sp = s.directory.get_service_principal(&t.id, &id).await?;
     if palisade_directory::builtin_apps()
         .iter()
@@ -507,9 +535,9 @@ async fn assignment_value(
 
 async fn list_assignments(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let mut out = Vec::new();
     for a in s.directory.list_app_role_assignments(&t.id, &id).await? {
         out.push(assignment_value(&s, &t, &a).await?);
@@ -517,16 +545,29 @@ async fn list_assignments(
     Ok(Json(collection("appRoleAssignments", out)).into_response())
 }
 
+/// `GET servicePrincipals/{resource}/appRoleAssignedTo`: who holds the resource's app
+/// roles.
+async fn list_assignments_to(
+    State(s): State<AdminState>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult {
+    let mut out = Vec::new();
+    for a in s.directory.list_app_role_assignments_to(&t.id, &id).await? {
+        out.push(assignment_value(&s, &t, &a).await?);
+    }
+    let context = format!("servicePrincipals('{id}')/appRoleAssignedTo");
+    Ok(Json(collection(&context, out)).into_response())
+}
+
 /// `POST servicePrincipals/{resource}/appRoleAssignedTo`: the same assignment, addressed
 /// from the resource's side (Graph's preferred form).
 async fn create_assignment_to(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<CreateAssignment>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateAssignment = parse_json(&headers, &body)?;
     if !req.resource_id.eq_ignore_ascii_case(&id) {
         return Err(GraphError::bad_request(
             "resourceId must be the service principal in the request path.",
@@ -537,12 +578,10 @@ async fn create_assignment_to(
 
 async fn create_assignment(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<CreateAssignment>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateAssignment = parse_json(&headers, &body)?;
     if !req.principal_id.eq_ignore_ascii_case(&id) {
         return Err(GraphError::bad_request(
             "principalId must be the service principal in the request path.",
@@ -568,9 +607,9 @@ async fn assign(s: &AdminState, t: &TenantRow, req: &CreateAssignment) -> ApiRes
 
 async fn delete_assignment(
     State(s): State<AdminState>,
-    Path((t, id, assignment)): Path<(String, String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id, assignment)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     if s.directory
         .store()
         .delete_app_role_assignment(&t.id, &id, &assignment)
@@ -587,12 +626,9 @@ async fn delete_assignment(
 
 async fn create_grant(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    GraphJson(req): GraphJson<CreateGrant>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateGrant = parse_json(&headers, &body)?;
     let resource = req.resource.unwrap_or_else(|| MTP_APP_ID.to_string());
     match req.kind.as_deref() {
         None | Some("Application") => {}

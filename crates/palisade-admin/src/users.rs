@@ -3,11 +3,10 @@
 //! Graph has no such resource).
 
 use crate::graph::{collection, entity, unix, GraphError};
-use crate::routes::{parse_json, tenant, AdminState};
-use axum::body::Bytes;
+use crate::state::{AdminState, ApiResult, GraphJson, PathTenant};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use palisade_directory::roles::{builtin_roles, find_role};
@@ -17,8 +16,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use time::OffsetDateTime;
-
-type ApiResult = Result<Response, GraphError>;
 
 /// Graph-shaped routes, nested under `/admin/{tenant}/v1.0`.
 pub(crate) fn graph_routes() -> Router<AdminState> {
@@ -131,20 +128,16 @@ fn expiry(s: &AdminState, p: &PasswordProfile) -> Option<i64> {
     }
 }
 
-async fn list_users(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn list_users(State(s): State<AdminState>, PathTenant(t): PathTenant) -> ApiResult {
     let users = s.directory.list_users(&t.id).await?;
     Ok(Json(collection("users", users.iter().map(user_json).collect())).into_response())
 }
 
 async fn create_user(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    GraphJson(req): GraphJson<CreateUser>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateUser = parse_json(&headers, &body)?;
     let _ = req.mail_nickname;
     let upn = req
         .user_principal_name
@@ -172,20 +165,21 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(entity("users", user_json(&u)))).into_response())
 }
 
-async fn get_user(State(s): State<AdminState>, Path((t, id)): Path<(String, String)>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn get_user(
+    State(s): State<AdminState>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult {
     let u = s.directory.get_user(&t.id, &id).await?;
     Ok(Json(entity("users", user_json(&u))).into_response())
 }
 
 async fn update_user(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<PatchUser>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: PatchUser = parse_json(&headers, &body)?;
     let password = match req.password_profile {
         Some(p) => {
             let expires = expiry(&s, &p);
@@ -212,18 +206,18 @@ async fn update_user(
 
 async fn delete_user(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     s.directory.delete_user(&t.id, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn revoke_sessions(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     s.directory.revoke_sign_in_sessions(&t.id, &id).await?;
     Ok(Json(json!({
         "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean",
@@ -282,10 +276,9 @@ fn principal_filter(q: &HashMap<String, String>) -> Result<Option<String>, Graph
 
 async fn list_role_assignments(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
+    PathTenant(t): PathTenant,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let principal = principal_filter(&q)?;
     let list = s
         .directory
@@ -311,12 +304,9 @@ struct CreateRoleAssignment {
 
 async fn create_role_assignment(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    GraphJson(req): GraphJson<CreateRoleAssignment>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateRoleAssignment = parse_json(&headers, &body)?;
     if req.directory_scope_id.as_deref().is_some_and(|d| d != "/") {
         return Err(GraphError::bad_request(
             "Only the tenant-wide directoryScopeId '/' is supported.",
@@ -338,9 +328,9 @@ async fn create_role_assignment(
 
 async fn delete_role_assignment(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     s.directory.remove_role_assignment(&t.id, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -360,10 +350,9 @@ pub(crate) fn grant_json(g: &PermissionGrantRow) -> Value {
 
 async fn list_grants(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
+    PathTenant(t): PathTenant,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let client = match q.get("$filter") {
         None => None,
         Some(f) => Some(
@@ -402,12 +391,9 @@ struct CreatePermissionGrant {
 
 async fn create_grant(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    GraphJson(req): GraphJson<CreatePermissionGrant>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreatePermissionGrant = parse_json(&headers, &body)?;
     let g = s
         .directory
         .create_permission_grant(
@@ -428,9 +414,9 @@ async fn create_grant(
 
 async fn get_grant(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let g = s.directory.get_permission_grant(&t.id, &id).await?;
     Ok(Json(entity("oauth2PermissionGrants", grant_json(&g))).into_response())
 }
@@ -446,12 +432,10 @@ struct PatchPermissionGrant {
 
 async fn update_grant(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<PatchPermissionGrant>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: PatchPermissionGrant = parse_json(&headers, &body)?;
     s.directory
         .update_permission_grant(&t.id, &id, &req.scope)
         .await?;
@@ -460,9 +444,9 @@ async fn update_grant(
 
 async fn delete_grant(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     s.directory.delete_permission_grant(&t.id, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -521,8 +505,7 @@ fn device_json(d: &DeviceRow, groups: &[DeviceGroupRow]) -> Value {
     })
 }
 
-async fn list_device_groups(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn list_device_groups(State(s): State<AdminState>, PathTenant(t): PathTenant) -> ApiResult {
     let groups = s.directory.list_device_groups(&t.id).await?;
     Ok(Json(json!({"value": groups.iter().map(group_json).collect::<Vec<_>>()})).into_response())
 }
@@ -540,12 +523,9 @@ struct CreateDeviceGroup {
 
 async fn create_device_group(
     State(s): State<AdminState>,
-    Path(t): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    GraphJson(req): GraphJson<CreateDeviceGroup>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: CreateDeviceGroup = parse_json(&headers, &body)?;
     let g = s
         .directory
         .create_device_group(
@@ -560,15 +540,14 @@ async fn create_device_group(
 
 async fn delete_device_group(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     s.directory.delete_device_group(&t.id, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn list_devices(State(s): State<AdminState>, Path(t): Path<String>) -> ApiResult {
-    let t = tenant(&s, &t).await?;
+async fn list_devices(State(s): State<AdminState>, PathTenant(t): PathTenant) -> ApiResult {
     let groups = s.directory.list_device_groups(&t.id).await?;
     let devices = s.directory.list_devices(&t.id).await?;
     Ok(Json(json!({
@@ -589,12 +568,10 @@ struct PutDevice {
 
 async fn put_device(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<PutDevice>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: PutDevice = parse_json(&headers, &body)?;
     let d = s
         .directory
         .register_device(
@@ -623,9 +600,9 @@ pub(crate) fn scope_json(scope: &DeviceGroupScope, groups: &[DeviceGroupRow]) ->
 
 async fn get_user_device_groups(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
     let scope = s.directory.user_device_groups(&t.id, &id).await?;
     let groups = s.directory.list_device_groups(&t.id).await?;
     Ok(Json(scope_json(&scope, &groups)).into_response())
@@ -644,12 +621,10 @@ struct PutUserDeviceGroups {
 
 async fn put_user_device_groups(
     State(s): State<AdminState>,
-    Path((t, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PathTenant(t): PathTenant,
+    Path((_, id)): Path<(String, String)>,
+    GraphJson(req): GraphJson<PutUserDeviceGroups>,
 ) -> ApiResult {
-    let t = tenant(&s, &t).await?;
-    let req: PutUserDeviceGroups = parse_json(&headers, &body)?;
     let groups =
         match req.scope.as_str() {
             "all" if req.groups.is_empty() => None,

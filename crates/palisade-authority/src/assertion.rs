@@ -29,7 +29,7 @@ use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use palisade_directory::certificates::thumbprint_hex;
-use palisade_directory::{parse_certificate, Application, Directory};
+use palisade_directory::{parse_certificate_der, Application, Directory};
 use palisade_store::{KeyCredentialRow, Thumbprint};
 use serde_json::{Map, Value};
 
@@ -193,7 +193,7 @@ pub async fn verify_signed_by_application(
             }
             .into_aad()
         })?;
-    let cert = parse_certificate(&key.certificate_der).map_err(internal)?;
+    let cert = parse_certificate_der(&key.certificate_der).map_err(internal)?;
     UnparsedPublicKey::new(algorithm, &cert.rsa_public_key)
         .verify(jws.signing_input.as_bytes(), &jws.signature)
         .map_err(|_| AssertionError::BadSignature(hex.clone()).into_aad())?;

@@ -334,6 +334,30 @@ impl GraphSecurityClient {
         format!("{}{path}", self.client.api_base())
     }
 
+    /// `…/security/{set}/{id}`, the id checked.
+    fn entity_url(&self, set: &str, id: &str) -> Result<String, Error> {
+        Ok(self.url(&format!("/security/{set}/{}", encode_id(id)?)))
+    }
+
+    /// `GET` of one entity.
+    async fn get_entity<T: serde::de::DeserializeOwned>(&self, url: String) -> Result<T, Error> {
+        self.client
+            .call_json(Method::GET, &url, None, Replay::Safe)
+            .await
+    }
+
+    /// `PATCH` of one entity; idempotent, so retried like a read. Returns the entity.
+    async fn patch_entity<T: serde::de::DeserializeOwned>(
+        &self,
+        url: String,
+        update: &impl Serialize,
+    ) -> Result<T, Error> {
+        let body = to_body(&url, update)?;
+        self.client
+            .call_json(Method::PATCH, &url, Some(body), Replay::Safe)
+            .await
+    }
+
     fn list<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         path: &str,
@@ -411,13 +435,11 @@ impl GraphSecurityClient {
         id: &str,
         expand_alerts: bool,
     ) -> Result<SecurityIncident, Error> {
-        let mut url = self.url(&format!("/security/incidents/{}", encode_id(id)?));
+        let mut url = self.entity_url("incidents", id)?;
         if expand_alerts {
             url.push_str("?$expand=alerts");
         }
-        self.client
-            .call_json(Method::GET, &url, None, Replay::Safe)
-            .await
+        self.get_entity(url).await
     }
 
     /// `PATCH /security/incidents/{id}`; returns the updated incident. Idempotent, so
@@ -427,10 +449,7 @@ impl GraphSecurityClient {
         id: &str,
         update: &SecurityIncidentUpdate,
     ) -> Result<SecurityIncident, Error> {
-        let url = self.url(&format!("/security/incidents/{}", encode_id(id)?));
-        let body = to_body(&url, update)?;
-        self.client
-            .call_json(Method::PATCH, &url, Some(body), Replay::Safe)
+        self.patch_entity(self.entity_url("incidents", id)?, update)
             .await
     }
 
@@ -441,8 +460,8 @@ impl GraphSecurityClient {
         id: &str,
         comment: &str,
     ) -> Result<Vec<AlertComment>, Error> {
-        let url = self.url(&format!("/security/incidents/{}/comments", encode_id(id)?));
-        self.comment(url, comment).await
+        self.comment(self.entity_url("incidents", id)? + "/comments", comment)
+            .await
     }
 
     /// Streams alerts over every page.
@@ -463,10 +482,7 @@ impl GraphSecurityClient {
 
     /// `GET /security/alerts_v2/{id}`.
     pub async fn get_alert(&self, id: &str) -> Result<SecurityAlert, Error> {
-        let url = self.url(&format!("/security/alerts_v2/{}", encode_id(id)?));
-        self.client
-            .call_json(Method::GET, &url, None, Replay::Safe)
-            .await
+        self.get_entity(self.entity_url("alerts_v2", id)?).await
     }
 
     /// `PATCH /security/alerts_v2/{id}`.
@@ -475,10 +491,7 @@ impl GraphSecurityClient {
         id: &str,
         update: &SecurityAlertUpdate,
     ) -> Result<SecurityAlert, Error> {
-        let url = self.url(&format!("/security/alerts_v2/{}", encode_id(id)?));
-        let body = to_body(&url, update)?;
-        self.client
-            .call_json(Method::PATCH, &url, Some(body), Replay::Safe)
+        self.patch_entity(self.entity_url("alerts_v2", id)?, update)
             .await
     }
 
@@ -488,8 +501,8 @@ impl GraphSecurityClient {
         id: &str,
         comment: &str,
     ) -> Result<Vec<AlertComment>, Error> {
-        let url = self.url(&format!("/security/alerts_v2/{}/comments", encode_id(id)?));
-        self.comment(url, comment).await
+        self.comment(self.entity_url("alerts_v2", id)? + "/comments", comment)
+            .await
     }
 
     async fn comment(&self, url: String, comment: &str) -> Result<Vec<AlertComment>, Error> {

@@ -185,6 +185,11 @@ pub struct HuntScope {
     /// `None`: every device. `Some`: only rows of these devices; rows naming another device
     /// are never read (rows and tables that name no device stay visible).
     pub devices: Option<DeviceSet>,
+    /// The earliest `Timestamp` the query asks to read (Graph's `Timespan` start), inside
+    /// the 30 days before `now`; `None`: the whole 30 days. An implementation that cannot
+    /// narrow its window says so in its docs (the engine's, today: see the binary's
+    /// `EngineService`).
+    pub since: Option<OffsetDateTime>,
 }
 
 /// The devices a scoped caller may see.
@@ -202,6 +207,7 @@ impl HuntScope {
         HuntScope {
             tenant_id: tenant_id.into(),
             devices: None,
+            since: None,
         }
     }
 }

@@ -47,6 +47,12 @@ pub struct QuotaConfig {
     pub update_incident: Vec<QuotaLimit>,
     /// Limits for `POST /api/advancedhunting/run`, counted per tenant (all apps together).
     pub hunting: Vec<QuotaLimit>,
+    /// Resource units of the directory at Graph's paths (every call; a `GET` of
+    /// `applications`, `users` or `oauth2PermissionGrants` costs 2 units, others 1),
+    /// graph.md §6: 3,500 units per 10 seconds [Graph's figure for tenants under 50 users].
+    pub directory_units: Vec<QuotaLimit>,
+    /// Writes to the directory at Graph's paths: 3,000 per 150 seconds (graph.md §6).
+    pub directory_writes: Vec<QuotaLimit>,
 }
 
 impl Default for QuotaConfig {
@@ -57,6 +63,14 @@ impl Default for QuotaConfig {
             get_incident: vec![QuotaLimit::per_minute(100), QuotaLimit::per_hour(1500)],
             update_incident: vec![QuotaLimit::per_minute(50), QuotaLimit::per_hour(1500)],
             hunting: vec![QuotaLimit::per_minute(45)],
+            directory_units: vec![QuotaLimit {
+                max_calls: 3500,
+                window: Duration::seconds(10),
+            }],
+            directory_writes: vec![QuotaLimit {
+                max_calls: 3000,
+                window: Duration::seconds(150),
+            }],
         }
     }
 }
@@ -99,7 +113,16 @@ struct Window {
     count: u32,
 }
 
-type Key = (String, String, Operation);
+/// What a counter counts: one operation of the Defender API (or Graph's security
+/// methods), or the directory at Graph's paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Counter {
+    Operation(Operation),
+    DirectoryUnits,
+    DirectoryWrites,
+}
+
+type Key = (String, String, Counter);
 
 /// Counts calls and refuses those over quota.
 #[derive(Debug)]
@@ -129,69 +152,113 @@ impl QuotaTracker {
         op: Operation,
         now: OffsetDateTime,
     ) -> Result<(), QuotaExceeded> {
-        if !self.config.enabled {
-            return Ok(());
+        self.charge(
+            tenant_id,
+            app_id,
+            &[(Counter::Operation(op), self.config.limits(op), 1)],
+            now,
+        )
+    }
+
+    /// Records one call to the directory at Graph's paths costing `units` (and a write,
+    /// when `write`), or refuses it without counting anything.
+    pub fn check_directory(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+        units: u32,
+        write: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), QuotaExceeded> {
+        let units_charge = (
+            Counter::DirectoryUnits,
+            self.config.directory_units.as_slice(),
+            units,
+        );
+        if write {
+            let writes = (
+                Counter::DirectoryWrites,
+                self.config.directory_writes.as_slice(),
+                1,
+            );
+            self.charge(tenant_id, app_id, &[units_charge, writes], now)
+        } else {
+            self.charge(tenant_id, app_id, &[units_charge], now)
         }
-        let limits = self.config.limits(op);
-        if limits.is_empty() {
+    }
+
+    /// Adds each `(counter, limits, cost)` to its windows if every one stays within its
+    /// limits; otherwise counts nothing and names the limit that frees up last.
+    fn charge(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+        charges: &[(Counter, &[QuotaLimit], u32)],
+        now: OffsetDateTime,
+    ) -> Result<(), QuotaExceeded> {
+        if !self.config.enabled || charges.iter().all(|(_, l, _)| l.is_empty()) {
             return Ok(());
         }
         let mut map = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= SWEEP_THRESHOLD {
-            let longest = limits
+            let longest = charges
                 .iter()
-                .map(|l| l.window)
+                .flat_map(|(_, limits, _)| limits.iter().map(|l| l.window))
                 .max()
-                .unwrap_or(Duration::HOUR);
+                .unwrap_or(Duration::HOUR)
+                .max(Duration::HOUR);
             map.retain(|_, ws| ws.iter().any(|w| now - w.start < longest));
         }
-        let windows = map
-            .entry((tenant_id.to_string(), app_id.to_string(), op))
-            .or_insert_with(|| {
-                limits
-                    .iter()
-                    .map(|_| Window {
-                        start: now,
-                        count: 0,
-                    })
-                    .collect()
-            });
-        if windows.len() != limits.len() {
-            *windows = limits
+        let fresh = |limits: &[QuotaLimit]| -> Vec<Window> {
+            limits
                 .iter()
                 .map(|_| Window {
                     start: now,
                     count: 0,
                 })
-                .collect();
-        }
+                .collect()
+        };
         let mut refused: Option<QuotaExceeded> = None;
-        for (w, limit) in windows.iter_mut().zip(limits) {
-            if now < w.start || now - w.start >= limit.window {
-                *w = Window {
-                    start: now,
-                    count: 0,
-                };
+        for (counter, limits, cost) in charges {
+            let windows = map
+                .entry((tenant_id.to_string(), app_id.to_string(), *counter))
+                .or_insert_with(|| fresh(limits));
+            if windows.len() != limits.len() {
+                *windows = fresh(limits);
             }
-            if w.count >= limit.max_calls {
-                let remaining = (w.start + limit.window) - now;
-                let secs =
-                    remaining.whole_seconds() + i64::from(remaining.subsec_nanoseconds() > 0);
-                let retry = u64::try_from(secs.max(1)).unwrap_or(1);
-                if refused.as_ref().is_none_or(|r| retry > r.retry_after_secs) {
-                    refused = Some(QuotaExceeded {
-                        max_calls: limit.max_calls,
-                        window: timespan(limit.window),
-                        retry_after_secs: retry,
-                    });
+            for (w, limit) in windows.iter_mut().zip(limits.iter()) {
+                if now < w.start || now - w.start >= limit.window {
+                    *w = Window {
+                        start: now,
+                        count: 0,
+                    };
+                }
+                if w.count.saturating_add(*cost) > limit.max_calls {
+                    let remaining = (w.start + limit.window) - now;
+                    let secs =
+                        remaining.whole_seconds() + i64::from(remaining.subsec_nanoseconds() > 0);
+                    let retry = u64::try_from(secs.max(1)).unwrap_or(1);
+                    if refused.as_ref().is_none_or(|r| retry > r.retry_after_secs) {
+                        refused = Some(QuotaExceeded {
+                            max_calls: limit.max_calls,
+                            window: timespan(limit.window),
+                            retry_after_secs: retry,
+                        });
+                    }
                 }
             }
         }
         if let Some(r) = refused {
             return Err(r);
         }
-        for w in windows.iter_mut() {
-            w.count += 1;
+        for (counter, _, cost) in charges {
+            if let Some(windows) =
+                map.get_mut(&(tenant_id.to_string(), app_id.to_string(), *counter))
+            {
+                for w in windows.iter_mut() {
+                    w.count = w.count.saturating_add(*cost);
+                }
+            }
         }
         Ok(())
     }
@@ -310,5 +377,35 @@ mod tests {
         q.check("t", "a", Operation::ListIncidents, now).expect("1");
         q.check("t", "a", Operation::ListIncidents, now).expect("2");
         assert!(q.check("t", "a", Operation::ListIncidents, now).is_err());
+    }
+
+    #[test]
+    fn directory_units_and_writes() {
+        let clock = ManualClock::starting_now();
+        let q = QuotaTracker::new(QuotaConfig {
+            directory_units: vec![QuotaLimit::per_minute(5)],
+            directory_writes: vec![QuotaLimit::per_minute(2)],
+            ..QuotaConfig::default()
+        });
+        let now = clock.now();
+        // Two writes (1 unit each), then the third write is refused and counts nothing.
+        q.check_directory("t", "a", 1, true, now).expect("w1");
+        q.check_directory("t", "a", 1, true, now).expect("w2");
+        let err = q.check_directory("t", "a", 1, true, now).unwrap_err();
+        assert_eq!(err.max_calls, 2);
+        assert_eq!(err.retry_after_secs, 60);
+        // Reads still pass until the units run out: 2 used, a 2-unit list and a 1-unit get.
+        q.check_directory("t", "a", 2, false, now).expect("list");
+        q.check_directory("t", "a", 1, false, now).expect("get");
+        let err = q.check_directory("t", "a", 1, false, now).unwrap_err();
+        assert_eq!(err.max_calls, 5);
+        // The security counters are separate; another app has its own.
+        q.check("t", "a", Operation::ListIncidents, now)
+            .expect("security");
+        q.check_directory("t", "b", 2, true, now)
+            .expect("other app");
+        clock.advance(Duration::MINUTE);
+        q.check_directory("t", "a", 1, true, clock.now())
+            .expect("new window");
     }
 }

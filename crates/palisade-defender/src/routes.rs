@@ -357,6 +357,7 @@ async fn run_hunting_query(
                     .await
                     .map_err(ApiError::internal)?,
             ),
+            since: None,
         },
     };
     let out = engine.run(&scope, &query, now).await?;

@@ -48,7 +48,14 @@ pub struct CertificateInfo {
 }
 
 /// Reads a certificate given as PEM (`-----BEGIN CERTIFICATE-----`), DER, or base64 DER.
+///
+/// Binary DER is taken byte for byte: only the text forms are trimmed of surrounding
+/// whitespace. (A DER certificate ends in signature bytes, and one in about fifty ends in
+/// a byte that is ASCII whitespace; trimming it cut the certificate short.)
 pub fn parse_certificate(input: &[u8]) -> Result<CertificateInfo> {
+    if input.first() == Some(&DER_SEQUENCE) {
+        return parse_certificate_der(input);
+    }
     let invalid = |why: String| DirectoryError::Invalid(format!("invalid certificate: {why}"));
     let trimmed = trim_ascii(input);
     let der: Vec<u8> = if trimmed.starts_with(b"-----BEGIN") {
@@ -61,8 +68,6 @@ pub fn parse_certificate(input: &[u8]) -> Result<CertificateInfo> {
             )));
         }
         pem.contents
-    } else if trimmed.first() == Some(&0x30) {
-        trimmed.to_vec()
     } else {
         let text: String = String::from_utf8_lossy(trimmed)
             .chars()
@@ -73,8 +78,17 @@ pub fn parse_certificate(input: &[u8]) -> Result<CertificateInfo> {
             .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
             .map_err(|_| invalid("neither PEM, DER nor base64 DER".into()))?
     };
+    parse_certificate_der(&der)
+}
+
+/// The first byte of a DER certificate (a SEQUENCE).
+const DER_SEQUENCE: u8 = 0x30;
+
+/// Reads a DER certificate exactly as given (how stored certificates are read back).
+pub fn parse_certificate_der(der: &[u8]) -> Result<CertificateInfo> {
+    let invalid = |why: String| DirectoryError::Invalid(format!("invalid certificate: {why}"));
     let (rest, cert) =
-        x509_parser::parse_x509_certificate(&der).map_err(|e| invalid(e.to_string()))?;
+        x509_parser::parse_x509_certificate(der).map_err(|e| invalid(e.to_string()))?;
     if !rest.is_empty() {
         return Err(invalid("trailing bytes after the certificate".into()));
     }
@@ -96,16 +110,16 @@ pub fn parse_certificate(input: &[u8]) -> Result<CertificateInfo> {
     let rsa_public_key = spki.subject_public_key.data.to_vec();
     let validity = cert.validity();
     let info = CertificateInfo {
-        sha1: Sha1::digest(&der).into(),
-        sha256: Sha256::digest(&der).into(),
+        sha1: Sha1::digest(der).into(),
+        sha256: Sha256::digest(der).into(),
         rsa_public_key,
         key_bits,
         not_before: validity.not_before.timestamp(),
         not_after: validity.not_after.timestamp(),
         subject: cert.subject().to_string(),
-        der: Vec::new(),
+        der: der.to_vec(),
     };
-    Ok(CertificateInfo { der, ..info })
+    Ok(info)
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
@@ -293,5 +307,60 @@ impl Directory {
                 now_secs(self.clock()),
             )
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::rsa::KeySize;
+    use aws_lc_rs::signature::RsaKeyPair;
+
+    /// A self-signed RSA-2048 certificate whose DER ends in `last` when `last` returns true:
+    /// one key, certificates with successive serial numbers until one fits (PKCS#1 v1.5
+    /// signatures are deterministic; about one certificate in fifty ends in whitespace).
+    fn certificate_ending_in(last: impl Fn(u8) -> bool) -> Vec<u8> {
+        let key = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let pkcs8 = key.as_der().unwrap().as_ref().to_vec();
+        let kp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+            &pkcs8.as_slice().into(),
+            &rcgen::PKCS_RSA_SHA256,
+        )
+        .unwrap();
+        for serial in 1u64..20_000 {
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.serial_number = Some(serial.into());
+            let der = params.self_signed(&kp).unwrap().der().to_vec();
+            if der.last().copied().is_some_and(&last) {
+                return der;
+            }
+        }
+        panic!("no certificate ending in the wanted byte");
+    }
+
+    #[test]
+    fn der_ending_in_a_whitespace_byte_is_read_whole() {
+        // The bug behind "Invalid proof: An internal error occurred": binary DER was trimmed
+        // like text, so a certificate whose signature ended in 0x20/0x09/0x0A/0x0C/0x0D was
+        // stored fine (from base64) but could not be read back to verify a signature.
+        let der = certificate_ending_in(|b| b.is_ascii_whitespace());
+        let info = parse_certificate(&der).expect("raw DER");
+        assert_eq!(info.der, der);
+        assert_eq!(parse_certificate_der(&der).expect("stored DER").der, der);
+        let b64 = STANDARD.encode(&der);
+        assert_eq!(parse_certificate(b64.as_bytes()).unwrap().der, der);
+        let pem = format!("\n-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n\n");
+        assert_eq!(parse_certificate(pem.as_bytes()).unwrap().sha1, info.sha1);
+        // Text forms are still trimmed; DER with bytes after it is still refused.
+        assert_eq!(
+            parse_certificate(format!("  {b64}\r\n").as_bytes())
+                .unwrap()
+                .der,
+            der
+        );
+        let mut longer = der.clone();
+        longer.push(b' ');
+        assert!(parse_certificate(&longer).is_err());
     }
 }

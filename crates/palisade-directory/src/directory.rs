@@ -290,29 +290,7 @@ impl Directory {
             return Err(DirectoryError::Invalid("displayName is required".into()));
         }
         self.require_tenant(tenant_id).await?;
-        let mut uris = Vec::new();
-        for uri in &new.identifier_uris {
-            let n = normalize_identifier_uri(uri);
-            if !(n.starts_with("api://") || n.starts_with("https://") || n.starts_with("urn:")) {
-                return Err(DirectoryError::Invalid(format!(
-                    "identifier URI '{uri}' must start with api://, https:// or urn:"
-                )));
-            }
-            if !uris.contains(&n) {
-                uris.push(n);
-            }
-        }
-        for uri in new
-            .definition
-            .web_redirect_uris
-            .iter()
-            .chain(&new.definition.spa_redirect_uris)
-        {
-            crate::redirect::check_redirect_uri(uri, false).map_err(DirectoryError::Invalid)?;
-        }
-        for uri in &new.definition.public_client_redirect_uris {
-            crate::redirect::check_redirect_uri(uri, true).map_err(DirectoryError::Invalid)?;
-        }
+        let uris = crate::app_patch::check_registration(&new.identifier_uris, &new.definition)?;
         let row = ApplicationRow {
             id: new_guid(),
             app_id: new_guid(),
@@ -587,6 +565,20 @@ impl Directory {
         Ok(self
             .store
             .list_app_role_assignments(tenant_id, principal_id)
+            .await?)
+    }
+
+    /// The app-role assignments made on a resource service principal: Graph's
+    /// `servicePrincipals/{id}/appRoleAssignedTo`.
+    pub async fn list_app_role_assignments_to(
+        &self,
+        tenant_id: &str,
+        resource_id: &str,
+    ) -> Result<Vec<AppRoleAssignmentRow>> {
+        let sp = self.get_service_principal(tenant_id, resource_id).await?;
+        Ok(self
+            .store
+            .list_app_role_assignments_to(tenant_id, &sp.id)
             .await?)
     }
 

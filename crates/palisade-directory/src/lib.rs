@@ -9,6 +9,7 @@
 //! Storage goes through `palisade-store`; time through `palisade-clock`.
 
 mod admin_consent;
+mod app_patch;
 mod builtin;
 pub mod certificates;
 mod consent;
@@ -23,11 +24,14 @@ pub mod snapshot;
 mod users;
 
 pub use admin_consent::{AdminConsentOutcome, RequiredPermission};
+pub use app_patch::ApplicationPatch;
 pub use builtin::{
     builtin_apps, BuiltinApp, GRAPH_APP_ID, GRAPH_DISPLAY_NAME, GRAPH_PERMISSIONS, MDE_APP_ID,
     MICROSOFT_SERVICES_TENANT_ID, MTP_APP_ID, MTP_DISPLAY_NAME,
 };
-pub use certificates::{parse_certificate, CertificateInfo, KeyCredentialPatch, NewKeyCredential};
+pub use certificates::{
+    parse_certificate, parse_certificate_der, CertificateInfo, KeyCredentialPatch, NewKeyCredential,
+};
 pub use consent::{ConsentType, ALL_PRINCIPALS, PRINCIPAL};
 pub use directory::{Directory, DirectoryError, GrantOutcome, NewApplication, SecretCheck};
 pub use model::{

@@ -65,6 +65,8 @@ pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab
 pub const CLOUD_APPLICATION_ADMINISTRATOR: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
 /// Application Administrator's template id.
 pub const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
+/// User Administrator's template id.
+pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 
 /// The roles that may grant tenant-wide admin consent to application permissions (app
 /// roles): Entra's Global Administrator, Privileged Role Administrator, Cloud Application
@@ -128,6 +130,12 @@ pub fn builtin_roles() -> &'static [DirectoryRole] {
             template_id: APPLICATION_ADMINISTRATOR,
             display_name: "Application Administrator",
             description: "Can create and manage all aspects of app registrations and enterprise apps.",
+            defender_rights: &[],
+        },
+        DirectoryRole {
+            template_id: USER_ADMINISTRATOR,
+            display_name: "User Administrator",
+            description: "Can manage all aspects of users and groups, including resetting passwords for limited admins.",
             defender_rights: &[],
         },
     ]

@@ -321,6 +321,46 @@ impl Store {
         self.apps_from_rows(rows).await
     }
 
+    /// Rewrites an application's properties and identifier URIs (not its ids, tenant or
+    /// creation time) in one transaction. Returns false if absent; an identifier URI
+    /// another application holds is a [`crate::StoreError::Conflict`].
+    pub async fn update_application(&self, app: &ApplicationRow) -> Result<bool> {
+        let tenant_id = app
+            .tenant_id
+            .as_deref()
+            .ok_or_else(|| StoreError::NotFound("application".into()))?;
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE applications SET display_name = $1, sign_in_audience = $2, is_public_client = $3, \
+             definition = $4 WHERE tenant_id = $5 AND id = $6",
+        )
+        .bind(&app.display_name)
+        .bind(&app.sign_in_audience)
+        .bind(app.is_public_client as i64)
+        .bind(&app.definition_json)
+        .bind(tenant_id)
+        .bind(&app.id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM identifier_uris WHERE app_id = $1")
+            .bind(&app.app_id)
+            .execute(&mut *tx)
+            .await?;
+        for uri in &app.identifier_uris {
+            sqlx::query("INSERT INTO identifier_uris (uri, app_id) VALUES ($1, $2)")
+                .bind(uri)
+                .bind(&app.app_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map_unique(e, &format!("identifier URI {uri}")))?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Replaces an application's registration document. Returns false if absent.
     pub async fn update_application_definition(
         &self,
@@ -524,12 +564,34 @@ impl Store {
         tenant_id: &str,
         principal_id: &str,
     ) -> Result<Vec<AppRoleAssignmentRow>> {
+        self.app_role_assignments_by(tenant_id, "principal_id", principal_id)
+            .await
+    }
+
+    /// The grants made on a resource service principal in `tenant_id` (Graph's
+    /// `appRoleAssignedTo`).
+    pub async fn list_app_role_assignments_to(
+        &self,
+        tenant_id: &str,
+        resource_id: &str,
+    ) -> Result<Vec<AppRoleAssignmentRow>> {
+        self.app_role_assignments_by(tenant_id, "resource_id", resource_id)
+            .await
+    }
+
+    /// `column` is one of two constants above, never input.
+    async fn app_role_assignments_by(
+        &self,
+        tenant_id: &str,
+        column: &'static str,
+        id: &str,
+    ) -> Result<Vec<AppRoleAssignmentRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {ASSIGNMENT_COLUMNS} FROM app_role_assignments \
-             WHERE tenant_id = $1 AND principal_id = $2 ORDER BY created_at, id"
+             WHERE tenant_id = $1 AND {column} = $2 ORDER BY created_at, id"
         ))
         .bind(tenant_id)
-        .bind(principal_id)
+        .bind(id)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(Self::assignment_from_row).collect()

@@ -86,6 +86,9 @@ pub enum IncidentFilter {
     And(Box<IncidentFilter>, Box<IncidentFilter>),
     /// Either holds.
     Or(Box<IncidentFilter>, Box<IncidentFilter>),
+    /// The inner filter does not hold (a comparison with a null operand does not hold, so
+    /// its negation does).
+    Not(Box<IncidentFilter>),
     /// `field op value`.
     Compare {
         /// The property.
@@ -178,6 +181,14 @@ pub(crate) fn compile_filter_for(
                 "({} OR {})",
                 compile_filter_for(a, target, binds),
                 compile_filter_for(b, target, binds)
+            )
+        }
+        // SQL's NOT keeps an unknown (NULL) unknown; OData's `not` of a comparison that
+        // does not hold is true, so an unknown counts as false before negating.
+        IncidentFilter::Not(inner) => {
+            format!(
+                "(NOT COALESCE({}, 0))",
+                compile_filter_for(inner, target, binds)
             )
         }
         IncidentFilter::Compare { field, op, value } => {

@@ -316,6 +316,21 @@ async fn filter_update_and_comments() {
         page.iter().map(|i| i.incident_id).collect::<Vec<_>>(),
         vec![4, 3, 2]
     );
+    // `not (assignedTo eq 'bob…')` holds for the unassigned incidents too (a comparison
+    // with null does not hold, so its negation does).
+    let f = IncidentFilter::Not(Box::new(IncidentFilter::Compare {
+        field: IncidentField::AssignedTo,
+        op: FilterOp::Eq,
+        value: FilterValue::Text("bob@contoso.com".into()),
+    }));
+    let page = store
+        .list_incidents("ta", Some(&f), 0, 10)
+        .await
+        .expect("list");
+    assert_eq!(
+        page.iter().map(|i| i.incident_id).collect::<Vec<_>>(),
+        vec![5, 4, 3, 1]
+    );
     let rejected = store
         .update_incident_with("ta", 1, |_| Err::<IncidentUpdate, _>("no"))
         .await

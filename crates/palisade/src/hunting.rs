@@ -54,6 +54,10 @@ fn failure(e: HuntError) -> HuntingFailure {
     }
 }
 
+/// [limitation] `HuntScope::since` (Graph's `Timespan` start) is not applied: the engine's
+/// scans read the fixed 30 days before `now` (palisade-hunting's `TenantScan`); applying
+/// it needs a window-start parameter on `HuntingEngine::run_scoped`. The span's end is
+/// applied (it is `now`).
 impl HuntingService for EngineService {
     fn run<'a>(
         &'a self,

@@ -196,12 +196,8 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
         crate::hunting::engine(&config.data_dir)?,
     )));
     // The Graph security API: the same store and engine, Graph's own limits (off when the
-    // Defender quotas are off).
-    let graph_quotas = if config.quotas.enabled {
-        palisade_defender::graph::graph_quotas()
-    } else {
-        QuotaConfig::disabled()
-    };
+    // Defender quotas are off; the directory's from the operator's quotas).
+    let graph_quotas = palisade_defender::graph::graph_quotas(&config.quotas);
     let graph_directory = palisade_admin::directory_router(AdminState {
         directory: directory.clone(),
         keys: keys.clone(),

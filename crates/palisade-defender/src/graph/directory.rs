@@ -21,10 +21,19 @@
 //! - organization: `Organization.Read.All`, `Directory.Read.All`, `User.Read.All`
 //!   (delegated: `User.Read`).
 //!
-//! Delegated calls also need the signed-in user's directory role [inferred, Palisade's
-//! role catalogue has five roles]: writes need Global Administrator; reads Global
-//! Administrator or Global Reader; `organization` any user. Refusals are Graph's
-//! `403 Authorization_RequestDenied`.
+//! Delegated calls also need a directory role of the signed-in user that may do the same
+//! in Entra's portal (graph.md §9's role template ids; Entra's built-in roles reference):
+//! - applications, servicePrincipals and their app role assignments: Global
+//!   Administrator, Application Administrator, Cloud Application Administrator (app role
+//!   assignments and oauth2PermissionGrants, which grant consent, also Privileged Role
+//!   Administrator);
+//! - users: Global Administrator, User Administrator;
+//! - roleManagement: Global Administrator, Privileged Role Administrator;
+//! - reads: those roles or Global Reader; `organization`: any user.
+//!
+//! Refusals are Graph's `403 Authorization_RequestDenied`. Allowed calls are then counted
+//! against Graph's directory limits (`QuotaConfig::directory_units`/`directory_writes`):
+//! over them, `429 TooManyRequests` with `Retry-After`.
 
 use super::error::GraphError;
 use super::GraphApp;
@@ -39,8 +48,21 @@ use palisade_directory::Directory;
 use std::sync::Arc;
 use tower::ServiceExt;
 
-const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
-const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+use palisade_directory::roles::{
+    APPLICATION_ADMINISTRATOR, CLOUD_APPLICATION_ADMINISTRATOR, GLOBAL_ADMINISTRATOR,
+    GLOBAL_READER, PRIVILEGED_ROLE_ADMINISTRATOR, USER_ADMINISTRATOR,
+};
+
+/// Who may write applications and service principals.
+const APP_ADMINS: &[&str] = &[
+    GLOBAL_ADMINISTRATOR,
+    APPLICATION_ADMINISTRATOR,
+    CLOUD_APPLICATION_ADMINISTRATOR,
+];
+/// Who may grant consent (app role assignments, oauth2PermissionGrants).
+const CONSENT_ADMINS: &[&str] = &palisade_directory::roles::APP_CONSENT_ROLES;
+const USER_ADMINS: &[&str] = &[GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR];
+const ROLE_ADMINS: &[&str] = &[GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR];
 
 const APP_READ: &[&str] = &[
     "Application.Read.All",
@@ -50,10 +72,12 @@ const APP_READ: &[&str] = &[
 ];
 const APP_WRITE: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
 
-/// What a directory request needs: all of `all`, and one of `any`.
+/// What a directory request needs: all of `all`, and one of `any`; a delegated caller
+/// also one of `admins` (or Global Reader for a read; `None`: any user).
 struct Need {
     all: &'static [&'static str],
     any: &'static [&'static str],
+    admins: Option<&'static [&'static str]>,
     write: bool,
 }
 
@@ -61,14 +85,25 @@ struct Need {
 fn need(method: &Method, rest: &str) -> Option<Need> {
     let write = *method != Method::GET;
     let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
-    let n = |all, any| Some(Need { all, any, write });
-    match segments.as_slice() {
-        ["applications", ..] => n(&[], if write { APP_WRITE } else { APP_READ }),
-        ["servicePrincipals", _, "appRoleAssignments" | "appRoleAssignedTo", ..] if write => {
-            n(&["AppRoleAssignment.ReadWrite.All"], APP_READ)
+    let need = |admins: &'static [&'static str]| {
+        move |all, any| {
+            Some(Need {
+                all,
+                any,
+                admins: Some(admins),
+                write,
+            })
         }
-        ["servicePrincipals", ..] => n(&[], if write { APP_WRITE } else { APP_READ }),
-        ["oauth2PermissionGrants", ..] => n(
+    };
+    match segments.as_slice() {
+        ["applications", ..] => need(APP_ADMINS)(&[], if write { APP_WRITE } else { APP_READ }),
+        ["servicePrincipals", _, "appRoleAssignments" | "appRoleAssignedTo", ..] if write => {
+            need(CONSENT_ADMINS)(&["AppRoleAssignment.ReadWrite.All"], APP_READ)
+        }
+        ["servicePrincipals", ..] => {
+            need(APP_ADMINS)(&[], if write { APP_WRITE } else { APP_READ })
+        }
+        ["oauth2PermissionGrants", ..] => need(CONSENT_ADMINS)(
             &[],
             if write {
                 &[
@@ -83,7 +118,7 @@ fn need(method: &Method, rest: &str) -> Option<Need> {
                 ]
             },
         ),
-        ["users", ..] => n(
+        ["users", ..] => need(USER_ADMINS)(
             &[],
             if write {
                 &["User.ReadWrite.All", "Directory.ReadWrite.All"]
@@ -96,7 +131,7 @@ fn need(method: &Method, rest: &str) -> Option<Need> {
                 ]
             },
         ),
-        ["roleManagement", "directory", ..] => n(
+        ["roleManagement", "directory", ..] => need(ROLE_ADMINS)(
             &[],
             if write {
                 &["RoleManagement.ReadWrite.Directory"]
@@ -108,16 +143,18 @@ fn need(method: &Method, rest: &str) -> Option<Need> {
                 ]
             },
         ),
-        ["organization"] if !write => n(
-            &[],
-            &[
+        ["organization"] if !write => Some(Need {
+            all: &[],
+            any: &[
                 "Organization.Read.All",
                 "Directory.Read.All",
                 "Directory.ReadWrite.All",
                 "User.Read.All",
                 "User.Read",
             ],
-        ),
+            admins: None,
+            write,
+        }),
         _ => None,
     }
 }
@@ -182,7 +219,7 @@ async fn authorize_and_forward(
     if !need.all.iter().all(has) || !need.any.iter().any(has) {
         return Err(denied());
     }
-    if caller.kind == CallerKind::Delegated && rest.trim_matches('/') != "organization" {
+    if let (CallerKind::Delegated, Some(admins)) = (&caller.kind, need.admins) {
         let directory = Directory::new(app.state.store.clone(), app.state.clock.clone());
         let roles = directory
             .user_role_ids(
@@ -191,13 +228,30 @@ async fn authorize_and_forward(
             )
             .await
             .map_err(GraphError::internal)?;
-        let ok = roles
-            .iter()
-            .any(|r| r == GLOBAL_ADMINISTRATOR || (!need.write && r == GLOBAL_READER));
+        let ok = roles.iter().any(|r| {
+            admins.iter().any(|a| a.eq_ignore_ascii_case(r))
+                || (!need.write && r.eq_ignore_ascii_case(GLOBAL_READER))
+        });
         if !ok {
             return Err(denied());
         }
     }
+    // Graph's directory throttling (graph.md §6): resource units per app and tenant, and
+    // writes; a GET of applications, users or oauth2PermissionGrants costs 2 units.
+    let write = *request.method() != Method::GET;
+    let units = match rest.trim_matches('/').split('/').next() {
+        Some("applications" | "users" | "oauth2PermissionGrants") if !write => 2,
+        _ => 1,
+    };
+    app.quotas
+        .check_directory(
+            &caller.tenant_id,
+            &caller.app_id,
+            units,
+            write,
+            app.state.clock.now(),
+        )
+        .map_err(|q| GraphError::too_many_requests(q.retry_after_secs))?;
     // addKey/removeKey/PATCH keyCredentials are the admin API's certificate handlers
     // (palisade-admin's certificates.rs), reached like every other directory path.
     let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();

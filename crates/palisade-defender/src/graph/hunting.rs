@@ -7,10 +7,12 @@
 //! `schema` (`name`/`type`) and `results`; KQL booleans travel as `SByte` 0/1 with a
 //! `<column>@odata.type: "#SByte"` sidecar (graph.md §5.3).
 //!
-//! `timespan` (ISO 8601: `start/end`, `P30D/end`, `start/P30D`, `P30D`, `start`) is
-//! validated and its end (never later than now) is the query's "now". [limitation] The
-//! engine's scan window stays the 30 days before that end: a shorter span's start is not
-//! applied, because the `HuntingService` contract has no time range yet.
+//! `timespan` (ISO 8601: `start/end`, `P30D/end`, `start/P30D`, `P30D`, `start`; default
+//! 30 days, graph.md §5.1) is validated; its end (never later than now) is the query's
+//! "now", and its start, when it is inside the 30 days before that end, goes to the engine
+//! as [`HuntScope::since`]. Whether the engine narrows its scans to it is the engine's
+//! part of the contract: [limitation] palisade-hunting's scans keep their fixed 30-day
+//! window today (the binary's `EngineService` says so).
 
 use super::error::GraphError;
 use super::{GraphApp, GraphOperation, Version};
@@ -61,10 +63,17 @@ fn duration(s: &str) -> Option<Duration> {
     any.then_some(total)
 }
 
-/// The end of a `timespan`, never after `now`; `None` when absent.
-fn timespan_end(span: Option<&str>, now: OffsetDateTime) -> Result<OffsetDateTime, GraphError> {
+/// The days a query reads when no `timespan` narrows them.
+const DEFAULT_DAYS: i64 = 30;
+
+/// What a `timespan` asks for: its end (never after `now`; the query's "now") and its
+/// start when that is later than the default window's (`None`: the whole 30 days).
+fn timespan_window(
+    span: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(Option<OffsetDateTime>, OffsetDateTime), GraphError> {
     let Some(span) = span.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(now);
+        return Ok((None, now));
     };
     let bad = || {
         GraphError::bad_request(format!(
@@ -73,29 +82,28 @@ fn timespan_end(span: Option<&str>, now: OffsetDateTime) -> Result<OffsetDateTim
         ))
     };
     let instant = |s: &str| parse_datetime(s).ok_or_else(bad);
-    let end = match span.split_once('/') {
+    let (start, end) = match span.split_once('/') {
         Some((a, b)) if a.starts_with(['P', 'p']) => {
-            duration(a).ok_or_else(bad)?;
-            instant(b)?
+            let end = instant(b)?;
+            (end - duration(a).ok_or_else(bad)?, end)
         }
-        Some((a, b)) if b.starts_with(['P', 'p']) => instant(a)? + duration(b).ok_or_else(bad)?,
+        Some((a, b)) if b.starts_with(['P', 'p']) => {
+            let start = instant(a)?;
+            (start, start + duration(b).ok_or_else(bad)?)
+        }
         Some((a, b)) => {
             let (start, end) = (instant(a)?, instant(b)?);
             if start > end {
                 return Err(bad());
             }
-            end
+            (start, end)
         }
-        None if span.starts_with(['P', 'p']) => {
-            duration(span).ok_or_else(bad)?;
-            now
-        }
-        None => {
-            instant(span)?;
-            now
-        }
+        None if span.starts_with(['P', 'p']) => (now - duration(span).ok_or_else(bad)?, now),
+        None => (instant(span)?, now),
     };
-    Ok(end.min(now))
+    let end = end.min(now);
+    let since = (start > end - Duration::days(DEFAULT_DAYS)).then_some(start.min(end));
+    Ok((since, end))
 }
 
 /// `query`/`timespan` from a JSON body, names matched case-insensitively.
@@ -195,7 +203,7 @@ async fn run(
     if query.len() > MAX_QUERY_LEN {
         return Err(GraphError::bad_request("The query is too long."));
     }
-    let now = timespan_end(timespan.as_deref(), app.state.clock.now())?;
+    let (since, now) = timespan_window(timespan.as_deref(), app.state.clock.now())?;
     let Some(engine) = app.state.hunting.clone() else {
         return Err(GraphError::unavailable(
             "Advanced hunting is not configured.",
@@ -203,7 +211,10 @@ async fn run(
     };
     let tenant = auth.caller.tenant_id.clone();
     let scope = match &auth.visibility {
-        Visibility::All => HuntScope::tenant(tenant),
+        Visibility::All => HuntScope {
+            since,
+            ..HuntScope::tenant(tenant)
+        },
         Visibility::Groups(groups) => HuntScope {
             devices: Some(
                 app.state
@@ -213,6 +224,7 @@ async fn run(
                     .map_err(GraphError::internal)?,
             ),
             tenant_id: tenant,
+            since,
         },
     };
     let out = match engine.run(&scope, &query, now).await {
@@ -321,24 +333,39 @@ mod tests {
     #[test]
     fn timespans() {
         let now = datetime!(2026-05-31 12:00 UTC);
-        assert_eq!(timespan_end(None, now).unwrap(), now);
-        assert_eq!(timespan_end(Some("P1D"), now).unwrap(), now);
+        let window = |span: Option<&str>| timespan_window(span, now).unwrap();
+        assert_eq!(window(None), (None, now));
+        assert_eq!(window(Some("P1D")), (Some(now - Duration::DAY), now));
+        // The default window (or a longer one) narrows nothing.
+        assert_eq!(window(Some("P30D")), (None, now));
+        assert_eq!(window(Some("P90D")), (None, now));
         assert_eq!(
-            timespan_end(Some("2026-05-01T00:00:00Z/2026-05-02T00:00:00Z"), now).unwrap(),
-            datetime!(2026-05-02 0:00 UTC)
+            window(Some("2026-05-01T00:00:00Z/2026-05-02T00:00:00Z")),
+            (
+                Some(datetime!(2026-05-01 0:00 UTC)),
+                datetime!(2026-05-02 0:00 UTC)
+            )
         );
         assert_eq!(
-            timespan_end(Some("2026-05-01T00:00:00Z/P1DT12H"), now).unwrap(),
-            datetime!(2026-05-02 12:00 UTC)
+            window(Some("2026-05-01T00:00:00Z/P1DT12H")),
+            (
+                Some(datetime!(2026-05-01 0:00 UTC)),
+                datetime!(2026-05-02 12:00 UTC)
+            )
         );
         assert_eq!(
-            timespan_end(Some("P7D/2026-05-20T00:00:00Z"), now).unwrap(),
-            datetime!(2026-05-20 0:00 UTC)
+            window(Some("P7D/2026-05-20T00:00:00Z")),
+            (
+                Some(datetime!(2026-05-13 0:00 UTC)),
+                datetime!(2026-05-20 0:00 UTC)
+            )
         );
         assert_eq!(
-            timespan_end(Some("2027-01-01T00:00:00Z/P1D"), now).unwrap(),
-            now
+            window(Some("2026-05-30T00:00:00Z")),
+            (Some(datetime!(2026-05-30 0:00 UTC)), now)
         );
+        // A span in the future ends now and starts no later than now.
+        assert_eq!(window(Some("2027-01-01T00:00:00Z/P1D")), (Some(now), now));
         for bad in [
             "P",
             "PXD",
@@ -346,7 +373,7 @@ mod tests {
             "2026-05-02T00:00:00Z/2026-05-01T00:00:00Z",
             "P1D/P2D",
         ] {
-            assert!(timespan_end(Some(bad), now).is_err(), "{bad}");
+            assert!(timespan_window(Some(bad), now).is_err(), "{bad}");
         }
     }
 

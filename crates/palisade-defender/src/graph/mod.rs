@@ -12,7 +12,7 @@
 //!   options and camelCase enums;
 //! - throttling per (tenant, app, method class): [`graph_quotas`] (150 calls a minute for
 //!   security methods, the documented "security detections" limit; hunting as the Defender
-//!   API's), answered with 429 and `Retry-After`.
+//!   API's; the directory's resource units and writes), answered with 429 and `Retry-After`.
 
 mod alerts;
 mod directory;
@@ -40,14 +40,18 @@ use std::sync::Arc;
 
 /// Graph's documented limits for the security methods: 150 requests a minute per app per
 /// tenant for each class (graph.md §6 "Security detections and incidents"); hunting keeps
-/// the Defender API's 45 a minute and 1,500 an hour.
-pub fn graph_quotas() -> QuotaConfig {
+/// the Defender API's 45 a minute and 1,500 an hour. The directory's limits
+/// (`directory_units`, `directory_writes`) are the operator's `quotas` (whose defaults are
+/// Graph's figures), so they can be set with `--quota`.
+pub fn graph_quotas(operator: &QuotaConfig) -> QuotaConfig {
     QuotaConfig {
-        enabled: true,
+        enabled: operator.enabled,
         list_incidents: vec![QuotaLimit::per_minute(150)],
         get_incident: vec![QuotaLimit::per_minute(150)],
         update_incident: vec![QuotaLimit::per_minute(150)],
         hunting: vec![QuotaLimit::per_minute(45), QuotaLimit::per_hour(1500)],
+        directory_units: operator.directory_units.clone(),
+        directory_writes: operator.directory_writes.clone(),
     }
 }
 

@@ -34,7 +34,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, conflicts_with = "quotas")]
     no_quotas: bool,
     /// Replace an operation's quotas, e.g. `--quota list=100/min --quota list=3000/h`
-    /// (operations: list, get, update, hunting; windows: min, h). Repeatable; operations
+    /// (operations: list, get, update, hunting, and Graph's directory-units and
+    /// directory-writes; windows: min, h). Repeatable; operations
     /// not named keep the documented defaults.
     #[arg(long = "quota", value_name = "OP=N/WINDOW", value_parser = parse_quota)]
     quotas: Vec<(String, palisade_defender::QuotaLimit)>,
@@ -42,15 +43,27 @@ pub(crate) struct ServeArgs {
     kek: KekArg,
 }
 
+/// The operations `--quota` sets: the Defender API's, and the Graph directory's resource
+/// units and writes.
+const QUOTA_OPS: [&str; 6] = [
+    "list",
+    "get",
+    "update",
+    "hunting",
+    "directory-units",
+    "directory-writes",
+];
+
 /// Parses `OP=N/WINDOW` for `--quota`.
 fn parse_quota(s: &str) -> Result<(String, palisade_defender::QuotaLimit), String> {
     let (op, rest) = s
         .split_once('=')
         .ok_or("expected OP=N/WINDOW, e.g. list=50/min")?;
     let op = op.trim().to_ascii_lowercase();
-    if !["list", "get", "update", "hunting"].contains(&op.as_str()) {
+    if !QUOTA_OPS.contains(&op.as_str()) {
         return Err(format!(
-            "unknown operation '{op}': use list, get, update or hunting"
+            "unknown operation '{op}': use {}",
+            QUOTA_OPS.join(", ")
         ));
     }
     let (n, window) = rest
@@ -77,7 +90,7 @@ fn quota_config(
         return palisade_defender::QuotaConfig::disabled();
     }
     let mut config = palisade_defender::QuotaConfig::default();
-    for op in ["list", "get", "update", "hunting"] {
+    for op in QUOTA_OPS {
         let limits: Vec<_> = overrides
             .iter()
             .filter(|(o, _)| o == op)
@@ -90,6 +103,8 @@ fn quota_config(
             "list" => config.list_incidents = limits,
             "get" => config.get_incident = limits,
             "update" => config.update_incident = limits,
+            "directory-units" => config.directory_units = limits,
+            "directory-writes" => config.directory_writes = limits,
             _ => config.hunting = limits,
         }
     }

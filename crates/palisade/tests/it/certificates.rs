@@ -21,6 +21,22 @@ pub struct Cert {
 
 impl Cert {
     pub fn new(bits: KeySize) -> Cert {
+        Cert::whose_der(bits, |_| true)
+    }
+
+    /// A certificate whose DER ends in an ASCII-whitespace byte (0x09, 0x0A, 0x0C, 0x0D,
+    /// 0x20): about one in fifty does, and such a certificate once failed to be read back
+    /// from the store ("An internal error occurred"), so tests that verify a signature
+    /// with a stored certificate use one to be deterministic.
+    pub fn ending_in_whitespace() -> Cert {
+        Cert::whose_der(KeySize::Rsa2048, |der| {
+            der.last().is_some_and(u8::is_ascii_whitespace)
+        })
+    }
+
+    /// One key; certificates with successive serial numbers until `accept` takes one
+    /// (PKCS#1 v1.5 signatures are deterministic, so the serial is what varies the bytes).
+    fn whose_der(bits: KeySize, accept: impl Fn(&[u8]) -> bool) -> Cert {
         let key = RsaKeyPair::generate(bits).unwrap();
         let pkcs8 = key.as_der().unwrap().as_ref().to_vec();
         let kp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
@@ -28,14 +44,17 @@ impl Cert {
             &rcgen::PKCS_RSA_SHA256,
         )
         .unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.not_before = time::OffsetDateTime::now_utc() - Duration::days(1);
-        params.not_after = time::OffsetDateTime::now_utc() + Duration::days(365);
-        let cert = params.self_signed(&kp).unwrap();
-        Cert {
-            key,
-            der: cert.der().to_vec(),
+        for serial in 1u64..20_000 {
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.serial_number = Some(serial.into());
+            params.not_before = time::OffsetDateTime::now_utc() - Duration::days(1);
+            params.not_after = time::OffsetDateTime::now_utc() + Duration::days(365);
+            let der = params.self_signed(&kp).unwrap().der().to_vec();
+            if accept(&der) {
+                return Cert { key, der };
+            }
         }
+        panic!("no certificate satisfied the test's condition");
     }
 
     pub fn x5t(&self) -> String {
@@ -381,8 +400,10 @@ async fn key_credentials_through_the_admin_api() {
         "/admin/{}/v1.0/applications/{}",
         app.tenant_id, app.object_id
     );
-    let cert = Cert::new(KeySize::Rsa2048);
-    let second = Cert::new(KeySize::Rsa2048);
+    // Both certificates end in a whitespace byte: the proofs and assertions below verify
+    // against certificates read back from the store, which once failed for such bytes.
+    let cert = Cert::ending_in_whitespace();
+    let second = Cert::ending_in_whitespace();
 
     // addKey needs a proof from an existing certificate: none yet.
     let (s, v) = t

@@ -225,7 +225,7 @@ async fn users_roles_device_groups_and_delegated_grants_from_the_cli() {
     let shown = cli_json(&t, &["-t", &tid, "user", "show", &upn]).await;
     assert_eq!(shown["roles"], json!(["Security Reader"]));
     let defs = cli_json(&t, &["-t", &tid, "role", "list"]).await;
-    assert_eq!(defs["value"].as_array().unwrap().len(), 8);
+    assert_eq!(defs["value"].as_array().unwrap().len(), 9);
     cli_json(&t, &["-t", &tid, "user", "device-groups", &upn, "--all"]).await;
     let shown = cli_json(&t, &["-t", &tid, "user", "show", &upn]).await;
     assert_eq!(shown["deviceGroups"]["scope"], "all");

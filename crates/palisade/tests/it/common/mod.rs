@@ -19,6 +19,11 @@ pub struct TestServer {
 }
 
 pub async fn start() -> TestServer {
+    start_with_quotas(palisade_defender::QuotaConfig::default()).await
+}
+
+/// [`start`] with these quotas (the Defender API's, and the Graph directory's).
+pub async fn start_with_quotas(quotas: palisade_defender::QuotaConfig) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let clock = ManualClock::starting_now();
     let config = ServerConfig {
@@ -26,7 +31,7 @@ pub async fn start() -> TestServer {
         listen: "127.0.0.1:0".parse().expect("addr"),
         plain_http: false,
         hostnames: vec!["palisade.test".into()],
-        quotas: palisade_defender::QuotaConfig::default(),
+        quotas,
         kek: Default::default(),
     };
     let server = server::start(config, Arc::new(clock.clone()))

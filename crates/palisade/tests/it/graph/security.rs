@@ -225,6 +225,49 @@ async fn incidents_list_with_filter_count_order_expand_and_paging() {
         assert!(i["severity"] == "high" || i["severity"] == "medium", "{i}");
         assert_ne!(i["status"], "resolved");
     }
+    // `not` (Graph only): the complement of the filter above, with or without a group.
+    let filter = "not ((severity eq 'high' or severity eq 'medium') and status ne 'resolved')";
+    let (s, nv) = get(
+        &t,
+        &format!(
+            "/v1.0/security/incidents?$count=true&$top=1000&$filter={}",
+            urlencode(filter)
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(s, 200, "{nv}");
+    let all = dv["value"].as_array().unwrap().len();
+    assert_eq!(nv["@odata.count"], all - expected.len(), "{nv}");
+    for i in nv["value"].as_array().unwrap() {
+        assert!(
+            !((i["severity"] == "high" || i["severity"] == "medium") && i["status"] != "resolved"),
+            "{i}"
+        );
+    }
+    // `not assignedTo eq 'x'` holds for unassigned incidents too.
+    let (s, nv) = get(
+        &t,
+        &format!(
+            "/v1.0/security/incidents?$count=true&$top=1000&$filter={}",
+            urlencode("not assignedTo eq 'nobody@example.com'")
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(s, 200, "{nv}");
+    assert_eq!(nv["@odata.count"], all, "{nv}");
+    // The Defender API keeps its own grammar: no `not`.
+    let (s, v) = get(
+        &t,
+        &format!(
+            "/api/incidents?$filter={}",
+            urlencode("not status eq 'Active'")
+        ),
+        &defender,
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
     let newest = dv["value"][5]["createdTime"].as_str().unwrap();
     let (s, v) = get(
         &t,
