@@ -13,8 +13,8 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use palisade_authority::grants::code::{store_code, CodeGrant};
+use palisade_authority::request::EndpointVersion;
 use palisade_authority::resource::ScopeRequest;
-use palisade_authority::token::EndpointVersion;
 use palisade_authority::{Authority, AuthoritySettings, KeyManager};
 use palisade_clock::{ManualClock, SharedClock};
 use palisade_directory::password::{hash_password_blocking, verify_password_blocking};

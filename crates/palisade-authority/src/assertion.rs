@@ -23,8 +23,8 @@
 //! [`verify_signed_by_application`] is the signature half alone, for other proofs of
 //! possession (Graph's `addKey` proof).
 
-use crate::error::{AadError, ErrorCode};
-use crate::token::{internal, TokenRequest};
+use crate::error::{internal, AadError, ErrorCode};
+use crate::request::TokenRequest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;

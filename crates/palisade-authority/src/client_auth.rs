@@ -3,9 +3,9 @@
 //! confidential clients; nothing, and nothing allowed, for public clients).
 
 use crate::assertion::{verify_client_assertion, JWT_BEARER};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
 use crate::form::{basic_credentials, Form};
-use crate::token::{internal, TokenRequest};
+use crate::request::TokenRequest;
 use crate::Authority;
 use axum::http::HeaderMap;
 use palisade_directory::{Application, SecretCheck, SignInAudience};

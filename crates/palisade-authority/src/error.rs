@@ -386,6 +386,15 @@ impl IntoResponse for AadError {
     }
 }
 
+/// Logs an internal failure and returns the opaque AADSTS50000 error.
+pub fn internal<E: std::fmt::Display>(e: E) -> AadError {
+    tracing::error!(error = %e, "token service failure");
+    AadError::new(
+        ErrorCode::ServerError,
+        "An internal error occurred. Retry the request.",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,5 +61,5 @@ pub async fn user_realm(
             "cloud_instance_name": "microsoftonline.com",
         }),
     };
-    crate::token::token_json(body).into_response()
+    crate::response::token_json(body).into_response()
 }

@@ -3,8 +3,7 @@
 //! parsed scope list of user flows (OIDC scopes, then `{resource}/{permission}` or
 //! `{resource}/.default`; an unprefixed scope names Microsoft Graph).
 
-use crate::error::{AadError, ErrorCode};
-use crate::token::internal;
+use crate::error::{internal, AadError, ErrorCode};
 use crate::Authority;
 use palisade_directory::Application;
 use uuid::Uuid;

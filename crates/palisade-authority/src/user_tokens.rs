@@ -12,9 +12,10 @@
 //! the OIDC scopes asked for.
 
 use crate::client_auth::ClientAuthMethod;
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
+use crate::request::EndpointVersion;
 use crate::resource::{RequestedResource, ScopeRequest};
-use crate::token::{internal, opaque, token_json, EndpointVersion, LIFETIME_SECONDS};
+use crate::response::{opaque, token_json, LIFETIME_SECONDS};
 use crate::Authority;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

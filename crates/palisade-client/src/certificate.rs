@@ -23,24 +23,14 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::credential::{
-    AccessToken, ClientAuth, ClientSecretCredential, ClientSecretCredentialBuilder,
-    TokenCredential, TokenEndpointVersion,
+    AccessToken, AssertionSource, ClientAuth, ClientSecretCredential,
+    ClientSecretCredentialBuilder, TokenCredential, TokenEndpointVersion,
 };
 use crate::error::{ConfigError, CredentialError};
 use crate::retry::RetryPolicy;
 
-/// `client_assertion_type` for assertions.
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
 /// Lifetime of the assertions a [`ClientCertificate`] signs, seconds.
 pub const ASSERTION_LIFETIME_SECS: i64 = 600;
-
-/// Produces a client assertion for a token endpoint (the assertion's audience).
-pub trait AssertionSource: Send + Sync {
-    /// A fresh assertion for `audience` (the token endpoint URL).
-    fn assertion<'a>(&'a self, audience: &'a str)
-        -> BoxFuture<'a, Result<String, CredentialError>>;
-}
 
 /// A certificate's private key and DER certificate.
 pub struct ClientCertificate {

@@ -155,13 +155,23 @@ impl fmt::Debug for ClientSecretCredential {
     }
 }
 
+/// `client_assertion_type` for assertions.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Produces a client assertion for a token endpoint (the assertion's audience).
+pub trait AssertionSource: Send + Sync {
+    /// A fresh assertion for `audience` (the token endpoint URL).
+    fn assertion<'a>(&'a self, audience: &'a str)
+        -> BoxFuture<'a, Result<String, CredentialError>>;
+}
+
 /// How a confidential client authenticates at the token endpoint.
 #[derive(Clone)]
 pub(crate) enum ClientAuth {
     /// `client_secret`.
     Secret(String),
     /// `client_assertion` (a fresh one per request: assertions are single-use).
-    Assertion(Arc<dyn crate::certificate::AssertionSource>),
+    Assertion(Arc<dyn AssertionSource>),
 }
 
 /// Builder for [`ClientSecretCredential`].
@@ -321,10 +331,7 @@ impl ClientSecretCredential {
             let credential = match &self.auth {
                 ClientAuth::Secret(secret) => vec![("client_secret", secret.clone())],
                 ClientAuth::Assertion(source) => vec![
-                    (
-                        "client_assertion_type",
-                        crate::certificate::JWT_BEARER.to_string(),
-                    ),
+                    ("client_assertion_type", JWT_BEARER.to_string()),
                     ("client_assertion", source.assertion(&self.token_url).await?),
                 ],
             };

@@ -57,12 +57,12 @@ pub mod user;
 
 pub use cache::TokenCache;
 pub use certificate::{
-    AssertionSource, ClientAssertionCredential, ClientCertificate, ClientCertificateCredential,
+    ClientAssertionCredential, ClientCertificate, ClientCertificateCredential,
     ConfidentialClientBuilder,
 };
 pub use credential::{
-    AccessToken, ClientSecretCredential, ClientSecretCredentialBuilder, EnvironmentCredential,
-    TokenCredential, TokenEndpointVersion, DEFAULT_AUTHORITY_HOST,
+    AccessToken, AssertionSource, ClientSecretCredential, ClientSecretCredentialBuilder,
+    EnvironmentCredential, TokenCredential, TokenEndpointVersion, DEFAULT_AUTHORITY_HOST,
 };
 pub use defender::filter::{CompareOp, FilterValue, IncidentFilter, IncidentQuery};
 pub use defender::models::{

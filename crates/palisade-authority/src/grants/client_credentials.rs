@@ -2,9 +2,10 @@
 //! the app roles granted to its service principal in the tenant as `roles`.
 
 use crate::client_auth::{app_not_found, authenticate, client_identity, find_client};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
+use crate::request::{EndpointVersion, TokenRequest};
 use crate::resource::{resolve_resource, resource_from_scope};
-use crate::token::{internal, opaque, token_json, EndpointVersion, TokenRequest, LIFETIME_SECONDS};
+use crate::response::{opaque, token_json, LIFETIME_SECONDS};
 use axum::response::Response;
 use rand::Rng;
 use serde::Serialize;

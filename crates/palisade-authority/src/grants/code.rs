@@ -4,12 +4,13 @@
 //! URI, tenant, scopes and PKCE challenge.
 
 use crate::client_auth::{authenticate, client_identity, find_client};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
 use crate::grants::optional_scopes;
+use crate::request::{EndpointVersion, TokenRequest};
 use crate::resource::{
     consent_required, evaluate_consent, resolve_resource, resolve_scopes, Consent, ScopeRequest,
 };
-use crate::token::{internal, opaque, EndpointVersion, TokenRequest};
+use crate::response::opaque;
 use crate::user_tokens::{
     issue_user_tokens, secret_hash, RefreshIssue, UserGrant, SPA_REFRESH_LIFETIME_SECS,
 };

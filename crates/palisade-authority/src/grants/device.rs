@@ -8,13 +8,12 @@
 //! 5 seconds (RFC 8628 §3.5) [inferred: Entra documents the interval, Palisade enforces it].
 
 use crate::client_auth::{app_not_found, authenticate, client_identity, find_client, usable_in};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
 use crate::form::Form;
 use crate::grants::scopes_of_request;
+use crate::request::{correlation_id, resolve_segment, EndpointVersion, TokenRequest};
 use crate::resource::{consent_required, evaluate_consent, resolve_scopes, Consent, ScopeRequest};
-use crate::token::{
-    correlation_id, internal, opaque, resolve_segment, token_json, EndpointVersion, TokenRequest,
-};
+use crate::response::{opaque, token_json};
 use crate::user_tokens::{issue_user_tokens, secret_hash, RefreshIssue, UserGrant};
 use crate::Authority;
 use axum::extract::{Path, State};

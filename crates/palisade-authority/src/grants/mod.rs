@@ -7,8 +7,8 @@ pub mod password;
 pub mod refresh;
 
 use crate::error::{AadError, ErrorCode};
+use crate::request::{EndpointVersion, TokenRequest};
 use crate::resource::ScopeRequest;
-use crate::token::{EndpointVersion, TokenRequest};
 
 /// The scopes of a user-flow token request: v1's `resource=`, v2's `scope=` (where
 /// `resource` is AADSTS901002).

@@ -4,11 +4,11 @@
 //! sign-in page's; the token needs consent already in place (AADSTS65001 otherwise).
 
 use crate::client_auth::{app_not_found, authenticate, client_identity, find_client, usable_in};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
 use crate::grants::scopes_of_request;
+use crate::request::{grant_not_on_common, TokenRequest};
 use crate::resource::{consent_required, evaluate_consent, resolve_scopes, Consent};
 use crate::signin::sign_in_error;
-use crate::token::{grant_not_on_common, internal, TokenRequest};
 use crate::user_tokens::{issue_user_tokens, RefreshIssue, UserGrant};
 use axum::response::Response;
 use palisade_directory::SignInFailure;

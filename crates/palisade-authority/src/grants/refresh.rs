@@ -5,10 +5,10 @@
 //! (`revokeSignInSessions`, a password change, a disabled account) are AADSTS50173.
 
 use crate::client_auth::{app_not_found, authenticate, client_identity, find_client, usable_in};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
 use crate::grants::scopes_of_request;
+use crate::request::TokenRequest;
 use crate::resource::{consent_required, evaluate_consent, resolve_scopes, Consent};
-use crate::token::{internal, TokenRequest};
 use crate::user_tokens::{issue_user_tokens, revoked, secret_hash, RefreshIssue, UserGrant};
 use axum::response::Response;
 

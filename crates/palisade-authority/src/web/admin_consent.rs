@@ -22,92 +22,23 @@
 //! consent is implemented.
 
 use crate::client_auth::{app_not_found, find_client, usable_in};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
 use crate::form::Form;
+use crate::request::{resolve_segment, EndpointVersion};
 use crate::resource::ScopeRequest;
-use crate::token::{internal, resolve_segment, EndpointVersion};
 use crate::web::cookies::browser_id;
-use crate::web::flow::advance;
-use crate::web::flow::{Ctx, Flow, FlowKind, FlowRequest, ResponseMode};
 use crate::web::pages::{
     page_posting_to, AdminApprovalPage, AdminConsentPage, Branding, PermissionLine,
 };
-use crate::web::respond::{error_page, AppRedirect};
-use crate::web::{params, start_flow, with_browser_cookie};
+use crate::web::respond::error_page;
+use crate::web::state::{AdminConsentRequest, AdminConsentStyle, Ctx, Flow, FlowKind, FlowRequest};
+use crate::web::{begin, params, with_browser_cookie};
 use crate::Authority;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use palisade_directory::{Application, RequiredPermission, User};
 use palisade_store::TenantRow;
-use serde::{Deserialize, Serialize};
-
-/// Which entry point started the flow (it decides the redirect's shape).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AdminConsentStyle {
-    /// `/{tenant}/adminconsent`, or the partner link on v1 authorize.
-    V1,
-    /// `/{tenant}/v2.0/adminconsent`, with the `scope` to echo.
-    V2 {
-        /// The scope as requested.
-        scope: String,
-    },
-}
-
-/// An admin consent request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AdminConsentRequest {
-    /// Validated redirect URI.
-    pub redirect_uri: String,
-    /// `state`.
-    pub state: Option<String>,
-    /// The redirect's shape.
-    pub style: AdminConsentStyle,
-}
-
-impl AdminConsentRequest {
-    /// Where the answer goes.
-    pub fn redirect(&self) -> AppRedirect {
-        AppRedirect {
-            redirect_uri: self.redirect_uri.clone(),
-            mode: ResponseMode::Query,
-            state: self.state.clone(),
-            version: EndpointVersion::V1,
-        }
-    }
-
-    fn success(&self, tenant_id: &str) -> Response {
-        let mut fields = vec![
-            ("admin_consent".to_string(), "True".to_string()),
-            ("tenant".to_string(), tenant_id.to_string()),
-        ];
-        if let AdminConsentStyle::V2 { scope } = &self.style {
-            fields.push(("scope".into(), scope.clone()));
-        }
-        self.redirect().send(fields)
-    }
-
-    /// The redirect of a cancelled consent.
-    pub fn cancelled(&self) -> Response {
-        let fields = match &self.style {
-            AdminConsentStyle::V1 => vec![
-                ("error".to_string(), "permission_denied".to_string()),
-                (
-                    "error_description".to_string(),
-                    "The admin canceled the request".to_string(),
-                ),
-            ],
-            AdminConsentStyle::V2 { .. } => vec![
-                ("error".to_string(), "access_denied".to_string()),
-                (
-                    "error_description".to_string(),
-                    "AADSTS65004: User declined to consent to access the app.".to_string(),
-                ),
-            ],
-        };
-        self.redirect().send(fields)
-    }
-}
 
 /// `GET /{tenant}/adminconsent`.
 pub async fn adminconsent_v1(
@@ -243,16 +174,7 @@ pub(crate) async fn start(
         auth_time: None,
         user_tenant_id: None,
     };
-    let flow = start_flow(authority, browser, flow_request).await?;
-    advance(
-        &Ctx {
-            authority,
-            headers,
-            browser,
-        },
-        flow,
-    )
-    .await
+    begin(authority, headers, browser, flow_request).await
 }
 
 fn lines(permissions: &[RequiredPermission]) -> Vec<PermissionLine> {

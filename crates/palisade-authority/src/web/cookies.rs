@@ -9,7 +9,7 @@
 //! Cookies are `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` unless the server runs
 //! on plain HTTP.
 
-use crate::token::opaque;
+use crate::response::opaque;
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -2,12 +2,13 @@
 //! then continues as a flow (confirmation, sign-in, consent) ending in the device code's
 //! approval.
 
+use crate::error::internal;
 use crate::form::Form;
 use crate::grants::device::normalize_user_code;
-use crate::token::internal;
 use crate::web::cookies::{self, browser_id, csrf_ok, csrf_token, BROWSER_COOKIE};
-use crate::web::flow::{advance, Ctx, FlowKind, FlowRequest};
+use crate::web::flow::advance;
 use crate::web::pages::{page, Branding, DeviceCodePage};
+use crate::web::state::{Ctx, FlowKind, FlowRequest};
 use crate::web::{finish, start_flow, with_browser_cookie};
 use crate::Authority;
 use axum::extract::State;

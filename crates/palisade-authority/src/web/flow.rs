@@ -4,157 +4,21 @@
 //! code approved).
 
 use crate::client_auth::{find_client, usable_in};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
 use crate::grants::code::{store_code, CodeGrant};
 use crate::resource::{evaluate_consent, resolve_scopes, Consent, ResolvedResource, ScopeRequest};
-use crate::token::{internal, EndpointVersion};
-use crate::user_tokens::secret_hash;
-use crate::web::cookies::{csrf_token, SESSION_COOKIE};
+use crate::web::cookies::csrf_token;
 use crate::web::pages::{
     page, page_posting_to, AccountChoice, AdminApprovalPage, Branding, ConsentPage,
     DeviceConfirmPage, MessagePage, PasswordPage, PermissionLine, PickAccountPage, SignInPage,
 };
-use crate::web::respond::{error_page, redirect_to_app, AppRedirect};
+use crate::web::respond::{error_page, redirect_to_app};
+use crate::web::state::{Ctx, Flow, FlowKind, FlowRequest, SESSION_IDLE_SECS};
 use crate::Authority;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use palisade_directory::{Application, User};
-use palisade_store::{FlowRow, SessionRow, TenantRow};
-use serde::{Deserialize, Serialize};
-
-/// Flows expire 30 minutes after they start.
-pub const FLOW_LIFETIME_SECS: i64 = 1800;
-/// Sessions end after 24 hours without use.
-pub const SESSION_IDLE_SECS: i64 = 86_400;
-
-/// How the result goes back to the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ResponseMode {
-    /// `?code=…`.
-    Query,
-    /// `#code=…`.
-    Fragment,
-    /// An auto-submitted form.
-    FormPost,
-}
-
-/// An authorization-code request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AuthCodeRequest {
-    /// Validated redirect URI.
-    pub redirect_uri: String,
-    /// It is registered as a single-page app's.
-    pub spa: bool,
-    /// Response mode.
-    pub response_mode: ResponseMode,
-    /// `state`.
-    pub state: Option<String>,
-    /// `nonce`.
-    pub nonce: Option<String>,
-    /// PKCE challenge.
-    pub code_challenge: Option<String>,
-    /// PKCE method.
-    pub code_challenge_method: Option<String>,
-}
-
-/// What the flow ends in.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum FlowKind {
-    /// A code sent to the app.
-    AuthCode(AuthCodeRequest),
-    /// Tenant-wide admin consent, answered with `admin_consent=True`.
-    AdminConsent(crate::web::admin_consent::AdminConsentRequest),
-    /// A device code approved.
-    Device {
-        /// The device code row.
-        device_code_id: String,
-        /// Its user code.
-        user_code: String,
-    },
-}
-
-/// A flow's request and progress, stored as JSON.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FlowRequest {
-    /// What it ends in.
-    pub kind: FlowKind,
-    /// Endpoint version (ID token shape).
-    pub version: EndpointVersion,
-    /// The tenant path segment.
-    pub tenant_segment: String,
-    /// The client's app id.
-    pub client_id: String,
-    /// Scopes asked for.
-    pub scopes: ScopeRequest,
-    /// `prompt`.
-    pub prompt: Option<String>,
-    /// `login_hint`.
-    pub login_hint: Option<String>,
-    /// The user entered credentials in this flow.
-    pub fresh_sign_in: bool,
-    /// The user picked the session's account (`prompt=select_account`).
-    pub account_chosen: bool,
-    /// The user accepted the consent page.
-    pub consented: bool,
-    /// The user confirmed the device sign-in.
-    pub device_confirmed: bool,
-    /// The session the flow signs in with.
-    pub session_id: Option<String>,
-    /// When the user authenticated.
-    pub auth_time: Option<i64>,
-    /// The tenant of the user who signed in within this flow.
-    pub user_tenant_id: Option<String>,
-}
-
-/// The request context of a page step.
-pub struct Ctx<'a> {
-    /// The token service.
-    pub authority: &'a Authority,
-    /// Request headers (cookies, host).
-    pub headers: &'a HeaderMap,
-    /// The browser id.
-    pub browser: &'a str,
-}
-
-impl Ctx<'_> {
-    /// The live session of the cookie, if any.
-    pub async fn session(&self) -> Result<Option<SessionRow>, AadError> {
-        let Some(secret) = crate::web::cookies::cookie(self.headers, SESSION_COOKIE) else {
-            return Ok(None);
-        };
-        let now = self.authority.clock().now().unix_timestamp();
-        self.authority
-            .directory()
-            .store()
-            .find_session(&secret_hash(&secret), now)
-            .await
-            .map_err(internal)
-    }
-}
-
-/// A loaded flow.
-pub struct Flow {
-    /// The stored row.
-    pub row: FlowRow,
-    /// Its request.
-    pub request: FlowRequest,
-}
-
-impl Flow {
-    /// Saves the request and user.
-    pub async fn save(&self, authority: &Authority) -> Result<(), AadError> {
-        authority
-            .directory()
-            .store()
-            .update_flow(
-                &self.row.id,
-                self.row.user_id.as_deref(),
-                &serde_json::to_string(&self.request).map_err(internal)?,
-            )
-            .await
-            .map_err(internal)
-    }
-}
+use palisade_store::{SessionRow, TenantRow};
 
 /// The branding of a flow's pages.
 pub async fn branding(authority: &Authority, request: &FlowRequest) -> Branding {
@@ -332,7 +196,7 @@ pub async fn advance(ctx: &Ctx<'_>, mut flow: Flow) -> Result<Response, AadError
     let brand = branding(authority, &flow.request).await;
     let csrf = csrf_token(ctx.browser, &flow.row.id);
     let redirect = match &flow.request.kind {
-        FlowKind::AuthCode(a) => Some(AppRedirect::of(a, flow.request.version)),
+        FlowKind::AuthCode(a) => Some(a.redirect(flow.request.version)),
         FlowKind::AdminConsent(a) => Some(a.redirect()),
         FlowKind::Device { .. } => None,
     };
@@ -589,7 +453,7 @@ pub async fn advance(ctx: &Ctx<'_>, mut flow: Flow) -> Result<Response, AadError
                 version: flow.request.version,
             };
             let code = store_code(authority, &tenant.id, &user.id, &grant).await?;
-            let r = AppRedirect::of(&a, flow.request.version);
+            let r = a.redirect(flow.request.version);
             Ok(r.success(&code, flow.request.session_id.as_deref()))
         }
         FlowKind::AdminConsent(_) => Err(internal("an admin consent flow reached the code step")),

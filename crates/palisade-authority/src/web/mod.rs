@@ -17,27 +17,27 @@ pub mod flow;
 pub mod logout;
 pub mod pages;
 pub mod respond;
+pub mod state;
 
 use crate::client_auth::{app_not_found, find_client, usable_in};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
 use crate::form::Form;
+use crate::request::{resolve_segment, EndpointVersion};
 use crate::resource::ScopeRequest;
+use crate::response::opaque;
 use crate::signin::{sign_in_code, sign_in_message};
-use crate::token::{internal, opaque, resolve_segment, EndpointVersion};
 use crate::user_tokens::secret_hash;
 use crate::Authority;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use cookies::{browser_hash, browser_id, csrf_ok, set_cookie, BROWSER_COOKIE, SESSION_COOKIE};
-use flow::{
-    advance, password_page, sign_in_page, AuthCodeRequest, Ctx, Flow, FlowKind, FlowRequest,
-    ResponseMode,
-};
+use flow::{advance, password_page, sign_in_page};
 use pages::{page, Branding, MessagePage};
 use palisade_directory::{ConsentType, RedirectKind};
 use palisade_store::{FlowRow, SessionRow};
-use respond::{error_page, redirect_to_app, AppRedirect};
+use respond::{error_page, redirect_to_app, ResponseMode};
+use state::{AuthCodeRequest, Ctx, Flow, FlowKind, FlowRequest};
 use subtle::ConstantTimeEq;
 
 /// Adds the browser cookie when it is new.
@@ -221,7 +221,7 @@ async fn authorize_inner(
                 .to_string()
         }),
     };
-    let back = AppRedirect::of(&auth, version);
+    let back = auth.redirect(version);
     let fail = |e: AadError| {
         Ok(redirect_to_app(
             &back,
@@ -334,6 +334,25 @@ async fn authorize_inner(
     .await
 }
 
+/// Starts a flow bound to the browser and takes its first step.
+pub(crate) async fn begin(
+    authority: &Authority,
+    headers: &HeaderMap,
+    browser: &str,
+    request: FlowRequest,
+) -> Result<Response, AadError> {
+    let flow = start_flow(authority, browser, request).await?;
+    advance(
+        &Ctx {
+            authority,
+            headers,
+            browser,
+        },
+        flow,
+    )
+    .await
+}
+
 /// Stores a new flow bound to the browser.
 pub(crate) async fn start_flow(
     authority: &Authority,
@@ -347,7 +366,7 @@ pub(crate) async fn start_flow(
         request_json: serde_json::to_string(&request).map_err(internal)?,
         user_id: None,
         created_at: now,
-        expires_at: now + flow::FLOW_LIFETIME_SECS,
+        expires_at: now + state::FLOW_LIFETIME_SECS,
     };
     authority
         .directory()
@@ -486,7 +505,7 @@ pub async fn login(
             auth_time: now,
             created_at: now,
             last_seen_at: now,
-            expires_at: now + flow::SESSION_IDLE_SECS,
+            expires_at: now + state::SESSION_IDLE_SECS,
             client_ids: Vec::new(),
         };
         store.insert_session(&session).await.map_err(internal)?;
@@ -653,7 +672,7 @@ async fn cancel(ctx: &Ctx<'_>, flow: Flow) -> Result<Response, AadError> {
     let brand = flow::branding(authority, &flow.request).await;
     match &flow.request.kind {
         FlowKind::AuthCode(a) => Ok(redirect_to_app(
-            &AppRedirect::of(a, flow.request.version),
+            &a.redirect(flow.request.version),
             &declined().with_context(None, authority.clock().now()),
         )),
         FlowKind::AdminConsent(a) => Ok(a.cancelled()),

@@ -4,13 +4,25 @@
 //! unregistered redirect URI: AADSTS50011 is never sent to the URI presented).
 
 use crate::error::AadError;
-use crate::token::{opaque, EndpointVersion};
-use crate::web::flow::{AuthCodeRequest, ResponseMode};
+use crate::request::EndpointVersion;
+use crate::response::opaque;
 use crate::web::pages::{csp, html, page, Branding, ErrorPage, FormPostPage};
 use crate::Authority;
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+/// How the result goes back to the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResponseMode {
+    /// `?code=…`.
+    Query,
+    /// `#code=…`.
+    Fragment,
+    /// An auto-submitted form.
+    FormPost,
+}
 
 /// Where and how to send the result.
 #[derive(Debug, Clone)]
@@ -30,16 +42,6 @@ fn encode(pairs: &[(String, String)]) -> String {
 }
 
 impl AppRedirect {
-    /// The redirect of an authorization-code request.
-    pub fn of(a: &AuthCodeRequest, version: EndpointVersion) -> Self {
-        AppRedirect {
-            redirect_uri: a.redirect_uri.clone(),
-            mode: a.response_mode,
-            state: a.state.clone(),
-            version,
-        }
-    }
-
     /// Sends `fields` (plus `state`) to the app.
     pub fn send(&self, mut fields: Vec<(String, String)>) -> Response {
         if let Some(s) = &self.state {
