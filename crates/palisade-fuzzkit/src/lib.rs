@@ -7,7 +7,9 @@
 //! - [`json_value`], [`edits`]/[`mutate`]: generators several targets share (hostile JSON of
 //!   every type; random character edits of grammar-built text).
 //!
-//! The targets themselves live beside the code they attack: `crates/palisade-defender/tests/fuzz.rs`
+//! The targets themselves live beside the code they attack: `crates/palisade-kql/tests/fuzz.rs`
+//! (the KQL front end: grammar-built, mutated, truncated and raw queries; value round trips),
+//! `crates/palisade-defender/tests/fuzz.rs`
 //! (OData, PATCH and hunting bodies, JWTs), `crates/palisade-authority/tests/fuzz.rs` (token
 //! request forms), `crates/palisade-admin/tests/fuzz.rs` (admin JSON).
 

@@ -9,7 +9,14 @@
 //! - **Row limit**: at most [`Limits::max_rows`] rows are returned; more set
 //!   [`HuntResult::truncated`].
 //! - **Timeout / memory**: [`Limits::timeout`] bounds execution (→ [`HuntError::Timeout`]);
-//!   DataFusion's memory pool is capped at [`Limits::memory_bytes`] (→ [`HuntError::TooLarge`]).
+//!   DataFusion's memory pool is capped at [`Limits::memory_bytes`] (→ [`HuntError::TooLarge`],
+//!   whose message names the limit). The pool bounds every operator: DataFusion's own
+//!   (joins, sorts, `summarize` groups, `make_list`/`make_set` states, whose sizes count their
+//!   text), and the functions that build data (`mv-expand`'s element lists, `range()`,
+//!   `strrep`, `strcat`, every text-returning UDF), which charge it while they build (see
+//!   `budget.rs`). One value may hold at most 64 MiB; the `range` operator at most 1,000,000
+//!   rows, refused at the position of its bounds; `range()` holds at most 2^20 values
+//!   (truncated, as in Kusto).
 //! - `dcount` is exact (Kusto's is a HyperLogLog estimate); `percentile(s)` are exact
 //!   nearest-rank values (Kusto's are T-Digest estimates).
 //! - Storage/plan types: `timespan` is `Int64` nanoseconds, `decimal` is `Float64`, `dynamic`
@@ -58,6 +65,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use palisade_events::{valid_tenant, EventStore};
 use palisade_kql::{bind_with_probe, explain_bound, parse, Catalog, KqlError, Schema};
 
+use crate::budget::Budget;
 use crate::plan::Planner;
 use crate::probe::EngineProbe;
 use crate::result::{batches_to_rows, process_cpu, HuntResult, HuntStats};
@@ -226,8 +234,9 @@ impl HuntingEngine {
             stats: Mutex::new(HuntStats::default()),
             sorted_files: self.tuning.sorted_files,
         };
-        let (bound, plan, _) = self.plan(&scan, query, now)?;
-        let (ctx, _) = self.context()?;
+        let pool = self.pool();
+        let (bound, plan, _) = self.plan(&scan, query, now, &pool)?;
+        let ctx = self.context(&pool)?;
         let optimized = ctx.state().optimize(&plan)?;
         Ok(format!(
             "== Bound query ==\n{bound}== Logical plan ==\n{}\n== Optimized plan ==\n{}",
@@ -239,7 +248,21 @@ impl HuntingEngine {
     /// Parses and binds `query` (probing the data for `bag_unpack`/`pivot` through `scan`),
     /// then plans its first result statement: the explained bound tree, the plan and the
     /// result schema.
+    ///
+    /// The functions planned capture `pool` as their budget (see [`crate::budget`]).
     fn plan(
+        &self,
+        scan: &TenantScan<'_>,
+        query: &str,
+        now: i64,
+        pool: &Arc<TrackingPool>,
+    ) -> Result<(String, LogicalPlan, Schema), HuntError> {
+        let budget = Budget::new(pool.clone());
+        crate::budget::planning(&budget, || self.plan_in_budget(scan, query, now))
+            .map_err(|e| self.limit_error(e))
+    }
+
+    fn plan_in_budget(
         &self,
         scan: &TenantScan<'_>,
         query: &str,
@@ -275,18 +298,33 @@ impl HuntingEngine {
         Ok((explain_bound(&bound), plan, first.schema.clone()))
     }
 
-    /// A session for one query, with a fresh memory pool of [`Limits::memory_bytes`].
-    pub(crate) fn context(&self) -> Result<(SessionContext, Arc<TrackingPool>), HuntError> {
-        let pool = Arc::new(TrackingPool {
+    /// A fresh memory pool of [`Limits::memory_bytes`] for one query (or one probe).
+    pub(crate) fn pool(&self) -> Arc<TrackingPool> {
+        Arc::new(TrackingPool {
             inner: GreedyMemoryPool::new(self.limits.memory_bytes),
             peak: Default::default(),
-        });
+        })
+    }
+
+    /// A session for one query over `pool`.
+    pub(crate) fn context(&self, pool: &Arc<TrackingPool>) -> Result<SessionContext, HuntError> {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(pool.clone())
             .build_arc()?;
         let mut config = SessionConfig::new().with_target_partitions(2);
         self.tuning.apply(&mut config);
-        Ok((SessionContext::new_with_config_rt(config, runtime), pool))
+        Ok(SessionContext::new_with_config_rt(config, runtime))
+    }
+
+    /// [`HuntError::TooLarge`] naming the limit, for a failure of execution.
+    fn limit_error(&self, e: HuntError) -> HuntError {
+        match e {
+            HuntError::TooLarge(detail) => HuntError::TooLarge(format!(
+                "the memory limit of {} per query was reached: {detail}",
+                mib(self.limits.memory_bytes)
+            )),
+            other => other,
+        }
     }
 
     async fn run_here(
@@ -310,19 +348,20 @@ impl HuntingEngine {
             stats: Mutex::new(HuntStats::default()),
             sorted_files: self.tuning.sorted_files,
         };
-        let (_, plan, schema) = self.plan(&scan, query, now_ns)?;
+        let pool = self.pool();
+        let (_, plan, schema) = self.plan(&scan, query, now_ns, &pool)?;
         let max = self.limits.max_rows;
         let plan = LogicalPlanBuilder::from(plan)
             .limit(0, Some(max.saturating_add(1)))?
             .build()?;
-        let (ctx, pool) = self.context()?;
+        let ctx = self.context(&pool)?;
         // A task of its own, so that the timeout can abort the work.
         let mut task = tokio::spawn(async move {
             let df = ctx.execute_logical_plan(plan).await?;
             df.collect().await
         });
         let batches = match tokio::time::timeout(self.limits.timeout, &mut task).await {
-            Ok(Ok(r)) => r?,
+            Ok(Ok(r)) => r.map_err(|e| self.limit_error(e.into()))?,
             Ok(Err(join)) => {
                 return Err(HuntError::Internal(format!(
                     "query execution failed: {join}"
@@ -346,6 +385,15 @@ impl HuntingEngine {
             stats,
             truncated,
         })
+    }
+}
+
+/// `bytes` for people: `1 GiB`, `512 MiB`.
+fn mib(bytes: usize) -> String {
+    if bytes >= 1 << 30 && bytes.is_multiple_of(1 << 30) {
+        format!("{} GiB", bytes >> 30)
+    } else {
+        format!("{} MiB", bytes >> 20)
     }
 }
 

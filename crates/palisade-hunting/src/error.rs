@@ -83,6 +83,10 @@ impl From<PlanError> for HuntError {
         match e {
             PlanError::Unsupported { name } => HuntError::Unsupported { name },
             PlanError::Invalid(message) => HuntError::Semantic { pos: None, message },
+            PlanError::InvalidAt { message, pos } => HuntError::Semantic {
+                pos: Some(pos),
+                message,
+            },
             PlanError::DataFusion(m) => HuntError::Internal(m),
         }
     }

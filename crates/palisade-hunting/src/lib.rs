@@ -11,6 +11,7 @@
 //! one long-lived runtime with row, time and memory [`Limits`] (`engine.rs`), and the
 //! Parquet reader's [`Tuning`] (`tuning.rs`).
 
+mod budget;
 mod engine;
 mod error;
 mod functions;

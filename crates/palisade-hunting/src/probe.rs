@@ -43,11 +43,14 @@ impl EngineProbe<'_> {
             .first()
             .map(|c| c.ty)
             .ok_or_else(|| HuntError::Internal("probe table without columns".into()))?;
-        let plan = Planner::new(self.scan, self.now).plan(table)?;
+        let pool = self.engine.pool();
+        let plan = crate::budget::planning(&crate::budget::Budget::new(pool.clone()), || {
+            Planner::new(self.scan, self.now).plan(table)
+        })?;
         let plan = LogicalPlanBuilder::from(plan)
             .limit(0, Some(max_rows))?
             .build()?;
-        let (ctx, _) = self.engine.context()?;
+        let ctx = self.engine.context(&pool)?;
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         let timeout = self.engine.limits().timeout;
         // Binding is synchronous and runs on a worker of the engine's runtime: block this

@@ -3,6 +3,8 @@
 use super::*;
 use palisade_kql::functions::StringFn as F;
 
+use crate::udf::capped::capped;
+
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = 0u32;
@@ -97,6 +99,12 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
                 Box::new(|a| {
                     let times = a[1].i64().unwrap_or(0).clamp(0, 1024) as usize;
                     let delimiter = a.get(2).map_or("", |d| d.text());
+                    // Sized before it is built: 1024 copies of a large value are refused.
+                    let bytes =
+                        times * a[0].text().len() + times.saturating_sub(1) * delimiter.len();
+                    if bytes > crate::budget::MAX_VALUE_BYTES {
+                        return Out::TooLarge(bytes);
+                    }
                     Out::Str(vec![a[0].text(); times].join(delimiter))
                 }),
             )
@@ -125,10 +133,10 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
                 }),
             )
             .call(c.all_as(p, KqlType::String)?),
-        F::Strcat => fx::concat(c.all_as(p, KqlType::String)?),
+        F::Strcat => capped(fx::concat(c.all_as(p, KqlType::String)?)),
         F::StrcatDelim => {
             let v = c.all_as(p, KqlType::String)?;
-            fx::concat_ws(v[0].clone(), v[1..].to_vec())
+            capped(fx::concat_ws(v[0].clone(), v[1..].to_vec()))
         }
         F::Strlen => cast(
             fx::character_length(c.arg_as(p, 0, KqlType::String)?),

@@ -42,6 +42,15 @@ pub enum PlanError {
     /// The query is semantically invalid for execution (e.g. a non-constant `take` count).
     #[error("{0}")]
     Invalid(String),
+    /// Like [`PlanError::Invalid`], at a known place in the text (e.g. a `range` longer than
+    /// the limit).
+    #[error("{message} at {pos}")]
+    InvalidAt {
+        /// What is wrong.
+        message: String,
+        /// Where.
+        pos: palisade_kql::Pos,
+    },
     /// DataFusion refused the plan.
     #[error("planning failed: {0}")]
     DataFusion(String),

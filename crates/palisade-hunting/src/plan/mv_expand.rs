@@ -20,6 +20,19 @@ impl Planner<'_> {
             Some(l) => Some(self.const_count(l)?),
             None => None,
         };
+        // What unnesting copies per element: the row's other columns (strings estimated at
+        // 16 bytes), charged by the list functions while they build (see `crate::budget`).
+        let row_bytes: usize = input
+            .schema
+            .columns
+            .iter()
+            .map(|c| match c.ty {
+                KqlType::Bool => 1,
+                KqlType::Int => 4,
+                KqlType::String | KqlType::Dynamic | KqlType::Guid => 16,
+                _ => 8,
+            })
+            .sum();
         // Pre-projection: all input columns plus one list column per expanded item.
         let mut pre: Vec<Expr> = (0..input.schema.columns.len()).map(pcol).collect();
         let mut list_cols = Vec::new();
@@ -28,7 +41,7 @@ impl Planner<'_> {
             let x = self.conv(x, e.ty, KqlType::Dynamic)?;
             let name = format!("__mv{k}");
             pre.push(
-                crate::udf::dynamic::json_list_udf(limit)
+                crate::udf::dynamic::json_list_udf(limit, row_bytes)
                     .call(vec![x])
                     .alias(name.clone()),
             );
@@ -41,7 +54,7 @@ impl Planner<'_> {
             let x = self.expr(&first.1)?;
             let x = self.conv(x, first.1.ty, KqlType::Dynamic)?;
             pre.push(
-                crate::udf::dynamic::json_index_list_udf(limit)
+                crate::udf::dynamic::json_index_list_udf(limit, row_bytes)
                     .call(vec![x])
                     .alias("__mvidx"),
             );

@@ -1,4 +1,6 @@
-//! `range`: the rows of a constant numeric or datetime range, as an in-memory table.
+//! `range`: the rows of a constant numeric or datetime range, as an in-memory table of at most
+//! [`MAX_RANGE_ROWS`] rows; a longer range is refused at the position of its bounds before
+//! anything is built.
 
 use std::sync::Arc;
 
@@ -6,6 +8,19 @@ use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use palisade_kql::{BoundExpr, KqlType, Literal, Schema};
 
 use super::*;
+
+/// Most rows the `range` operator produces [inferred: Kusto sets no documented number; the
+/// rows are built in memory, so Palisade bounds them].
+pub(crate) const MAX_RANGE_ROWS: u64 = 1_000_000;
+
+/// The row count of `from..=to` by `step`, exactly (0 when the range is empty).
+fn range_len(from: f64, to: f64, step: f64) -> f64 {
+    if (step > 0.0 && from > to) || (step < 0.0 && from < to) {
+        0.0
+    } else {
+        ((to - from) / step).floor() + 1.0
+    }
+}
 
 impl Planner<'_> {
     pub(super) fn range(
@@ -15,7 +30,19 @@ impl Planner<'_> {
         to: &BoundExpr,
         step: &BoundExpr,
     ) -> PResult<LogicalPlan> {
-        const MAX: usize = 1_000_000;
+        const MAX: usize = MAX_RANGE_ROWS as usize;
+        let too_long = |rows: f64| PlanError::InvalidAt {
+            message: format!(
+                "range would produce {} rows; the limit of the range operator is {} rows",
+                if rows < 1e18 {
+                    format!("{rows:.0}")
+                } else {
+                    format!("{rows:e}")
+                },
+                MAX_RANGE_ROWS
+            ),
+            pos: from.span.start,
+        };
         let err = || PlanError::Invalid("range bounds and step must be constants".into());
         let (a, b, s) = (
             const_eval(from, self.now).ok_or_else(err)?,
@@ -46,13 +73,15 @@ impl Planner<'_> {
                 if s == 0.0 {
                     return Err(PlanError::Invalid("range step must not be 0".into()));
                 }
+                let rows = range_len(a, b, s);
+                if rows.is_nan() || rows > MAX as f64 {
+                    return Err(too_long(rows));
+                }
                 let mut x = a;
                 while (s > 0.0 && x <= b) || (s < 0.0 && x >= b) {
                     fv.push(x);
                     if fv.len() > MAX {
-                        return Err(PlanError::Invalid(
-                            "range produces more than 1,000,000 rows".into(),
-                        ));
+                        return Err(too_long(fv.len() as f64));
                     }
                     x += s;
                 }
@@ -66,13 +95,15 @@ impl Planner<'_> {
                 if s == 0 {
                     return Err(PlanError::Invalid("range step must not be 0".into()));
                 }
+                let rows = (i128::from(b) - i128::from(a)) / i128::from(s) + 1;
+                if rows > MAX as i128 {
+                    return Err(too_long(rows as f64));
+                }
                 let mut x = a;
                 while (s > 0 && x <= b) || (s < 0 && x >= b) {
                     iv.push(x);
                     if iv.len() > MAX {
-                        return Err(PlanError::Invalid(
-                            "range produces more than 1,000,000 rows".into(),
-                        ));
+                        return Err(too_long(iv.len() as f64));
                     }
                     x = match x.checked_add(s) {
                         Some(v) => v,

@@ -61,7 +61,7 @@ fn default_json(l: &Literal, ty: KqlType) -> Json {
     };
     let out = convert_val(v, from, ty);
     let v = match &out {
-        Out::Null => Val::Null,
+        Out::Null | Out::TooLarge(_) => Val::Null,
         Out::Bool(b) => Val::Bool(*b),
         Out::I64(n) => Val::I64(*n),
         Out::F64(f) => Val::F64(*f),

@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 
 use super::json::{parse_dyn, val_to_json};
 use super::{arrow_type, row_udf, val_at, Out, Val};
+use crate::budget::check_value;
 
 /// What a JSON-collecting aggregate builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,13 +34,37 @@ struct CollectAcc {
     seen_text: std::collections::HashSet<String>,
     bag: serde_json::Map<String, Json>,
     ty: KqlType,
+    /// Bytes held (an estimate that counts the text of every item): what [`Accumulator::size`]
+    /// reports to the query's memory pool, and what [`crate::budget::MAX_VALUE_BYTES`] bounds.
+    bytes: usize,
+}
+
+/// Bytes one JSON item holds in memory, about.
+fn json_bytes(v: &Json) -> usize {
+    match v {
+        Json::String(s) => s.len() + 32,
+        Json::Null | Json::Bool(_) | Json::Number(_) => 24,
+        other => other.to_string().len() + 32,
+    }
 }
 
 impl CollectAcc {
+    /// Fails once the collected value is larger than one value may be.
+    fn check(&self) -> DfResult<()> {
+        let name = match self.kind {
+            Collect::List => "make_list",
+            Collect::Set => "make_set",
+            Collect::Bag => "make_bag",
+        };
+        // A set holds each text twice (the item and its key).
+        let copies = if self.kind == Collect::Set { 2 } else { 1 };
+        check_value(name, self.bytes / copies)
+    }
     fn add(&mut self, v: Json) {
         match self.kind {
             Collect::List => {
                 if self.items.len() < self.max && !v.is_null() {
+                    self.bytes += json_bytes(&v);
                     self.items.push(v);
                 }
             }
@@ -50,6 +75,7 @@ impl CollectAcc {
                         other => self.seen.insert(other.to_string()),
                     };
                     if fresh {
+                        self.bytes += 2 * json_bytes(&v);
                         self.items.push(v);
                     }
                 }
@@ -59,6 +85,9 @@ impl CollectAcc {
                     for (k, x) in m {
                         if self.bag.len() >= self.max && !self.bag.contains_key(&k) {
                             break;
+                        }
+                        if !self.bag.contains_key(&k) {
+                            self.bytes += k.len() + json_bytes(&x) + 32;
                         }
                         self.bag.entry(k).or_insert(x);
                     }
@@ -93,10 +122,11 @@ impl Accumulator for CollectAcc {
                         break;
                     }
                     if strs.is_valid(i) && self.add_text_key(strs.value(i)) {
+                        self.bytes += 2 * (strs.value(i).len() + 32);
                         self.items.push(Json::String(strs.value(i).to_string()));
                     }
                 }
-                return Ok(());
+                return self.check();
             }
         }
         for i in 0..a.len() {
@@ -106,13 +136,13 @@ impl Accumulator for CollectAcc {
                 self.add(j);
             }
         }
-        Ok(())
+        self.check()
     }
     fn evaluate(&mut self) -> DfResult<ScalarValue> {
         Ok(ScalarValue::Utf8(Some(self.result().to_string())))
     }
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.items.len() * 64 + self.bag.len() * 96
+        std::mem::size_of_val(self) + self.bytes
     }
     fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
         Ok(vec![ScalarValue::Utf8(Some(self.result().to_string()))])
@@ -128,7 +158,7 @@ impl Accumulator for CollectAcc {
                 }
             }
         }
-        Ok(())
+        self.check()
     }
 }
 
@@ -149,6 +179,7 @@ pub(crate) fn collect_udaf(kind: Collect, ty: KqlType, max: usize) -> AggregateU
                 seen_text: Default::default(),
                 bag: Default::default(),
                 ty,
+                bytes: 0,
             }))
         }),
         Arc::new(vec![DataType::Utf8]),

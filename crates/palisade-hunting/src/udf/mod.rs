@@ -7,6 +7,7 @@
 //! [`palisade_events::arrow_type`]).
 
 pub(crate) mod aggregates;
+pub(crate) mod capped;
 pub(crate) mod dynamic;
 pub(crate) mod json;
 mod strmatch;
@@ -28,6 +29,8 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use regex::Regex;
+
+use crate::budget::{check_value, Budget, Charge};
 
 pub(crate) use palisade_events::arrow_type;
 
@@ -80,6 +83,9 @@ pub(crate) enum Out {
     F64(f64),
     Str(String),
     Ts(i64),
+    /// The text result would have this many bytes, more than one value may hold
+    /// ([`crate::budget::MAX_VALUE_BYTES`]): the call fails instead of building it.
+    TooLarge(usize),
 }
 
 type RowFn = dyn Fn(&[Val]) -> Out + Send + Sync;
@@ -90,6 +96,8 @@ pub(crate) struct RowUdf {
     sig: Signature,
     ret: DataType,
     f: Arc<RowFn>,
+    /// The memory budget of the query it was planned for (see [`crate::budget`]).
+    budget: Option<Budget>,
 }
 
 impl fmt::Debug for RowUdf {
@@ -250,12 +258,24 @@ impl ScalarUDFImpl for RowUdf {
             .collect::<DfResult<_>>()?;
         let mut b = Builder::new(&self.ret, rows)?;
         let mut vals: Vec<Val> = Vec::with_capacity(arrays.len());
+        // Text results are what can grow without bound (`strrep`, `range`, `pack_array`…):
+        // each value is capped and the whole array is charged to the query's budget.
+        let mut charge = Charge::new(&self.name, self.budget.as_ref());
         for i in 0..rows {
             vals.clear();
             for (a, scalar) in &arrays {
                 vals.push(val_at(a.as_ref(), if *scalar { 0 } else { i })?);
             }
-            b.push((self.f)(&vals));
+            let out = (self.f)(&vals);
+            match &out {
+                Out::Str(s) => {
+                    check_value(&self.name, s.len())?;
+                    charge.add(s.len() + 4)?;
+                }
+                Out::TooLarge(n) => check_value(&self.name, *n)?,
+                _ => {}
+            }
+            b.push(out);
         }
         let out = b.finish();
         if all_scalar {
@@ -277,6 +297,7 @@ pub(crate) fn row_udf(
         sig: Signature::variadic_any(Volatility::Immutable),
         ret,
         f: Arc::new(f),
+        budget: crate::budget::current(),
     })
 }
 

@@ -6,6 +6,7 @@
 mod corpus;
 mod exec;
 mod fileprofile;
+mod hostile;
 mod store;
 mod support;
 mod tuning;

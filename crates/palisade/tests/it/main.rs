@@ -14,6 +14,7 @@ mod discovery;
 mod errors;
 mod graph;
 mod hardening;
+mod hostile_queries;
 mod hunting;
 mod onboarding;
 mod partner;
