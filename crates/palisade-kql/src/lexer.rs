@@ -228,15 +228,17 @@ impl Lexer<'_> {
         ) {
             return Ok(None);
         }
+        // Whitespace (newlines included) may stand on either side of the `(`; treating every
+        // kind alike keeps the decision the same however the query is laid out.
         let mut k = 0;
-        while self.peek(k).is_some_and(|c| c == ' ' || c == '\t') {
+        while self.peek(k).is_some_and(char::is_whitespace) {
             k += 1;
         }
         if self.peek(k) != Some('(') {
             return Ok(None);
         }
         let mut j = k + 1;
-        while self.peek(j).is_some_and(|c| c == ' ' || c == '\t') {
+        while self.peek(j).is_some_and(char::is_whitespace) {
             j += 1;
         }
         let first = self.peek(j);
@@ -248,7 +250,7 @@ impl Lexer<'_> {
         if !raw {
             return Ok(None);
         }
-        for _ in 0..=k {
+        for _ in 0..j {
             self.bump();
         }
         let content_pos = self.pos();
@@ -517,6 +519,14 @@ mod tests {
         );
         // datetime(column) stays an identifier + call
         assert_eq!(kinds("datetime(x)")[0], TokenKind::Ident("datetime".into()));
+        // Laid out over lines or spaced, a literal lexes alike (found by the KQL fuzz target:
+        // `datetime(\n02` lexed as tokens while `datetime ( 02` was an unterminated literal).
+        assert_eq!(
+            kinds("datetime(\n2021-01-01)"),
+            kinds("datetime ( 2021-01-01 )")
+        );
+        assert!(tokenize("let v = iff(datetime(\n02").is_err());
+        assert!(tokenize("let v = iff ( datetime ( 02").is_err());
     }
 
     #[test]
