@@ -186,9 +186,8 @@ pub struct HuntScope {
     /// are never read (rows and tables that name no device stay visible).
     pub devices: Option<DeviceSet>,
     /// The earliest `Timestamp` the query asks to read (Graph's `Timespan` start), inside
-    /// the 30 days before `now`; `None`: the whole 30 days. An implementation that cannot
-    /// narrow its window says so in its docs (the engine's, today: see the binary's
-    /// `EngineService`).
+    /// the 30 days before `now`; `None`: the whole 30 days. Every table scan of the query
+    /// drops the rows before it.
     pub since: Option<OffsetDateTime>,
 }
 

@@ -69,7 +69,7 @@ use crate::budget::Budget;
 use crate::plan::Planner;
 use crate::probe::EngineProbe;
 use crate::result::{batches_to_rows, process_cpu, HuntResult, HuntStats};
-use crate::scan::{DeviceScope, TenantScan};
+use crate::scan::{DeviceScope, TenantScan, WINDOW_NS};
 use crate::tuning::Tuning;
 use crate::HuntError;
 
@@ -187,10 +187,25 @@ impl HuntingEngine {
         query: &str,
         now: DateTime<Utc>,
     ) -> Result<HuntResult, HuntError> {
+        self.run_within(tenant_id, devices, query, None, now).await
+    }
+
+    /// Like [`HuntingEngine::run_scoped`], with the tables' time window starting at `since`
+    /// when that is later than the 30 days before `now` (Graph's `runHuntingQuery`
+    /// `Timespan`): every table scan drops the rows whose `Timestamp` is before it, so no
+    /// query form reads around it. An earlier `since` changes nothing (the 30 days bound).
+    pub async fn run_within(
+        &self,
+        tenant_id: &str,
+        devices: &DeviceScope,
+        query: &str,
+        since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<HuntResult, HuntError> {
         let engine = self.clone();
         let (tenant, query, devices) = (tenant_id.to_string(), query.to_string(), devices.clone());
-        let task =
-            runtime()?.spawn(async move { engine.run_here(&tenant, &devices, &query, now).await });
+        let task = runtime()?
+            .spawn(async move { engine.run_here(&tenant, &devices, &query, since, now).await });
         match task.await {
             Ok(result) => result,
             Err(e) if e.is_panic() => Err(HuntError::Internal("the query engine panicked".into())),
@@ -230,7 +245,7 @@ impl HuntingEngine {
             store: &self.store,
             tenant: tenant_id,
             devices: &DeviceScope::All,
-            now,
+            since: now - WINDOW_NS,
             stats: Mutex::new(HuntStats::default()),
             sorted_files: self.tuning.sorted_files,
         };
@@ -332,6 +347,7 @@ impl HuntingEngine {
         tenant_id: &str,
         devices: &DeviceScope,
         query: &str,
+        since: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<HuntResult, HuntError> {
         let started = Instant::now();
@@ -340,11 +356,15 @@ impl HuntingEngine {
             return Err(HuntError::InvalidTenant);
         }
         let now_ns = now.timestamp_nanos_opt().unwrap_or(0);
+        let window_start = now_ns - WINDOW_NS;
+        let since_ns = since
+            .and_then(|s| s.timestamp_nanos_opt())
+            .map_or(window_start, |s| s.clamp(window_start, now_ns));
         let scan = TenantScan {
             store: &self.store,
             tenant: tenant_id,
             devices,
-            now: now_ns,
+            since: since_ns,
             stats: Mutex::new(HuntStats::default()),
             sorted_files: self.tuning.sorted_files,
         };

@@ -26,7 +26,9 @@ pub(crate) struct TenantScan<'a> {
     pub(crate) store: &'a EventStore,
     pub(crate) tenant: &'a str,
     pub(crate) devices: &'a DeviceScope,
-    pub(crate) now: i64,
+    /// The window's start (ns since the epoch): 30 days before the query's now, or later
+    /// when the caller narrows it ([`crate::HuntingEngine::run_within`]).
+    pub(crate) since: i64,
     pub(crate) stats: Mutex<HuntStats>,
     /// Declare `Timestamp` order on scans whose files are all sorted ([`crate::Tuning`]).
     pub(crate) sorted_files: bool,
@@ -86,7 +88,7 @@ impl DeviceScope {
 
 impl ScanSource for TenantScan<'_> {
     fn scan(&self, table: &str, schema: &Schema) -> Result<LogicalPlan, PlanError> {
-        let since = self.now - WINDOW_NS;
+        let since = self.since;
         let files = self
             .store
             .files(self.tenant, table, &day_of(since))

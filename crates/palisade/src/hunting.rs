@@ -54,10 +54,8 @@ fn failure(e: HuntError) -> HuntingFailure {
     }
 }
 
-/// [limitation] `HuntScope::since` (Graph's `Timespan` start) is not applied: the engine's
-/// scans read the fixed 30 days before `now` (palisade-hunting's `TenantScan`); applying
-/// it needs a window-start parameter on `HuntingEngine::run_scoped`. The span's end is
-/// applied (it is `now`).
+/// `HuntScope::since` (Graph's `Timespan` start) narrows every table scan's window
+/// ([`HuntingEngine::run_within`]); the span's end is the query's `now`.
 impl HuntingService for EngineService {
     fn run<'a>(
         &'a self,
@@ -75,7 +73,13 @@ impl HuntingService for EngineService {
             };
             let result = self
                 .0
-                .run_scoped(&scope.tenant_id, &devices, query, chrono_time(now))
+                .run_within(
+                    &scope.tenant_id,
+                    &devices,
+                    query,
+                    scope.since.map(chrono_time),
+                    chrono_time(now),
+                )
                 .await
                 .map_err(failure)?;
             let st = result.stats;

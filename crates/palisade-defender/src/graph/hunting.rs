@@ -10,9 +10,7 @@
 //! `timespan` (ISO 8601: `start/end`, `P30D/end`, `start/P30D`, `P30D`, `start`; default
 //! 30 days, graph.md §5.1) is validated; its end (never later than now) is the query's
 //! "now", and its start, when it is inside the 30 days before that end, goes to the engine
-//! as [`HuntScope::since`]. Whether the engine narrows its scans to it is the engine's
-//! part of the contract: [limitation] palisade-hunting's scans keep their fixed 30-day
-//! window today (the binary's `EngineService` says so).
+//! as [`HuntScope::since`], which narrows every table scan of the query.
 
 use super::error::GraphError;
 use super::{GraphApp, GraphOperation, Version};

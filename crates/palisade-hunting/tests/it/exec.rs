@@ -1934,3 +1934,73 @@ async fn device_scope_is_enforced_in_every_scan() {
         1
     );
 }
+
+/// A narrowed window (Graph's `runHuntingQuery` `Timespan` start) drops the older rows in
+/// every scan, through `union` and `join` too; a start before the 30 days changes nothing.
+#[tokio::test]
+async fn a_narrowed_window_bounds_every_scan() {
+    use palisade_hunting::DeviceScope;
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path()).unwrap();
+    ingest(
+        &store,
+        "t1",
+        "DeviceProcessEvents",
+        &[
+            json!({"Timestamp": "2026-11-20T10:00:00Z", "DeviceId": "d1", "FileName": "new.exe"}),
+            json!({"Timestamp": "2026-11-15T10:00:00Z", "DeviceId": "d1", "FileName": "old.exe"}),
+            json!({"Timestamp": "2026-10-01T10:00:00Z", "DeviceId": "d1", "FileName": "expired.exe"}),
+        ],
+    )
+    .await;
+    ingest(
+        &store,
+        "t1",
+        "DeviceNetworkEvents",
+        &[
+            json!({"Timestamp": "2026-11-20T09:00:00Z", "DeviceId": "d1", "RemoteIP": "10.0.0.1"}),
+            json!({"Timestamp": "2026-11-10T09:00:00Z", "DeviceId": "d1", "RemoteIP": "10.0.0.2"}),
+        ],
+    )
+    .await;
+    let e = HuntingEngine::new(Arc::new(store));
+    let count = |q: &'static str, since: Option<chrono::DateTime<chrono::Utc>>| {
+        let e = &e;
+        async move {
+            let r = e
+                .run_within("t1", &DeviceScope::All, q, since, now())
+                .await
+                .unwrap();
+            r.rows[0]["c"].as_i64().unwrap()
+        }
+    };
+    let day = Some(now() - chrono::Duration::days(1));
+    let long_ago = Some(now() - chrono::Duration::days(90));
+    let cases = [
+        // (query, since a day ago, no start, a start 90 days ago)
+        ("DeviceProcessEvents | summarize c = count()", 1, 2, 2),
+        ("union Device* | summarize c = count()", 2, 4, 4),
+        (
+            "DeviceProcessEvents | join kind=inner (DeviceNetworkEvents) on DeviceId \
+             | summarize c = count()",
+            1,
+            4,
+            4,
+        ),
+        (
+            "DeviceProcessEvents | where Timestamp > ago(10d) | summarize c = count()",
+            1,
+            2,
+            2,
+        ),
+    ];
+    for (q, narrowed, all, early) in cases {
+        assert_eq!(count(q, day).await, narrowed, "since a day ago: {q}");
+        assert_eq!(count(q, None).await, all, "no start: {q}");
+        assert_eq!(
+            count(q, long_ago).await,
+            early,
+            "start before the window: {q}"
+        );
+    }
+}
