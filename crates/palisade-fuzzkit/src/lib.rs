@@ -84,7 +84,7 @@ fn seed() -> RngSeed {
         .and_then(|v| v.parse().ok())
     {
         Some(seed) => RngSeed::Fixed(seed),
-        None if scale() == 1 => RngSeed::Fixed(0x5EED_0F_CA11),
+        None if scale() == 1 => RngSeed::Fixed(0x005E_ED0F_CA11),
         None => RngSeed::Random,
     }
 }
