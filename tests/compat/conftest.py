@@ -13,6 +13,11 @@ import pytest
 # The CLI's contexts (`serve --demo` writes one) go to a config directory of this run's own,
 # never the user's ~/.config/palisade.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="palisade-compat-config-")
+# The CLI trusts SSL_CERT_FILE / SSL_CERT_DIR ahead of a config's or context's CA (issue 14's
+# order), so a machine-wide SSL_CERT_FILE naming the system bundle would hide the test
+# server's CA from `palisade hello --config`; the tests pass the CA they mean explicitly.
+for _var in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+    os.environ.pop(_var, None)
 
 BIN = os.environ.get("PALISADE_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "palisade"))
 

@@ -139,7 +139,7 @@ def test_partner_walkthrough_in_chromium(server, partner):
     assert len(r.json()["value"]) == 25  # the demo seeds 25 incidents per customer
     # Fan-out from the CLI: the customer's rows under its tenant column.
     out = cli(server, "incidents", "list", "--tenants", tenant, "--client-id", partner["client_id"],
-              "--client-secret", partner["secret"], "-o", "csv")
+              f"--client-secret={partner['secret']}", "-o", "csv")  # a secret may start with '-'
     assert sum(1 for line in out.splitlines() if line.startswith(tenant)) == 25
 
     # The customer removes the consent: new tokens are refused.
