@@ -9,7 +9,8 @@
 //! revokes it all: new tokens for that tenant are refused (AADSTS700016).
 
 use crate::consent::ConsentType;
-use crate::directory::{Directory, DirectoryError};
+use crate::directory::Directory;
+use crate::error::DirectoryError;
 use crate::model::{AppRole, Application, PermissionScope};
 use crate::roles::APP_CONSENT_ROLES;
 use palisade_store::ServicePrincipalRow;

@@ -1,15 +1,11 @@
 //! Updating an application registration (Graph's `PATCH /applications/{id}` for every
-//! property but `keyCredentials`, which `certificates.rs` owns), and the rules a
-//! registration must satisfy, shared with its creation.
+//! property but `keyCredentials`, which `certificates.rs` owns).
 
-use crate::directory::{definition_json, to_app, Directory, DirectoryError};
-use crate::model::{
-    normalize_identifier_uri, AppRole, Application, ApplicationDefinition, PermissionScope,
-    RequiredResourceAccess, SignInAudience,
-};
+use crate::directory::Directory;
+use crate::error::{DirectoryError, Result};
+use crate::model::{AppRole, Application, PermissionScope, RequiredResourceAccess, SignInAudience};
+use crate::registration::{check_registration, definition_json, to_app};
 use palisade_store::ApplicationRow;
-
-type Result<T> = std::result::Result<T, DirectoryError>;
 
 /// The properties a PATCH sets; `None` leaves one as it is.
 #[derive(Debug, Clone, Default)]
@@ -36,44 +32,6 @@ pub struct ApplicationPatch {
     pub oauth2_permission_scopes: Option<Vec<PermissionScope>>,
     /// `api.requestedAccessTokenVersion` (1 or 2).
     pub requested_access_token_version: Option<u8>,
-}
-
-/// Checks a registration's URIs and token version; returns the normalised, deduplicated
-/// identifier URIs.
-pub(crate) fn check_registration(
-    identifier_uris: &[String],
-    definition: &ApplicationDefinition,
-) -> Result<Vec<String>> {
-    let mut uris = Vec::new();
-    for uri in identifier_uris {
-        let n = normalize_identifier_uri(uri);
-        if !(n.starts_with("api://") || n.starts_with("https://") || n.starts_with("urn:")) {
-            return Err(DirectoryError::Invalid(format!(
-                "identifier URI '{uri}' must start with api://, https:// or urn:"
-            )));
-        }
-        if !uris.contains(&n) {
-            uris.push(n);
-        }
-    }
-    for uri in definition
-        .web_redirect_uris
-        .iter()
-        .chain(&definition.spa_redirect_uris)
-    {
-        crate::redirect::check_redirect_uri(uri, false).map_err(DirectoryError::Invalid)?;
-    }
-    for uri in &definition.public_client_redirect_uris {
-        crate::redirect::check_redirect_uri(uri, true).map_err(DirectoryError::Invalid)?;
-    }
-    if let Some(v) = definition.requested_access_token_version {
-        if v != 1 && v != 2 {
-            return Err(DirectoryError::Invalid(
-                "requestedAccessTokenVersion must be 1 or 2".into(),
-            ));
-        }
-    }
-    Ok(uris)
 }
 
 impl Directory {

@@ -12,7 +12,8 @@
 //!   its SHA-256 thumbprint (`x5t#S256`);
 //! - the same certificate twice on one application is a conflict.
 
-use crate::directory::{new_guid, now_secs, Directory, DirectoryError};
+use crate::directory::{new_guid, now_secs, Directory};
+use crate::error::DirectoryError;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use palisade_store::{KeyCredentialRow, Thumbprint};

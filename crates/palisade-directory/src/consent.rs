@@ -13,8 +13,10 @@
 //! wide admin consent to an application (app roles) is `admin_consent.rs`, which accepts the
 //! four roles of `roles::APP_CONSENT_ROLES`.
 
-use crate::directory::{definition_json, new_guid, now_secs, Directory, DirectoryError};
+use crate::directory::{new_guid, now_secs, Directory};
+use crate::error::DirectoryError;
 use crate::model::{Application, RequiredResourceAccess, ResourceAccess, SignInAudience};
+use crate::registration::definition_json;
 use crate::roles::GLOBAL_ADMINISTRATOR;
 use palisade_store::{PermissionGrantRow, ServicePrincipalRow};
 

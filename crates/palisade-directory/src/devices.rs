@@ -1,7 +1,8 @@
 //! Defender device groups (RBAC): a tenant's named groups, its devices each in at most one
 //! group, and the groups a user may see (all by default).
 
-use crate::directory::{now_secs, Directory, DirectoryError};
+use crate::directory::{now_secs, Directory};
+use crate::error::DirectoryError;
 use crate::users::DeviceGroupScope;
 use palisade_store::{DeviceGroupRow, DeviceRow};
 

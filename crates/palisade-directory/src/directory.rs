@@ -11,40 +11,15 @@ use crate::snapshot::{check_secret, DirectorySnapshot, Snapshots};
 use palisade_clock::SharedClock;
 use palisade_store::{
     AppRoleAssignmentRow, ApplicationRow, PasswordCredentialRow, ServicePrincipalRow, Store,
-    StoreError, TenantRow,
+    TenantRow,
 };
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-/// Errors of directory operations.
-#[derive(Debug, thiserror::Error)]
-pub enum DirectoryError {
-    /// The named object does not exist (in this tenant).
-    #[error("{0} not found")]
-    NotFound(String),
-    /// The request conflicts with what exists.
-    #[error("{0}")]
-    Conflict(String),
-    /// The request is invalid.
-    #[error("{0}")]
-    Invalid(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(StoreError),
-}
-
-impl From<StoreError> for DirectoryError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
-            StoreError::NotFound(what) => Self::NotFound(what),
-            other => Self::Store(other),
-        }
-    }
-}
-
-type Result<T> = std::result::Result<T, DirectoryError>;
+use crate::error::{DirectoryError, Result};
+use crate::registration::{check_registration, definition_json, is_guid, to_app};
+use crate::secret::SecretCheck;
 
 /// What to register.
 #[derive(Debug, Clone)]
@@ -59,17 +34,6 @@ pub struct NewApplication {
     pub identifier_uris: Vec<String>,
     /// Redirect URIs, roles, scopes, required access.
     pub definition: ApplicationDefinition,
-}
-
-/// The result of checking a presented client secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretCheck {
-    /// It matches a current secret (key id given).
-    Valid(String),
-    /// It matches a secret that is expired (or not yet valid).
-    Expired(String),
-    /// It matches nothing.
-    Invalid,
 }
 
 /// What `grant_permissions` did.
@@ -97,39 +61,6 @@ pub(crate) fn now_secs(clock: &SharedClock) -> i64 {
 
 pub(crate) fn new_guid() -> String {
     Uuid::new_v4().to_string()
-}
-
-pub(crate) fn to_app(row: ApplicationRow) -> Result<Application> {
-    let definition: ApplicationDefinition =
-        serde_json::from_str(&row.definition_json).map_err(|e| {
-            DirectoryError::Store(StoreError::Corrupt(format!("application {}: {e}", row.id)))
-        })?;
-    let sign_in_audience = SignInAudience::parse(&row.sign_in_audience).ok_or_else(|| {
-        DirectoryError::Store(StoreError::Corrupt(format!(
-            "application {}: signInAudience",
-            row.id
-        )))
-    })?;
-    Ok(Application {
-        id: row.id,
-        app_id: row.app_id,
-        tenant_id: row.tenant_id,
-        display_name: row.display_name,
-        sign_in_audience,
-        is_public_client: row.is_public_client,
-        identifier_uris: row.identifier_uris,
-        definition,
-        created_at: row.created_at,
-    })
-}
-
-pub(crate) fn definition_json(def: &ApplicationDefinition) -> Result<String> {
-    serde_json::to_string(def).map_err(|e| DirectoryError::Invalid(e.to_string()))
-}
-
-/// Whether `s` is a GUID in any case.
-pub(crate) fn is_guid(s: &str) -> bool {
-    Uuid::parse_str(s).is_ok() && s.len() == 36
 }
 
 impl Directory {
@@ -290,7 +221,7 @@ impl Directory {
             return Err(DirectoryError::Invalid("displayName is required".into()));
         }
         self.require_tenant(tenant_id).await?;
-        let uris = crate::app_patch::check_registration(&new.identifier_uris, &new.definition)?;
+        let uris = check_registration(&new.identifier_uris, &new.definition)?;
         let row = ApplicationRow {
             id: new_guid(),
             app_id: new_guid(),

@@ -15,9 +15,11 @@ pub mod certificates;
 mod consent;
 mod devices;
 mod directory;
+mod error;
 mod model;
 pub mod password;
 mod redirect;
+mod registration;
 pub mod roles;
 mod secret;
 pub mod snapshot;
@@ -33,14 +35,15 @@ pub use certificates::{
     parse_certificate, parse_certificate_der, CertificateInfo, KeyCredentialPatch, NewKeyCredential,
 };
 pub use consent::{ConsentType, ALL_PRINCIPALS, PRINCIPAL};
-pub use directory::{Directory, DirectoryError, GrantOutcome, NewApplication, SecretCheck};
+pub use directory::{Directory, GrantOutcome, NewApplication};
+pub use error::DirectoryError;
 pub use model::{
     normalize_identifier_uri, AppRole, Application, ApplicationDefinition, PermissionScope,
     RequiredResourceAccess, ResourceAccess, SignInAudience,
 };
 pub use redirect::{check_redirect_uri, redirect_uri_matches, RedirectKind};
 pub use roles::{DefenderRight, DirectoryRole};
-pub use secret::{generate_secret, hash_secret, verify_secret_hash, GeneratedSecret};
+pub use secret::{generate_secret, hash_secret, verify_secret_hash, GeneratedSecret, SecretCheck};
 pub use snapshot::{AppDirectory, DirectorySnapshot, Snapshots};
 pub use users::{
     DeviceGroupScope, NewUser, SignInFailure, User, UserAccess, UserPatch, LOCKOUT_SECONDS,

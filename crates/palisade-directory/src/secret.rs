@@ -11,6 +11,17 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// The result of checking a presented client secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretCheck {
+    /// It matches a current secret (key id given).
+    Valid(String),
+    /// It matches a secret that is expired (or not yet valid).
+    Expired(String),
+    /// It matches nothing.
+    Invalid,
+}
+
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~";
 // 64 symbols would give exactly 6 bits each; we use the 66-symbol Entra alphabet and count
 // only 6 bits per character, so 43 characters carry at least 258 bits.

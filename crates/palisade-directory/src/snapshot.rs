@@ -13,10 +13,11 @@
 //! the project's machine): writes are rare next to token requests. Certificates
 //! (`keyCredentials`) are not held here: a client assertion writes its `jti` anyway.
 
-use crate::directory::{is_guid, to_app, DirectoryError};
+use crate::error::DirectoryError;
 use crate::model::{normalize_identifier_uri, Application};
+use crate::registration::{is_guid, to_app};
 use crate::secret::verify_secret_hash;
-use crate::SecretCheck;
+use crate::secret::SecretCheck;
 use palisade_store::{
     AppRoleAssignmentRow, DirectoryRows, PasswordCredentialRow, ServicePrincipalRow, Store,
     TenantRow,

@@ -2,7 +2,8 @@
 //! and disabling, session revocation, directory role assignments, Defender device-group
 //! scoping, and password sign-in with Entra's smart lockout.
 
-use crate::directory::{new_guid, now_secs, Directory, DirectoryError};
+use crate::directory::{new_guid, now_secs, Directory};
+use crate::error::DirectoryError;
 use crate::password::{check_complexity, hash_password, verify_password, PasswordError};
 use crate::roles::{builtin_roles, defender_rights, find_role, DefenderRight, DirectoryRole};
 use palisade_store::{DirectoryRoleRow, PasswordChange, RoleAssignmentRow, UserRow, UserUpdate};

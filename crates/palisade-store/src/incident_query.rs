@@ -2,7 +2,7 @@
 //! `$orderby`), compiled to SQL with bound values; over incident columns, or over the
 //! alert documents inside an incident (Graph's alerts).
 
-use crate::incidents::format_incident_time;
+use crate::incident_time::format_incident_time;
 use time::OffsetDateTime;
 
 /// A filterable incident property.
