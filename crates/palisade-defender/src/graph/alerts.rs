@@ -67,35 +67,36 @@ pub(crate) async fn list(
         .await?;
     let more = q.top > 0 && rows.len() as i64 > q.top;
     rows.truncate(usize::try_from(q.top).unwrap_or(0));
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(v.context("security/alerts_v2")),
-    );
-    if q.count {
-        let n = app
-            .state
-            .store
-            .count_visible_alerts(tenant, vis, q.filter.as_ref())
-            .await?;
-        body.insert("@odata.count".into(), json!(n));
-    }
-    if more {
-        body.insert(
-            "@odata.nextLink".into(),
-            json!(next_link(
-                &base_url(&headers, &uri),
-                uri.query(),
-                q.skip + q.top
-            )?),
-        );
-    }
+    let count = if q.count {
+        Some(
+            app.state
+                .store
+                .count_visible_alerts(tenant, vis, q.filter.as_ref())
+                .await?,
+        )
+    } else {
+        None
+    };
+    let next = if more {
+        Some(next_link(
+            &base_url(&headers, &uri),
+            uri.query(),
+            q.skip + q.top,
+        )?)
+    } else {
+        None
+    };
     let value = rows
         .iter()
         .map(|r| render(r, tenant).map(|e| select(e, q.select.as_deref())))
         .collect::<Result<Vec<_>, _>>()?;
-    body.insert("value".into(), Value::Array(value));
-    Ok(Json(Value::Object(body)).into_response())
+    Ok(Json(query::collection_page(
+        v.context("security/alerts_v2"),
+        count,
+        next,
+        value,
+    ))
+    .into_response())
 }
 
 async fn find(app: &GraphApp, auth: &Authorized, id: &str) -> Result<AlertRow, GraphError> {

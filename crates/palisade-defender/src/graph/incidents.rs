@@ -85,37 +85,41 @@ pub(crate) async fn list(
         .await?;
     let more = q.top > 0 && rows.len() as i64 > q.top;
     rows.truncate(usize::try_from(q.top).unwrap_or(0));
-    let mut body = Map::new();
     let fragment = if q.expand_alerts {
         "security/incidents(alerts())"
     } else {
         "security/incidents"
     };
-    body.insert("@odata.context".into(), json!(v.context(fragment)));
-    if q.count {
-        let n = app
-            .state
-            .store
-            .count_visible_incidents(tenant, vis, q.filter.as_ref())
-            .await?;
-        body.insert("@odata.count".into(), json!(n));
-    }
-    if more {
-        body.insert(
-            "@odata.nextLink".into(),
-            json!(next_link(
-                &base_url(&headers, &uri),
-                uri.query(),
-                q.skip + q.top
-            )?),
-        );
-    }
+    let count = if q.count {
+        Some(
+            app.state
+                .store
+                .count_visible_incidents(tenant, vis, q.filter.as_ref())
+                .await?,
+        )
+    } else {
+        None
+    };
+    let next = if more {
+        Some(next_link(
+            &base_url(&headers, &uri),
+            uri.query(),
+            q.skip + q.top,
+        )?)
+    } else {
+        None
+    };
     let value = rows
         .iter()
         .map(|r| render(r, v, q.expand_alerts).map(|e| select(e, q.select.as_deref())))
         .collect::<Result<Vec<_>, _>>()?;
-    body.insert("value".into(), Value::Array(value));
-    Ok(Json(Value::Object(body)).into_response())
+    Ok(Json(query::collection_page(
+        v.context(fragment),
+        count,
+        next,
+        value,
+    ))
+    .into_response())
 }
 
 /// The incident if it exists and the caller may see it; else 404.

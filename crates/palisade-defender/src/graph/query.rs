@@ -168,6 +168,26 @@ pub(crate) fn select(entity: Value, fields: Option<&[String]>) -> Value {
     Value::Object(kept)
 }
 
+/// A collection page as Graph sends it: `@odata.context`, `@odata.count` when `$count`
+/// asked for it, `@odata.nextLink` when more rows follow, then `value`.
+pub(crate) fn collection_page(
+    context: String,
+    count: Option<i64>,
+    next_link: Option<String>,
+    value: Vec<Value>,
+) -> Value {
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), Value::String(context));
+    if let Some(n) = count {
+        body.insert("@odata.count".into(), Value::from(n));
+    }
+    if let Some(link) = next_link {
+        body.insert("@odata.nextLink".into(), Value::String(link));
+    }
+    body.insert("value".into(), Value::Array(value));
+    Value::Object(body)
+}
+
 /// The absolute `@odata.nextLink`: every original option but `$skip`, then the next
 /// `$skip`.
 pub(crate) fn next_link(
