@@ -458,7 +458,7 @@ fn decode_all<R: BufRead + Send>(
 /// the table's schema: unknown columns, wrong types, bad datetimes and non-objects are rejected
 /// with a message; good rows are written, bad rows are not. A row without `Timestamp` (for
 /// timestamped tables) is rejected too, as it could never be queried.
-/// The rows are written to one new file per day (see [`DayFiles`]) and are all visible when
+/// The rows are written to one new file per day partition and are all visible when
 /// this returns; after a failure, the rows written until then are kept.
 pub async fn ingest_jsonl<R: BufRead + Send>(
     store: &EventStore,
