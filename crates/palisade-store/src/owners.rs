@@ -95,7 +95,7 @@ impl Store {
             .await?
             .is_none()
         {
-            return Err(StoreError::NotFound(format!("object {target_id}")));
+            return Err(StoreError::NotFound(target_id));
         }
         let is_user = sqlx::query("SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
@@ -112,7 +112,7 @@ impl Store {
                     .await?
                     .is_some();
         if !is_user && !is_sp {
-            return Err(StoreError::NotFound(format!("object {owner_id}")));
+            return Err(StoreError::NotFound(owner_id));
         }
         let (app, sp) = match target {
             OwnedObject::Application(_) => (Some(target_id.as_str()), None),
