@@ -168,7 +168,10 @@ mod tests {
         for good in [
             format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}"),
             format!("https://localhost:8443/beta/users/{id}"),
-            format!("https://graph.microsoft.com/v1.0/directoryObjects/{{{}}}", id.to_uppercase()),
+            format!(
+                "https://graph.microsoft.com/v1.0/directoryObjects/{{{}}}",
+                id.to_uppercase()
+            ),
         ] {
             assert_eq!(referenced_id(&good).unwrap(), id, "{good}");
         }

@@ -98,7 +98,9 @@ impl Directory {
         let mut out = Vec::new();
         for row in self.store().list_owners(tenant_id, target.store()).await? {
             match row.kind {
-                OwnerKind::User => out.push(Owner::User(self.get_user(tenant_id, &row.owner_id).await?)),
+                OwnerKind::User => {
+                    out.push(Owner::User(self.get_user(tenant_id, &row.owner_id).await?))
+                }
                 OwnerKind::ServicePrincipal => {
                     let sp = self.get_service_principal(tenant_id, &row.owner_id).await?;
                     let name = self
@@ -113,7 +115,12 @@ impl Directory {
     }
 
     /// Removes an owner (object id or UPN); not found when it is not one.
-    pub async fn remove_owner(&self, tenant_id: &str, target: &OwnedRef, owner: &str) -> Result<()> {
+    pub async fn remove_owner(
+        &self,
+        tenant_id: &str,
+        target: &OwnedRef,
+        owner: &str,
+    ) -> Result<()> {
         let owner_id = if owner.contains('@') {
             self.get_user(tenant_id, owner).await?.id
         } else {

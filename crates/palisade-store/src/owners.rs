@@ -103,14 +103,13 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .is_some();
-        let is_sp =
-            !is_user
-                && sqlx::query("SELECT 1 FROM service_principals WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant_id)
-                    .bind(&owner_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_some();
+        let is_sp = !is_user
+            && sqlx::query("SELECT 1 FROM service_principals WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(&owner_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
         if !is_user && !is_sp {
             return Err(StoreError::NotFound(owner_id));
         }
@@ -272,7 +271,10 @@ mod tests {
         user(&store, "t2", "u2").await;
         let a = OwnedObject::Application("a");
         assert!(store.add_owner("t1", a, "u1", 1).await.unwrap());
-        assert!(!store.add_owner("t1", a, "U1", 2).await.unwrap(), "duplicate");
+        assert!(
+            !store.add_owner("t1", a, "U1", 2).await.unwrap(),
+            "duplicate"
+        );
         assert!(store.add_owner("t1", a, &sp_b.id, 3).await.unwrap());
         // Cross-tenant: a user of t2, an app of t2, or t1's app named under t2.
         assert!(matches!(

@@ -316,7 +316,12 @@ async fn own_created(
         .await
         .map_err(GraphError::internal)?;
     let created = serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default();
-    let field = |name: &str| created.get(name).and_then(|i| i.as_str()).map(str::to_string);
+    let field = |name: &str| {
+        created
+            .get(name)
+            .and_then(|i| i.as_str())
+            .map(str::to_string)
+    };
     let id = field("id")
         .ok_or_else(|| GraphError::internal("a created directory object without an id"))?;
     let mut targets = vec![OwnedRef {

@@ -110,7 +110,9 @@ async fn owned_by_reaches_only_what_the_app_owns() {
         (
             reqwest::Method::POST,
             "/addKey",
-            Some(json!({"keyCredential": {"type": "AsymmetricX509Cert", "usage": "Verify", "key": "AAAA"}, "proof": "x.y.z"})),
+            Some(
+                json!({"keyCredential": {"type": "AsymmetricX509Cert", "usage": "Verify", "key": "AAAA"}, "proof": "x.y.z"}),
+            ),
         ),
         (
             reqwest::Method::POST,
@@ -170,7 +172,10 @@ async fn owned_by_reaches_only_what_the_app_owns() {
     // Attacks on ownership itself: not on someone else's app, not even on its own.
     for (app, owner) in [
         (&other.object_id, &me),
-        (&owned.object_id, &sp_of(&t, &tenant, &other.client_id).await),
+        (
+            &owned.object_id,
+            &sp_of(&t, &tenant, &other.client_id).await,
+        ),
     ] {
         let (s, h, v) = call(
             &t,
@@ -414,14 +419,7 @@ async fn owners_are_added_listed_and_removed_within_the_tenant() {
     .await;
     assert_graph_error(s, &h, &v, 404, "Request_ResourceNotFound");
     let foreign_token = graph_token(&t, &foreign).await;
-    let (s, h, v) = call(
-        &t,
-        reqwest::Method::GET,
-        &owners_url,
-        &foreign_token,
-        None,
-    )
-    .await;
+    let (s, h, v) = call(&t, reqwest::Method::GET, &owners_url, &foreign_token, None).await;
     assert_graph_error(s, &h, &v, 404, "Request_ResourceNotFound");
     assert_eq!(
         owner_ids(&t, &tenant, "applications", &target.object_id)
@@ -432,7 +430,13 @@ async fn owners_are_added_listed_and_removed_within_the_tenant() {
 
     // Without Directory.Read.All, Application.ReadWrite.All reads owners but cannot add.
     let narrow = t.app_in(&tenant, "AzureADMyOrg", &[]).await;
-    grant(&t, &narrow, "Microsoft Graph", &["Application.ReadWrite.All"]).await;
+    grant(
+        &t,
+        &narrow,
+        "Microsoft Graph",
+        &["Application.ReadWrite.All"],
+    )
+    .await;
     let narrow_token = graph_token(&t, &narrow).await;
     let (s, v) = get(&t, &owners_url, &narrow_token).await;
     assert_eq!(s, 200, "{v}");
@@ -504,7 +508,14 @@ async fn a_delegated_owner_manages_their_app_without_an_admin_role() {
     let colleague = t.user_in(&ut, "colleague", &[], None).await;
     let mine = t.app_in(&ut.tenant_id, "AzureADMyOrg", &[]).await;
     let theirs = t.app_in(&ut.tenant_id, "AzureADMyOrg", &[]).await;
-    admin_add_owner(&t, &ut.tenant_id, "applications", &mine.object_id, &owner.id).await;
+    admin_add_owner(
+        &t,
+        &ut.tenant_id,
+        "applications",
+        &mine.object_id,
+        &owner.id,
+    )
+    .await;
     let (s, v) = t
         .ropc(
             &ut.tenant_id,
@@ -517,7 +528,12 @@ async fn a_delegated_owner_manages_their_app_without_an_admin_role() {
     assert_eq!(s, 200, "{v}");
     let token = v["access_token"].as_str().unwrap().to_string();
 
-    let (s, v) = get(&t, &format!("/v1.0/applications/{}", mine.object_id), &token).await;
+    let (s, v) = get(
+        &t,
+        &format!("/v1.0/applications/{}", mine.object_id),
+        &token,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let (s, _, v) = call(
         &t,
@@ -582,9 +598,11 @@ async fn a_delegated_owner_manages_their_app_without_an_admin_role() {
         .await;
         assert_graph_error_directory(s, &h, &v);
     }
-    assert!(owner_ids(&t, &ut.tenant_id, "applications", &theirs.object_id)
-        .await
-        .is_empty());
+    assert!(
+        owner_ids(&t, &ut.tenant_id, "applications", &theirs.object_id)
+            .await
+            .is_empty()
+    );
     // Consent stays an admin's: the owned app's service principal gets no app role.
     let sp = sp_of(&t, &ut.tenant_id, &mine.client_id).await;
     let (s, h, v) = call(
@@ -643,10 +661,22 @@ async fn admin_cli_manages_application_owners() {
     let robot = cli_json(&t, &["-t", &tid, "app", "create", "Provisioning robot"]).await;
     let robot_sp = sp_of(&t, &tid, robot["appId"].as_str().unwrap()).await;
 
-    cli_json(&t, &["-t", &tid, "app", "owner", "add", "Payroll sync", &dana.upn]).await;
     cli_json(
         &t,
-        &["-t", &tid, "app", "owner", "add", "Payroll sync", "Provisioning robot"],
+        &["-t", &tid, "app", "owner", "add", "Payroll sync", &dana.upn],
+    )
+    .await;
+    cli_json(
+        &t,
+        &[
+            "-t",
+            &tid,
+            "app",
+            "owner",
+            "add",
+            "Payroll sync",
+            "Provisioning robot",
+        ],
     )
     .await;
     let list = cli_json(&t, &["-t", &tid, "app", "owner", "list", "Payroll sync"]).await;
@@ -658,7 +688,10 @@ async fn admin_cli_manages_application_owners() {
         .collect();
     assert_eq!(ids, vec![dana.id.as_str(), robot_sp.as_str()], "{list}");
     let (ok, out, _) = cli(&t, &["-t", &tid, "app", "owner", "list", "Payroll sync"]).await;
-    assert!(ok && out.contains(&dana.upn) && out.contains("servicePrincipal"), "{out}");
+    assert!(
+        ok && out.contains(&dana.upn) && out.contains("servicePrincipal"),
+        "{out}"
+    );
 
     // Twice: Graph's message; an unknown owner: refused.
     let (ok, _, err) = cli(
@@ -669,14 +702,30 @@ async fn admin_cli_manages_application_owners() {
     assert!(!ok && err.contains("already exist"), "{err}");
     let (ok, _, err) = cli(
         &t,
-        &["-t", &tid, "app", "owner", "add", "Payroll sync", "nobody@example.com"],
+        &[
+            "-t",
+            &tid,
+            "app",
+            "owner",
+            "add",
+            "Payroll sync",
+            "nobody@example.com",
+        ],
     )
     .await;
     assert!(!ok, "{err}");
 
     cli_json(
         &t,
-        &["-t", &tid, "app", "owner", "remove", "Payroll sync", &dana.upn],
+        &[
+            "-t",
+            &tid,
+            "app",
+            "owner",
+            "remove",
+            "Payroll sync",
+            &dana.upn,
+        ],
     )
     .await;
     let list = cli_json(&t, &["-t", &tid, "app", "owner", "list", "Payroll sync"]).await;
