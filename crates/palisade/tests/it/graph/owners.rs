@@ -370,14 +370,23 @@ async fn owners_are_added_listed_and_removed_within_the_tenant() {
         .as_str()
         .unwrap()
         .ends_with("#directoryObjects"));
-    assert_eq!(v["value"][0]["@odata.type"], "#microsoft.graph.user");
-    assert_eq!(v["value"][0]["id"], alice.id.as_str());
-    assert_eq!(v["value"][0]["userPrincipalName"], alice.upn.as_str());
-    assert_eq!(
-        v["value"][1]["@odata.type"],
-        "#microsoft.graph.servicePrincipal"
-    );
-    assert_eq!(v["value"][1]["appId"], helper.client_id.as_str());
+    // Oldest first; owners added in the same second in either order.
+    let of_type = |ty: &str| {
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["@odata.type"] == ty)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {ty} in {v}"))
+    };
+    let user = of_type("#microsoft.graph.user");
+    assert_eq!(user["id"], alice.id.as_str());
+    assert_eq!(user["userPrincipalName"], alice.upn.as_str());
+    let sp = of_type("#microsoft.graph.servicePrincipal");
+    assert_eq!(sp["id"], helper_sp.as_str());
+    assert_eq!(sp["appId"], helper.client_id.as_str());
+    assert_eq!(v["value"].as_array().unwrap().len(), 2);
 
     // Bad references: 400; unknown objects: 404.
     for bad in [
@@ -680,13 +689,16 @@ async fn admin_cli_manages_application_owners() {
     )
     .await;
     let list = cli_json(&t, &["-t", &tid, "app", "owner", "list", "Payroll sync"]).await;
-    let ids: Vec<&str> = list["value"]
+    let mut ids: Vec<&str> = list["value"]
         .as_array()
         .unwrap()
         .iter()
         .map(|o| o["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, vec![dana.id.as_str(), robot_sp.as_str()], "{list}");
+    ids.sort_unstable();
+    let mut expected = vec![dana.id.as_str(), robot_sp.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "{list}");
     let (ok, out, _) = cli(&t, &["-t", &tid, "app", "owner", "list", "Payroll sync"]).await;
     assert!(
         ok && out.contains(&dana.upn) && out.contains("servicePrincipal"),
