@@ -94,7 +94,7 @@ async fn owned_by_reaches_only_what_the_app_owns() {
 
     // Every method: owned → done, not owned → 403.
     let key_id = uuid::Uuid::new_v4().to_string();
-    let cases: Vec<(reqwest::Method, &str, Option<Value>)> = vec![
+    let cases: [(reqwest::Method, &str, Option<Value>); 7] = [
         (reqwest::Method::GET, "", None),
         (
             reqwest::Method::PATCH,
@@ -696,7 +696,7 @@ async fn admin_cli_manages_application_owners() {
         .map(|o| o["id"].as_str().unwrap())
         .collect();
     ids.sort_unstable();
-    let mut expected = vec![dana.id.as_str(), robot_sp.as_str()];
+    let mut expected = [dana.id.as_str(), robot_sp.as_str()];
     expected.sort_unstable();
     assert_eq!(ids, expected, "{list}");
     let (ok, out, _) = cli(&t, &["-t", &tid, "app", "owner", "list", "Payroll sync"]).await;
