@@ -69,6 +69,41 @@ pub(crate) fn plan(
             agg::max(p.expr(arg(0)?)?).filter(pred).build()?
         }
         A::Stdev => agg::stddev(p.real(arg(0)?)?),
+        A::StdevP => agg::stddev_pop(p.real(arg(0)?)?),
+        A::VarianceP => agg::var_pop(p.real(arg(0)?)?),
+        A::VariancePIf => {
+            let pred = p.bool_expr(arg(1)?)?;
+            agg::var_pop(p.real(arg(0)?)?).filter(pred).build()?
+        }
+        A::Covariance => agg::covar_samp(p.real(arg(0)?)?, p.real(arg(1)?)?),
+        A::CovarianceP => agg::covar_pop(p.real(arg(0)?)?, p.real(arg(1)?)?),
+        A::CovarianceIf | A::CovariancePIf => {
+            let pred = p.bool_expr(arg(2)?)?;
+            let (x, y) = (p.real(arg(0)?)?, p.real(arg(1)?)?);
+            let e = if func == A::CovarianceIf {
+                agg::covar_samp(x, y)
+            } else {
+                agg::covar_pop(x, y)
+            };
+            e.filter(pred).build()?
+        }
+        A::CountDistinctIf => {
+            let pred = p.bool_expr(arg(1)?)?;
+            agg::count(p.expr(arg(0)?)?)
+                .distinct()
+                .filter(pred)
+                .build()?
+        }
+        A::BinaryAllAnd | A::BinaryAllOr | A::BinaryAllXor => {
+            let a = arg(0)?;
+            let planned = p.expr(a)?;
+            let x = p.conv(planned, a.ty, KqlType::Long)?;
+            match func {
+                A::BinaryAllAnd => agg::bit_and(x),
+                A::BinaryAllOr => agg::bit_or(x),
+                _ => agg::bit_xor(x),
+            }
+        }
         A::Variance => agg::var_sample(p.real(arg(0)?)?),
         A::StdevIf => {
             let pred = p.bool_expr(arg(1)?)?;
@@ -99,10 +134,11 @@ pub(crate) fn plan(
                 .filter(pred)
                 .build()?
         }
-        A::MakeSet | A::MakeList | A::MakeBag => {
+        A::MakeSet | A::MakeList | A::MakeBag | A::MakeListWithNulls => {
             let kind = match func {
                 A::MakeSet => Collect::Set,
                 A::MakeList => Collect::List,
+                A::MakeListWithNulls => Collect::ListWithNulls,
                 _ => Collect::Bag,
             };
             let a = arg(0)?;

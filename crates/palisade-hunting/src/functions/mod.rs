@@ -22,6 +22,7 @@ use crate::udf::json::{dyn_out, json_to_string, parse_dyn, val_to_json};
 use crate::udf::{arrow_type, cached_regex, row_udf, Out, Val};
 
 pub(crate) mod aggregate;
+mod arrays;
 mod conditional;
 mod conversion;
 mod datetime;
@@ -30,6 +31,7 @@ mod hashing;
 mod math;
 mod network;
 mod string;
+mod string_ext;
 pub(crate) mod window;
 
 /// A boxed row-wise function body.

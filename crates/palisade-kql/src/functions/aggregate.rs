@@ -24,7 +24,7 @@ super::family! {
         ArgMin = ["arg_min", "argmin"] (1, VARIADIC, Arg(0)),
         MakeSet = ["make_set", "makeset"] (1, 2, Fixed(Dynamic)),
         MakeList = ["make_list", "makelist"] (1, 2, Fixed(Dynamic)),
-        MakeBag = ["make_bag"] (1, 2, Fixed(Dynamic)),
+        MakeBag = ["make_bag", "make_dictionary"] (1, 2, Fixed(Dynamic)),
         MakeSetIf = ["make_set_if"] (2, 3, Fixed(Dynamic)),
         MakeListIf = ["make_list_if"] (2, 3, Fixed(Dynamic)),
         MakeBagIf = ["make_bag_if"] (2, 3, Fixed(Dynamic)),
@@ -37,6 +37,18 @@ super::family! {
         StdevIf = ["stdevif"] (2, 2, Fixed(Real)),
         Variance = ["variance"] (1, 1, Fixed(Real)),
         VarianceIf = ["varianceif"] (2, 2, Fixed(Real)),
+        StdevP = ["stdevp"] (1, 1, Fixed(Real)),
+        VarianceP = ["variancep"] (1, 1, Fixed(Real)),
+        VariancePIf = ["variancepif"] (2, 2, Fixed(Real)),
+        Covariance = ["covariance"] (2, 2, Fixed(Real)),
+        CovarianceIf = ["covarianceif"] (3, 3, Fixed(Real)),
+        CovarianceP = ["covariancep"] (2, 2, Fixed(Real)),
+        CovariancePIf = ["covariancepif"] (3, 3, Fixed(Real)),
+        CountDistinctIf = ["count_distinctif"] (2, 2, Fixed(Long)),
+        BinaryAllAnd = ["binary_all_and"] (1, 1, Fixed(Long)),
+        BinaryAllOr = ["binary_all_or"] (1, 1, Fixed(Long)),
+        BinaryAllXor = ["binary_all_xor"] (1, 1, Fixed(Long)),
+        MakeListWithNulls = ["make_list_with_nulls"] (1, 2, Fixed(Dynamic)),
     }
 }
 
@@ -75,7 +87,15 @@ impl AggregateFunction {
             PercentilesArray => "percentiles_",
             Stdev | StdevIf => "stdev_",
             Variance | VarianceIf => "variance_",
-            CountDistinct | ArgMax | ArgMin => "",
+            StdevP => "stdevp_",
+            VarianceP | VariancePIf => "variancep_",
+            Covariance | CovarianceIf => "covariance_",
+            CovarianceP | CovariancePIf => "covariancep_",
+            BinaryAllAnd => "binary_all_and_",
+            BinaryAllOr => "binary_all_or_",
+            BinaryAllXor => "binary_all_xor_",
+            MakeListWithNulls => "list_",
+            CountDistinct | CountDistinctIf | ArgMax | ArgMin => "",
         }
     }
 

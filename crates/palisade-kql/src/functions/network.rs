@@ -10,5 +10,10 @@ super::family! {
         Ipv4Compare = ["ipv4_compare"] (2, 3, Fixed(Int)),
         Ipv6IsMatch = ["ipv6_is_match"] (2, 3, Fixed(Bool)),
         GeoInfoFromIpAddress = ["geo_info_from_ip_address"] (1, 1, Fixed(Dynamic)),
+        ParseIpv4Mask = ["parse_ipv4_mask"] (2, 2, Fixed(Long)),
+        FormatIpv4 = ["format_ipv4"] (1, 2, Fixed(String)),
+        FormatIpv4Mask = ["format_ipv4_mask"] (1, 2, Fixed(String)),
+        Ipv4IsInAnyRange = ["ipv4_is_in_any_range"] (2, VARIADIC, Fixed(Bool)),
+        Ipv4NetmaskSuffix = ["ipv4_netmask_suffix"] (1, 1, Fixed(Int)),
     }
 }

@@ -28,6 +28,8 @@ pub const SPECIAL_FORMS: &[&str] = &[
     "pack_all",
     "table",
     "column_ifexists",
+    "columnifexists",
+    "iscolumnexists",
     "typeof",
 ];
 
