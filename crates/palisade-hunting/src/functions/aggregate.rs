@@ -10,6 +10,7 @@ use palisade_kql::{const_eval, BoundExpr, KqlType, Literal};
 
 use crate::plan::{unsupported, PResult, PlanError, Planner};
 use crate::udf::aggregates::{collect_udaf, percentile_udaf, percentiles_array_udaf, Collect};
+use crate::udf::weighted::weighted_percentile_udaf;
 
 /// The aggregate expression of output `output` of `func(args)` (multi-output aggregates such
 /// as `arg_max(t, a, b)` are planned once per output).
@@ -183,31 +184,49 @@ pub(crate) fn plan(
             if !a.ty.is_numeric() {
                 return unsupported(format!("{func} over {}", a.ty));
             }
-            let invalid = || {
-                PlanError::Invalid(
-                    "percentiles_array() needs constant percentages from 0 to 100".into(),
-                )
-            };
-            let mut ps = Vec::new();
-            for e in &args[1..] {
-                match const_eval(e, p.now).ok_or_else(invalid)? {
-                    Literal::Long(v) => ps.push(v as f64),
-                    Literal::Int(v) => ps.push(v as f64),
-                    Literal::Real(v) => ps.push(v),
-                    Literal::Dynamic(serde_json::Value::Array(items)) if args.len() == 2 => {
-                        for it in items {
-                            ps.push(it.as_f64().ok_or_else(invalid)?);
-                        }
-                    }
-                    _ => return Err(invalid()),
-                }
-            }
-            if ps.is_empty() || ps.iter().any(|p| !(0.0..=100.0).contains(p)) {
-                return Err(invalid());
-            }
+            let ps = percentages(p, func, &args[1..])?;
             let ints = matches!(a.ty, KqlType::Int | KqlType::Long);
             let x = p.real(a)?;
             percentiles_array_udaf(ps, ints).call(vec![x])
         }
+        A::PercentileW | A::PercentilesWArray => {
+            // Weighted: the nearest-rank percentile of the values repeated `weight` times.
+            let a = arg(0)?;
+            if !a.ty.is_numeric() {
+                return unsupported(format!("{func} over {}", a.ty));
+            }
+            let ps = percentages(p, func, &args[2..])?;
+            let array = (func == A::PercentilesWArray)
+                .then_some(matches!(a.ty, KqlType::Int | KqlType::Long));
+            let x = p.real(a)?;
+            let w = arg(1)?;
+            let planned = p.expr(w)?;
+            let weight = p.conv(planned, w.ty, KqlType::Long)?;
+            weighted_percentile_udaf(ps, array).call(vec![x, weight])
+        }
     })
+}
+
+/// Constant percentages from 0 to 100: one argument each, or a single dynamic array of them.
+fn percentages(p: &Planner, func: AggregateFunction, args: &[BoundExpr]) -> PResult<Vec<f64>> {
+    let invalid =
+        || PlanError::Invalid(format!("{func}() needs constant percentages from 0 to 100"));
+    let mut ps = Vec::new();
+    for e in args {
+        match const_eval(e, p.now).ok_or_else(invalid)? {
+            Literal::Long(v) => ps.push(v as f64),
+            Literal::Int(v) => ps.push(v as f64),
+            Literal::Real(v) => ps.push(v),
+            Literal::Dynamic(serde_json::Value::Array(items)) if args.len() == 1 => {
+                for it in items {
+                    ps.push(it.as_f64().ok_or_else(invalid)?);
+                }
+            }
+            _ => return Err(invalid()),
+        }
+    }
+    if ps.is_empty() || ps.iter().any(|p| !(0.0..=100.0).contains(p)) {
+        return Err(invalid());
+    }
+    Ok(ps)
 }

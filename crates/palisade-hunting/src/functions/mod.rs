@@ -28,6 +28,7 @@ mod conversion;
 mod datetime;
 mod dynamic;
 mod hashing;
+mod ipv6;
 mod math;
 mod network;
 mod string;

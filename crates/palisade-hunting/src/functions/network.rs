@@ -20,6 +20,32 @@ fn mask(bits: u32) -> u32 {
     }
 }
 
+/// The valid IPv4 addresses that appear in `text` as whole tokens: runs of digits and dots
+/// not touching a letter, digit, dot or other address character (Kusto's `has_ipv4` rule: the
+/// address must be delimited by non-alphanumeric characters other than the dot).
+fn ipv4_tokens(text: &str) -> Vec<&str> {
+    let is_part = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '_';
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, ch) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        match (start, is_part(ch)) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                let tok = &text[s..i];
+                if tok.parse::<std::net::Ipv4Addr>().is_ok() {
+                    out.push(tok);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// An IPv4 argument given as text (`a.b.c.d[/bits]`) or as its 32-bit number.
 fn ipv4_val(v: Val) -> Option<(u32, u32)> {
     match v {
@@ -116,7 +142,37 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
                 Json::Bool(any)
             }),
         )?,
-        F::Ipv6IsMatch => return unsupported("ipv6_is_match"),
+        F::ParseIpv6
+        | F::ParseIpv6Mask
+        | F::Ipv6Compare
+        | F::Ipv6IsMatch
+        | F::Ipv6IsInRange
+        | F::Ipv6IsInAnyRange => super::ipv6::plan(p, f, c)?,
+        F::HasIpv4 | F::HasIpv4Prefix | F::HasAnyIpv4 | F::HasAnyIpv4Prefix => {
+            let prefix = matches!(f, F::HasIpv4Prefix | F::HasAnyIpv4Prefix);
+            c.json_fn(
+                p,
+                Box::new(move |v| {
+                    // The addresses to look for: the further arguments, or one array of them.
+                    let text = v.first().map(json_to_string).unwrap_or_default();
+                    let wanted: Vec<String> = match &v[1..] {
+                        [Json::Array(a)] => a.iter().map(json_to_string).collect(),
+                        rest => rest.iter().map(json_to_string).collect(),
+                    };
+                    let found = ipv4_tokens(&text);
+                    Json::Bool(wanted.iter().any(|w| {
+                        found.iter().any(|t| {
+                            if prefix {
+                                t.starts_with(w.as_str())
+                                    && (w.ends_with('.') || t.len() == w.len())
+                            } else {
+                                t == w
+                            }
+                        })
+                    }))
+                }),
+            )?
+        }
         // Needs a geolocation database Palisade does not have.
         F::GeoInfoFromIpAddress => return unsupported("geo_info_from_ip_address"),
         F::ParseIpv4 => c

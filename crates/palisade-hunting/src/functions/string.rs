@@ -93,7 +93,8 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
         | F::IsUtf8
         | F::Base64EncodeFromArray
         | F::Base64EncodeFromGuid
-        | F::Base64DecodeToGuid => super::string_ext::plan(p, f, c)?,
+        | F::Base64DecodeToGuid
+        | F::FormatBytes => super::string_ext::plan(p, f, c)?,
         F::Strrep => {
             // More than 1024 repetitions repeat 1024 times (Kusto's documented cap); a count
             // below 1 gives the empty string [inferred: the docs only allow 1 and up].

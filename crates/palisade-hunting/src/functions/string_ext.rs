@@ -143,6 +143,15 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
                 }),
             )
             .call(vec![c.arg_as(p, 0, KqlType::String)?]),
+        F::FormatBytes => {
+            let v = all_typed(
+                p,
+                c,
+                &[KqlType::Real, KqlType::Long, KqlType::String, KqlType::Long],
+            )?;
+            c.row(c.name, KqlType::String, Box::new(format_bytes))
+                .call(v)
+        }
         other => {
             return Err(PlanError::Invalid(format!(
                 "{other} is planned by the string module"
@@ -181,6 +190,38 @@ fn indexof_regex(a: &[Val]) -> Out {
         Some(m) => Out::I64((start + window[..m.start()].chars().count()) as i64),
         None => Out::I64(-1),
     }
+}
+
+/// `format_bytes(size [, precision [, units [, base]]])`: the size in the largest unit it
+/// reaches (or the given one: `Bytes`, `KB`, `MB`, `GB`, `TB`, `PB`, `EB`, any case), with
+/// `precision` decimals (0 by default); `base` is 2 (1 KB = 1024 bytes, the default) or 10.
+/// Null for a null size, an unknown unit or another base.
+fn format_bytes(a: &[Val]) -> Out {
+    const UNITS: [&str; 7] = ["Bytes", "KB", "MB", "GB", "TB", "PB", "EB"];
+    let Some(size) = a[0].f64() else {
+        return Out::Null;
+    };
+    let precision = a.get(1).and_then(|p| p.i64()).unwrap_or(0).clamp(0, 15) as usize;
+    let base = match a.get(3).and_then(|b| b.i64()).unwrap_or(2) {
+        2 => 1024f64,
+        10 => 1000f64,
+        _ => return Out::Null,
+    };
+    let unit = match a.get(2).map(|u| u.text()).filter(|u| !u.is_empty()) {
+        Some(u) => match UNITS.iter().position(|x| x.eq_ignore_ascii_case(u)) {
+            Some(i) => i,
+            None => return Out::Null,
+        },
+        None => {
+            let mut i = 0;
+            while i + 1 < UNITS.len() && size.abs() >= base.powi(i as i32 + 1) {
+                i += 1;
+            }
+            i
+        }
+    };
+    let value = size / base.powi(unit as i32);
+    Out::Str(format!("{value:.precision$} {}", UNITS[unit]))
 }
 
 /// `replace_strings(text, lookups, rewrites)`: every lookup replaced by the rewrite at the same

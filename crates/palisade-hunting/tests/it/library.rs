@@ -326,7 +326,6 @@ async fn declared_functions_the_engine_does_not_run_are_rejected_by_name() {
     let (_d, e) = engine();
     let queries = [
         ("ingestion_time", "print t = ingestion_time()"),
-        ("ipv6_is_match", "print m = ipv6_is_match('::1', '::1')"),
         (
             "geo_info_from_ip_address",
             "print g = geo_info_from_ip_address('20.53.203.50')",
@@ -362,4 +361,120 @@ async fn declared_functions_the_engine_does_not_run_are_rejected_by_name() {
             other => panic!("{q}: {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn ipv6_functions() {
+    let (_d, e) = engine();
+    assert_eq!(
+        print(
+            &e,
+            "a = parse_ipv6('127.0.0.1'), b = parse_ipv6('fe80::85d:e82c:9446:7994'), \
+             c = parse_ipv6('fe80::85d:e82c:9446:7994/120'), d = parse_ipv6('not an address'), \
+             m1 = parse_ipv6_mask('127.0.0.1', 24), m2 = parse_ipv6_mask('fe80::85d:e82c:9446:7994', 120), \
+             c1 = ipv6_compare('::ffff:7f00:1', '127.0.0.1'), \
+             c2 = ipv6_compare('fe80::85d:e82c:9446:7994', 'fe80::85d:e82c:9446:7995'), \
+             c3 = ipv6_compare('fe80::85d:e82c:9446:7994', 'fe80::85d:e82c:9446:7995', 127), \
+             c4 = ipv6_compare('fe80::85d:e82c:9446:7995', 'fe80::85d:e82c:9446:7994'), \
+             i1 = ipv6_is_match('fe80::85d:e82c:9446:7994/127', 'fe80::85d:e82c:9446:7995'), \
+             i2 = ipv6_is_match('192.168.1.1', '192.168.1.255', 120), \
+             r1 = ipv6_is_in_range('fe80::85d:e82c:9446:7994', 'fe80::/10'), \
+             r2 = ipv6_is_in_range('2001:db8::1', 'fe80::/10'), \
+             y1 = ipv6_is_in_any_range('a5e:f127:8a9d:146d:e102:b5d3:c755:abcd', \
+                  'a5e:f127:8a9d:146d:e102:b5d3:c755:0000/112', 'a5e:f127:8a9d:146d:e102:b5d3:c755:abcd'), \
+             y2 = ipv6_is_in_any_range('2001:db8::1', dynamic(['fe80::/10', '10.0.0.0/8']))"
+        )
+        .await,
+        json!({
+            "a": "0000:0000:0000:0000:0000:ffff:7f00:0001",
+            "b": "fe80:0000:0000:0000:085d:e82c:9446:7994",
+            "c": "fe80:0000:0000:0000:085d:e82c:9446:7900",
+            "d": "",
+            "m1": "0000:0000:0000:0000:0000:ffff:7f00:0000",
+            "m2": "fe80:0000:0000:0000:085d:e82c:9446:7900",
+            "c1": 0, "c2": -1, "c3": 0, "c4": 1,
+            "i1": true, "i2": true,
+            "r1": true, "r2": false,
+            "y1": true, "y2": false
+        })
+    );
+}
+
+#[tokio::test]
+async fn ipv4_search_and_format_bytes() {
+    let (_d, e) = engine();
+    assert_eq!(
+        print(
+            &e,
+            "h1 = has_ipv4('05:04:54 127.0.0.1 GET /favicon.ico 404', '127.0.0.1'), \
+             h2 = has_ipv4('05:04:54 127.0.0.256 GET /favicon.ico 404', '127.0.0.256'), \
+             h3 = has_ipv4('05:04:54127.0.0.1 GET /favicon.ico 404', '127.0.0.1'), \
+             p1 = has_ipv4_prefix('05:04:54 127.0.0.1 GET /favicon.ico 404', '127.0.'), \
+             p2 = has_ipv4_prefix('05:04:54 127.0.0.256 GET /favicon.ico 404', '127.0.'), \
+             p3 = has_ipv4_prefix('05:04:54 127.0.0.1 GET /favicon.ico 404', '127.0'), \
+             a1 = has_any_ipv4('05:04:54 127.0.0.1 GET /favicon.ico 404', dynamic(['127.0.0.1', '127.0.0.2'])), \
+             a2 = has_any_ipv4('05:04:54 127.0.0.1 GET /favicon.ico 404', '10.0.0.1', '10.0.0.2'), \
+             a3 = has_any_ipv4_prefix('05:04:54 127.0.0.1 GET /favicon.ico 404', '10.', '127.')"
+        )
+        .await,
+        json!({"h1": true, "h2": false, "h3": false, "p1": true, "p2": false, "p3": false,
+               "a1": true, "a2": false, "a3": true})
+    );
+    assert_eq!(
+        print(
+            &e,
+            "v1 = format_bytes(564), v2 = format_bytes(10332, 1), v3 = format_bytes(20010332), \
+             v4 = format_bytes(20010332, 2), v5 = format_bytes(20010332, 0, 'KB'), \
+             v6 = format_bytes(1000, 1, '', 10), v7 = format_bytes(1, 0, 'XB')"
+        )
+        .await,
+        json!({"v1": "564 Bytes", "v2": "10.1 KB", "v3": "19 MB", "v4": "19.08 MB",
+               "v5": "19541 KB", "v6": "1.0 KB", "v7": null})
+    );
+}
+
+#[tokio::test]
+async fn around_is_inclusive() {
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        "range dt from datetime(2021-01-01 15:15) to datetime(2021-01-01 15:25) step 1min \
+         | extend isAround = around(dt, datetime(2021-01-01 15:20), 1min) \
+         | where isAround | project dt",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"dt": "2021-01-01T15:19:00.0000000Z"}),
+            json!({"dt": "2021-01-01T15:20:00.0000000Z"}),
+            json!({"dt": "2021-01-01T15:21:00.0000000Z"}),
+        ]
+    );
+    assert_eq!(
+        print(
+            &e,
+            "a = around(1.5, 2, 0.5), b = around(1.4, 2, 0.5), c = around(5, 6, 1)"
+        )
+        .await,
+        json!({"a": true, "b": false, "c": true})
+    );
+}
+
+#[tokio::test]
+async fn weighted_percentiles() {
+    let (_d, e) = engine();
+    // The docs' latency buckets: 10 ms x8, 20 ms x6, 30 ms x4, 40 ms x2, 50 ms x1.
+    let r = rows(
+        &e,
+        "datatable(ReqCount:long, LatencyBucket:long)[8, 10, 6, 20, 4, 30, 2, 40, 1, 50] \
+         | summarize percentilew(LatencyBucket, ReqCount, 50), \
+           a = percentilesw_array(LatencyBucket, ReqCount, 50, 75, 99.9), \
+           b = percentilesw_array(LatencyBucket, ReqCount, dynamic([50, 75, 99.9]))",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![json!({"percentile_LatencyBucket_50": 20, "a": [20, 30, 50], "b": [20, 30, 50]})]
+    );
 }

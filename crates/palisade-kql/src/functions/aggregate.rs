@@ -49,6 +49,8 @@ super::family! {
         BinaryAllOr = ["binary_all_or"] (1, 1, Fixed(Long)),
         BinaryAllXor = ["binary_all_xor"] (1, 1, Fixed(Long)),
         MakeListWithNulls = ["make_list_with_nulls"] (1, 2, Fixed(Dynamic)),
+        PercentileW = ["percentilew"] (3, 3, Arg(0)),
+        PercentilesWArray = ["percentilesw_array"] (3, VARIADIC, Fixed(Dynamic)),
     }
 }
 
@@ -83,8 +85,8 @@ impl AggregateFunction {
             MakeList | MakeListIf => "list_",
             MakeBag | MakeBagIf => "bag_",
             TakeAny | TakeAnyIf => "any_",
-            Percentile | Percentiles => "percentile_",
-            PercentilesArray => "percentiles_",
+            Percentile | Percentiles | PercentileW => "percentile_",
+            PercentilesArray | PercentilesWArray => "percentiles_",
             Stdev | StdevIf => "stdev_",
             Variance | VarianceIf => "variance_",
             StdevP => "stdevp_",

@@ -29,7 +29,7 @@ super::family! {
         Zip = ["zip"] (2, VARIADIC, Fixed(Dynamic)),
         Range = ["range"] (2, 3, Fixed(Dynamic)),
         ParseUrl = ["parse_url", "parseurl"] (1, 1, Fixed(Dynamic)),
-        ParseUrlQuery = ["parse_urlquery"] (1, 1, Fixed(Dynamic)),
+        ParseUrlQuery = ["parse_urlquery", "parseurlquery"] (1, 1, Fixed(Dynamic)),
         ParsePath = ["parse_path"] (1, 1, Fixed(Dynamic)),
         ParseCommandLine = ["parse_command_line"] (2, 2, Fixed(Dynamic)),
         ParseCsv = ["parse_csv"] (1, 1, Fixed(Dynamic)),

@@ -246,7 +246,7 @@ impl ScalarFunction {
         !matches!(
             self,
             ScalarFunction::DateTime(DateTimeFn::IngestionTime)
-                | ScalarFunction::Network(NetworkFn::Ipv6IsMatch | NetworkFn::GeoInfoFromIpAddress)
+                | ScalarFunction::Network(NetworkFn::GeoInfoFromIpAddress)
                 | ScalarFunction::Series(_)
         )
     }

@@ -424,8 +424,11 @@ pub fn render_markdown() -> String {
         all.total()
     ));
     out.push_str(
-        "\nWhere Kusto estimates (`dcount`, `dcountif`, the `percentile` family), Palisade \
-         computes exact values, which are within Kusto's documented error bounds.\n",
+        "\nWhere Kusto estimates (`dcount`, `dcountif`, the `percentile` family, including the \
+         weighted `percentilew`), Palisade computes exact values (nearest rank for percentiles), \
+         which are within Kusto's documented error bounds. The estimators' intermediate \
+         results (`hll`, `tdigest` and their `*_merge`, `dcount_hll`, `percentile_tdigest`) are \
+         not implemented: a query that needs them is rejected by name.\n",
     );
     let mut family = "";
     for r in &rows {

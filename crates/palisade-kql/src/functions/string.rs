@@ -40,5 +40,6 @@ super::family! {
         Base64EncodeFromArray = ["base64_encode_fromarray"] (1, 1, Fixed(String)),
         Base64EncodeFromGuid = ["base64_encode_fromguid"] (1, 1, Fixed(String)),
         Base64DecodeToGuid = ["base64_decode_toguid"] (1, 1, Fixed(Guid)),
+        FormatBytes = ["format_bytes"] (1, 4, Fixed(String)),
     }
 }
