@@ -5,7 +5,7 @@ use palisade_kql::functions::StringFn as F;
 
 use crate::udf::capped::capped;
 
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
+pub(super) fn base64_decode(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = 0u32;
     let mut bits = 0;
@@ -30,7 +30,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn base64_encode(b: &[u8]) -> String {
+pub(super) fn base64_encode(b: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in b.chunks(3) {
@@ -83,6 +83,18 @@ fn url_encode(s: &str) -> String {
 pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
     let (n, ty) = (c.n, c.ty);
     Ok(match f {
+        F::StringSize
+        | F::UnicodeCodepointsFromString
+        | F::RegexQuote
+        | F::IndexOfRegex
+        | F::HasAnyIndex
+        | F::ReplaceStrings
+        | F::IsAscii
+        | F::IsUtf8
+        | F::Base64EncodeFromArray
+        | F::Base64EncodeFromGuid
+        | F::Base64DecodeToGuid
+        | F::FormatBytes => super::string_ext::plan(p, f, c)?,
         F::Strrep => {
             // More than 1024 repetitions repeat 1024 times (Kusto's documented cap); a count
             // below 1 gives the empty string [inferred: the docs only allow 1 and up].

@@ -8,6 +8,7 @@ mod corpus;
 mod exec;
 mod fileprofile;
 mod hostile;
+mod library;
 mod projections;
 mod store;
 mod support;
