@@ -23,6 +23,7 @@ use crate::udf::{arrow_type, cached_regex, row_udf, Out, Val};
 
 pub(crate) mod aggregate;
 mod arrays;
+mod base64;
 mod conditional;
 mod conversion;
 mod datetime;

@@ -5,7 +5,7 @@
 use super::*;
 use palisade_kql::functions::StringFn as F;
 
-use super::string::{base64_decode, base64_encode};
+use super::base64::{base64_decode, base64_encode};
 use crate::udf::text::{str_predicate, StrPred};
 
 /// Plans the functions of this module (the others belong to [`super::string`]).
