@@ -221,9 +221,7 @@ impl EventStore {
         table: &str,
         day: &str,
     ) -> Result<PartWriter, StoreError> {
-        let dir = self.table_dir(tenant, table)?.join(format!("day={day}"));
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        PartWriter::create(&dir, seq, self.arrow_schema(table)?, true, None)
+        self.writer(tenant, table, day, true, None)
     }
 
     /// A new data file of `(tenant, table)` in day partition `day`, rows in any order (the
@@ -234,10 +232,22 @@ impl EventStore {
         table: &str,
         day: &str,
     ) -> Result<PartWriter, StoreError> {
+        self.writer(tenant, table, day, false, Some(COMPACT_ROW_GROUP))
+    }
+
+    /// The one way a data file of `(tenant, table)` in day partition `day` is started:
+    /// `sorted` marks (and names) it as in `Timestamp` order; `rows` is its row-group size.
+    fn writer(
+        &self,
+        tenant: &str,
+        table: &str,
+        day: &str,
+        sorted: bool,
+        rows: Option<usize>,
+    ) -> Result<PartWriter, StoreError> {
         let dir = self.table_dir(tenant, table)?.join(format!("day={day}"));
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let rows = Some(COMPACT_ROW_GROUP);
-        PartWriter::create(&dir, seq, self.arrow_schema(table)?, false, rows)
+        PartWriter::create(&dir, seq, self.arrow_schema(table)?, sorted, rows)
     }
 
     /// The files of `(tenant, table)` whose day partition is on or after `since_day`
