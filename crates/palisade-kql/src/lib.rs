@@ -13,6 +13,8 @@
 //!   typed, every operator's output schema known. Plugins whose schema depends on the data
 //!   (`bag_unpack`, `pivot`) need a [`SchemaProbe`] ([`bind_with_probe`]).
 //! - [`functions`]: every built-in function as a typed id with its names and signature.
+//! - [`operators`]: the Kusto operator and statement reference and which of them Palisade
+//!   implements or rejects by name (asked of the parser).
 //! - [`value`]: the value model — [`KqlType`], [`Literal`], and the one parser and
 //!   formatter of `datetime` and `timespan` text.
 //! - [`explain`]: the bound tree as text.
@@ -32,6 +34,7 @@ mod explain;
 mod fold;
 pub mod functions;
 pub mod lexer;
+pub mod operators;
 mod parser;
 pub mod typing;
 pub mod value;

@@ -535,6 +535,14 @@ impl Parser<'_> {
                     span: self.span_from(start),
                 });
             }
+            "macro"
+                if self.peek_at(1).is_punct("-")
+                    && self.adjacent(0)
+                    && self.adjacent(1)
+                    && self.peek_at(2).is_word("expand") =>
+            {
+                return self.unsupported("operator", "macro-expand", "", start);
+            }
             "evaluate" if !next_paren => {
                 return self.unsupported("operator", &w, " as a query source", start);
             }

@@ -329,7 +329,10 @@ impl Parser<'_> {
             }
             "sample" => OpKind::Sample(self.expr()?),
             "search" => OpKind::Search(Box::new(self.search_spec(false)?)),
-            other if UNSUPPORTED_OPERATORS.contains(&other) => {
+            other
+                if crate::operators::is_reference_name(other)
+                    || UNSUPPORTED_EXTRA_OPERATORS.contains(&other) =>
+            {
                 return self.unsupported("operator", other, "", start);
             }
             _ => {

@@ -4,4 +4,5 @@
 mod bind;
 mod corpus;
 mod functions_page;
+mod operators_page;
 mod parse;
