@@ -464,8 +464,14 @@ pub enum OpKind {
     As(Ident),
     /// `serialize [x = expr]`.
     Serialize(Vec<NamedExpr>),
-    /// `render ...` (accepted, ignored).
-    Render(Ident),
+    /// `render chart [with (name = value, ...)]` (and the legacy `name=value` form): the
+    /// data is unchanged; the visualization is reported with the result.
+    Render {
+        /// The visualization (`timechart`, `piechart`, ...).
+        chart: Ident,
+        /// The properties in the order written.
+        props: Vec<RenderProp>,
+    },
     /// `invoke f(args)`.
     Invoke(Expr),
     /// `evaluate plugin(args)`.
@@ -528,4 +534,13 @@ pub struct TopNestedLevel {
     pub by: NamedExpr,
     /// `asc` (default `desc`).
     pub asc: bool,
+}
+
+/// One `render` property: `title = "x"`, `ycolumns = a, b`, `legend = hidden`, `ymin = 0`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderProp {
+    /// The property name as written.
+    pub name: Ident,
+    /// Its value: a string, number or boolean; a name as a string; a list of names as an array.
+    pub value: serde_json::Value,
 }

@@ -13,6 +13,8 @@ use crate::value::{KqlType, Literal};
 pub struct BoundQuery {
     /// Result tables in statement order (usually one).
     pub results: Vec<BoundTable>,
+    /// The first result's `render` visualization, if its pipeline ends in one.
+    pub visualization: Option<crate::render::Visualization>,
 }
 
 /// A tabular node with its output schema.

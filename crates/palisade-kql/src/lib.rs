@@ -15,6 +15,7 @@
 //! - [`functions`]: every built-in function as a typed id with its names and signature.
 //! - [`operators`]: the Kusto operator and statement reference and which of them Palisade
 //!   implements or rejects by name (asked of the parser).
+//! - [`render`]: the `render` operator's visualization, reported with the result.
 //! - [`value`]: the value model — [`KqlType`], [`Literal`], and the one parser and
 //!   formatter of `datetime` and `timespan` text.
 //! - [`explain`]: the bound tree as text.
@@ -36,6 +37,7 @@ pub mod functions;
 pub mod lexer;
 pub mod operators;
 mod parser;
+pub mod render;
 pub mod typing;
 pub mod value;
 mod visit;

@@ -621,7 +621,7 @@ async fn limits_and_errors() {
         )
         .await
     {
-        Err(HuntError::Unsupported { name }) => {
+        Err(HuntError::Unsupported { name, .. }) => {
             assert_eq!(name, "top-nested with several levels")
         }
         other => panic!("expected unsupported, got {other:?}"),
@@ -909,7 +909,9 @@ async fn hash_functions() {
         "print hash(dynamic([1]))",
     ] {
         match e.run("t1", q, now()).await {
-            Err(HuntError::Unsupported { name }) => assert!(name.starts_with("hash of "), "{name}"),
+            Err(HuntError::Unsupported { name, .. }) => {
+                assert!(name.starts_with("hash of "), "{name}")
+            }
             other => panic!("{q}: expected unsupported, got {other:?}"),
         }
     }
@@ -1290,7 +1292,7 @@ async fn make_series_expands_and_edge_cases() {
         )
         .await
     {
-        Err(HuntError::Unsupported { name }) => assert_eq!(name, "make_set in make-series"),
+        Err(HuntError::Unsupported { name, .. }) => assert_eq!(name, "make_set in make-series"),
         other => panic!("expected unsupported, got {other:?}"),
     }
     assert!(matches!(
@@ -1451,7 +1453,7 @@ async fn pivot_plugin() {
         )
         .await
     {
-        Err(HuntError::Unsupported { name }) => assert_eq!(name, "percentile in pivot"),
+        Err(HuntError::Unsupported { name, .. }) => assert_eq!(name, "percentile in pivot"),
         other => panic!("expected unsupported, got {other:?}"),
     }
     // Without a probe (plain bind) the plugins stay rejected by name.

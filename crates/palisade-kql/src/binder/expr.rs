@@ -94,6 +94,16 @@ impl Binder<'_> {
                         if t.schema.columns.is_empty() {
                             return Err(invalid("the subquery has no columns", items[0].span));
                         }
+                        if matches!(op, ListOp::HasAny | ListOp::HasAll) {
+                            return mk(
+                                ExprNode::InList {
+                                    op: *op,
+                                    expr: Box::new(x),
+                                    items: vec![terms_of(t, items[0].span)],
+                                },
+                                KqlType::Bool,
+                            );
+                        }
                         return mk(
                             ExprNode::InSubquery {
                                 op: *op,
@@ -148,8 +158,24 @@ impl Binder<'_> {
             }
             ExprKind::Pipe { source, ops } => {
                 let mut t = self.table_expr(source, ctx.env)?;
+                // `| as Name` binds Name to its input for the operators after it (a `join`'s
+                // right side, a subquery) and labels it in a following `union withsource=`.
+                let mut named: Option<(Env, String)> = None;
                 for op in ops {
-                    t = self.operator(t, op, ctx.env)?;
+                    let env = named.as_ref().map_or(ctx.env, |(e, _)| e);
+                    t = match (&op.kind, &named) {
+                        (OpKind::Union(spec), Some((_, label))) => {
+                            self.union(Some((label.clone(), t)), spec, env)?
+                        }
+                        _ => self.operator(t, op, env)?,
+                    };
+                    if let OpKind::As(name) = &op.kind {
+                        let mut scoped = env.clone();
+                        scoped
+                            .vars
+                            .insert(name.name.clone(), Rc::new(Binding::table(t.clone())));
+                        named = Some((scoped, name.name.clone()));
+                    }
                 }
                 Ok(Bound::Table(t))
             }
@@ -546,6 +572,43 @@ pub(super) fn convert(x: BoundExpr, ty: KqlType) -> BoundExpr {
             args: vec![x],
         },
         ty,
+        span,
+    }
+}
+
+/// `has_any`/`has_all` with a tabular argument: the terms are the values of its first column,
+/// as `toscalar(T | summarize make_list(first column))` (a table without rows gives `[]`, so
+/// `has_any` is false and `has_all` true, as with an empty literal list).
+fn terms_of(t: BoundTable, span: Span) -> BoundExpr {
+    let first = &t.schema.columns[0];
+    let column = BoundExpr {
+        node: ExprNode::Column {
+            index: 0,
+            name: first.name.clone(),
+        },
+        ty: first.ty,
+        span,
+    };
+    let list = BoundExpr {
+        node: ExprNode::Aggregate {
+            func: AggregateFunction::MakeList,
+            args: vec![column],
+            output: 0,
+        },
+        ty: KqlType::Dynamic,
+        span,
+    };
+    let terms = BoundTable {
+        node: TableNode::Aggregate {
+            input: Box::new(t),
+            keys: Vec::new(),
+            aggs: vec![list],
+        },
+        schema: Schema::new(vec![Column::new("terms", KqlType::Dynamic)]),
+    };
+    BoundExpr {
+        node: ExprNode::ScalarSubquery(Box::new(terms)),
+        ty: KqlType::Dynamic,
         span,
     }
 }

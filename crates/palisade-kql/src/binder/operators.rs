@@ -213,7 +213,7 @@ impl Binder<'_> {
                 let r = self.table_expr(right, env)?;
                 self.join(t, r, kind, on, true)
             }
-            OpKind::Union(spec) => self.union(Some(t), spec, env),
+            OpKind::Union(spec) => self.union(Some(("union_arg0".to_string(), t)), spec, env),
             OpKind::Search(spec) => self.search(Some(t), spec, env),
             OpKind::MvExpand {
                 params,
@@ -282,7 +282,11 @@ impl Binder<'_> {
                     Schema::new(cols),
                 ))
             }
-            OpKind::As(_) | OpKind::Render(_) => Ok(t),
+            OpKind::As(_) => Ok(t),
+            OpKind::Render { chart, props } => {
+                crate::render::check(chart, props)?;
+                Ok(t)
+            }
             OpKind::Serialize(items) => {
                 let schema = t.schema.clone();
                 let s = table(TableNode::Serialize { input: Box::new(t) }, schema);

@@ -173,35 +173,27 @@ impl Parser<'_> {
             }
             "render" => {
                 let chart = self.ident("a chart type")?;
-                loop {
-                    if self.at_word("with") && self.peek_at(1).is_punct("(") {
-                        // with (name = value, ...): skip the balanced parentheses.
-                        self.advance();
-                        let mut depth = 0i32;
+                let mut props = Vec::new();
+                if self.at_word("with") && self.peek_at(1).is_punct("(") {
+                    self.advance_n(2);
+                    if !self.at_punct(")") {
                         loop {
-                            if self.at_eof() {
-                                return self.err("')'");
-                            }
-                            if self.at_punct("(") {
-                                depth += 1;
-                            } else if self.at_punct(")") {
-                                depth -= 1;
-                            }
-                            self.advance();
-                            if depth == 0 {
+                            props.push(self.render_prop()?);
+                            if !self.eat_punct(",") {
                                 break;
                             }
                         }
-                    } else if matches!(self.peek().kind, TokenKind::Ident(_))
+                    }
+                    self.expect_punct(")")?;
+                } else {
+                    // The legacy form: `render timechart kind=stacked title="..."`.
+                    while matches!(self.peek().kind, TokenKind::Ident(_))
                         && self.peek_at(1).is_punct("=")
                     {
-                        // Legacy `kind=stacked`, `title="..."` properties.
-                        self.advance_n(3);
-                    } else {
-                        break;
+                        props.push(self.render_prop()?);
                     }
                 }
-                OpKind::Render(chart)
+                OpKind::Render { chart, props }
             }
             "invoke" => OpKind::Invoke(self.postfix()?),
             "evaluate" => {
@@ -347,6 +339,58 @@ impl Parser<'_> {
             kind,
             span: self.span_from(start),
         })
+    }
+
+    /// One `render` property, `name = value`: a string, a number (signed), `true`/`false`, a
+    /// name, or for `ycolumns`/`series`/`anomalycolumns` a comma-separated list of names.
+    fn render_prop(&mut self) -> PResult<RenderProp> {
+        let name = self.ident("a render property name")?;
+        self.expect_punct("=")?;
+        let list = matches!(
+            name.name.to_ascii_lowercase().as_str(),
+            "ycolumns" | "series" | "anomalycolumns"
+        );
+        let mut values = Vec::new();
+        loop {
+            let t = self.peek().clone();
+            let negative = t.is_punct("-");
+            if negative {
+                self.advance();
+            }
+            let t = self.peek().clone();
+            let sign = if negative { -1.0 } else { 1.0 };
+            let v = match &t.kind {
+                TokenKind::Str(s) if !negative => serde_json::Value::String(s.clone()),
+                TokenKind::Int(i) => serde_json::json!(if negative { -i } else { *i }),
+                TokenKind::Real(r) => serde_json::json!(sign * r),
+                TokenKind::Ident(w) if !negative && (w == "true" || w == "false") => {
+                    serde_json::Value::Bool(w == "true")
+                }
+                TokenKind::Ident(_) | TokenKind::Punct("[") if !negative => {
+                    let id = self.ident("a render property value")?;
+                    values.push(serde_json::Value::String(id.name));
+                    if list
+                        && self.at_punct(",")
+                        && !(matches!(self.peek_at(1).kind, TokenKind::Ident(_))
+                            && self.peek_at(2).is_punct("="))
+                    {
+                        self.advance();
+                        continue;
+                    }
+                    break;
+                }
+                _ => return self.err("a render property value"),
+            };
+            self.advance();
+            values.push(v);
+            break;
+        }
+        let value = if list {
+            serde_json::Value::Array(values)
+        } else {
+            values.pop().unwrap_or_default()
+        };
+        Ok(RenderProp { name, value })
     }
 
     /// `name=value` parameters before an operator's arguments; `hint.*` is always allowed.
