@@ -416,6 +416,15 @@ pub enum OpKind {
         /// Sort key.
         by: SortKey,
     },
+    /// `top-hitters N of V [by S]`.
+    TopHitters {
+        /// How many values.
+        n: Expr,
+        /// The value expression (optionally named).
+        of: NamedExpr,
+        /// The summing expression (`count()` of each value when absent).
+        by: Option<Expr>,
+    },
     /// `take` / `limit`.
     Take(Expr),
     /// `distinct cols` or `distinct *`.

@@ -194,3 +194,27 @@ async fn operators_rejected_by_the_parser_carry_their_position() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn top_hitters_counts_or_sums_each_value_and_keeps_the_largest() {
+    let (_d, e) = engine();
+    let t = "datatable(ev:string, n:long)['wind', 1, 'hail', 5, 'wind', 2, 'flood', 1, 'wind', 1, 'hail', 1]";
+    // The docs' first form: summarize approximate_count_V = count() by V | top N by it desc.
+    let r = rows(&e, &format!("{t} | top-hitters 2 of ev")).await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"ev": "wind", "approximate_count_ev": 3}),
+            json!({"ev": "hail", "approximate_count_ev": 2}),
+        ]
+    );
+    // The second: the largest sums.
+    let r = rows(&e, &format!("{t} | top-hitters 1 of ev by n")).await;
+    assert_eq!(r, vec![json!({"ev": "hail", "approximate_sum_ev": 6})]);
+    // A named value expression.
+    let r = rows(&e, &format!("{t} | top-hitters 1 of kind = toupper(ev)")).await;
+    assert_eq!(
+        r,
+        vec![json!({"kind": "WIND", "approximate_count_kind": 3})]
+    );
+}

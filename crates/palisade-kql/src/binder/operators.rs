@@ -127,6 +127,7 @@ impl Binder<'_> {
                     schema,
                 ))
             }
+            OpKind::TopHitters { n, of, by } => self.top_hitters(t, n, of, by.as_ref(), env),
             OpKind::Take(n) => {
                 let n = self.count_expr(n, env)?;
                 let schema = t.schema.clone();

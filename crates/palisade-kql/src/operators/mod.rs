@@ -47,6 +47,12 @@ pub const LIMITED_FORMS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Implemented operators whose Kusto answer is an estimate, and what Palisade computes instead.
+pub const EXACT_WHERE_KUSTO_ESTIMATES: &[(&str, &str)] = &[(
+    "top-hitters",
+    "exact counts and sums (Kusto estimates them with a Count-Min sketch)",
+)];
+
 /// Where a reference entry may appear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum OperatorKind {
@@ -239,6 +245,11 @@ fn note(c: &Covered) -> String {
     let aliases = c.operator.aliases();
     if !aliases.is_empty() {
         parts.push(format!("also `{}`", aliases.join("`, `")));
+    }
+    for (op, what) in EXACT_WHERE_KUSTO_ESTIMATES {
+        if *op == c.operator.name && c.status == Status::Implemented {
+            parts.push((*what).to_string());
+        }
     }
     for (op, form, why) in LIMITED_FORMS {
         if *op == c.operator.name && c.status == Status::Implemented {

@@ -301,6 +301,17 @@ impl Parser<'_> {
                 }
                 OpKind::TopNested(levels)
             }
+            "top-hitters" => {
+                let n = self.expr()?;
+                self.expect_word("of")?;
+                let of = self.named_expr()?;
+                let by = if self.eat_word("by") {
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
+                OpKind::TopHitters { n, of, by }
+            }
             "partition" => {
                 let params = self.op_params(&[])?;
                 self.expect_word("by")?;

@@ -70,6 +70,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("operator summarize", "DeviceInfo | summarize count() by OSPlatform"),
     ("operator take", "DeviceInfo | take 10"),
     ("operator top", "DeviceInfo | top 5 by Timestamp"),
+    ("operator top-hitters", "DeviceProcessEvents | top-hitters 5 of FileName by toint(ProcessId)"),
     ("operator top-nested", "DeviceProcessEvents | top-nested 3 of DeviceName by count()"),
     ("statement let", "let n = 10;\nDeviceInfo | take n"),
     ("operator search", "DeviceProcessEvents | search 'powershell'"),
