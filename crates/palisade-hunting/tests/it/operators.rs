@@ -158,10 +158,6 @@ const LIMITED: &[(&str, &str)] = &[
          | make-series kind=nonempty n = count() on t from datetime(2026-11-19) to datetime(2026-11-21) step 1d by k",
     ),
     (
-        "top-nested with several levels",
-        "datatable(k:string, j:string)['a', 'b'] | top-nested 1 of k by count(), top-nested 1 of j by count()",
-    ),
-    (
         "top-nested with others",
         "datatable(k:string)['a'] | top-nested 1 of k with others = 'x' by count()",
     ),
@@ -216,5 +212,69 @@ async fn top_hitters_counts_or_sums_each_value_and_keeps_the_largest() {
     assert_eq!(
         r,
         vec![json!({"kind": "WIND", "approximate_count_kind": 3})]
+    );
+}
+
+const STORMS: &str = "datatable(state:string, source:string, v:long)[\
+    'A', 'x', 10, 'A', 'x', 5, 'A', 'y', 1, 'B', 'x', 3, 'B', 'z', 4, 'B', 'z', 4, 'C', 'y', 20]";
+
+#[tokio::test]
+async fn top_nested_keeps_the_top_values_within_each_kept_parent() {
+    let (_d, e) = engine();
+    // Level 1 sums: A 16, B 11, C 20 -> C, A. Within C: y 20; within A: x 15, y 1 -> x.
+    let r = rows(
+        &e,
+        &format!("{STORMS} | top-nested 2 of state by sum(v), top-nested 1 of source by sum(v)"),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"state": "C", "aggregated_state": 20, "source": "y", "aggregated_source": 20}),
+            json!({"state": "A", "aggregated_state": 16, "source": "x", "aggregated_source": 15}),
+        ]
+    );
+    // Every value of level 1 (no N), level 2 ranked ascending, named aggregates.
+    let r = rows(
+        &e,
+        &format!(
+            "{STORMS} | top-nested of state by n = count(), top-nested 2 of src = source by m = count() asc"
+        ),
+    )
+    .await;
+    let got: Vec<(Value, Value, Value, Value)> = r
+        .iter()
+        .map(|x| {
+            (
+                x["state"].clone(),
+                x["n"].clone(),
+                x["src"].clone(),
+                x["m"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (json!("A"), json!(3), json!("y"), json!(1)),
+            (json!("A"), json!(3), json!("x"), json!(2)),
+            (json!("B"), json!(3), json!("x"), json!(1)),
+            (json!("B"), json!(3), json!("z"), json!(2)),
+            (json!("C"), json!(1), json!("y"), json!(1)),
+        ]
+    );
+    // Three levels: the third within each (state, source) kept.
+    let r = rows(
+        &e,
+        &format!(
+            "{STORMS} | top-nested 1 of state by sum(v), top-nested 1 of source by sum(v), top-nested 1 of v by count()"
+        ),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"state": "C", "aggregated_state": 20, "source": "y", "aggregated_source": 20, "v": 20, "aggregated_v": 1})
+        ]
     );
 }

@@ -32,11 +32,6 @@ pub const LIMITED_FORMS: &[(&str, &str, &str)] = &[
     ),
     (
         "top-nested",
-        "top-nested with several levels",
-        "one level runs (the top N values of a key by an aggregate)",
-    ),
-    (
-        "top-nested",
         "top-nested with others",
         "`with others` is not computed",
     ),
