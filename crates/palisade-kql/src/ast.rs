@@ -460,6 +460,8 @@ pub enum OpKind {
         /// `limit N`.
         limit: Option<Expr>,
     },
+    /// `mv-apply items on (subquery)`.
+    MvApply(Box<MvApply>),
     /// `parse [kind=..] expr with pattern`.
     Parse {
         /// `kind=`, `flags=`.
@@ -552,4 +554,17 @@ pub struct RenderProp {
     pub name: Ident,
     /// Its value: a string, number or boolean; a name as a string; a list of names as an array.
     pub value: serde_json::Value,
+}
+
+/// `mv-apply [with_itemindex=I] items [limit N] on (ops)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MvApply {
+    /// `with_itemindex=` and hints.
+    pub params: Vec<OpParam>,
+    /// The expanded columns, as in `mv-expand`.
+    pub items: Vec<MvExpandItem>,
+    /// `limit N`.
+    pub limit: Option<Expr>,
+    /// The subquery applied to each input row's expanded rows.
+    pub ops: Vec<Operator>,
 }

@@ -278,3 +278,70 @@ async fn top_nested_keeps_the_top_values_within_each_kept_parent() {
         ]
     );
 }
+
+const LISTS: &str =
+    "let _data = range x from 1 to 8 step 1 | summarize l = make_list(x) by xMod2 = x % 2;\n_data";
+
+#[tokio::test]
+async fn mv_apply_runs_the_subquery_on_each_row_s_expanded_values() {
+    let (_d, e) = engine();
+    let pairs = |r: Vec<Value>, a: &str, b: &str| {
+        let mut v: Vec<(Value, Value)> = r.iter().map(|x| (x[a].clone(), x[b].clone())).collect();
+        v.sort_by_key(|p| p.0.to_string() + &p.1.to_string());
+        v
+    };
+    // The docs' examples: the largest element of each row's list, with the row's columns.
+    let r = rows(
+        &e,
+        &format!("{LISTS} | mv-apply element = l to typeof(long) on (top 1 by element)"),
+    )
+    .await;
+    assert_eq!(r.len(), 2);
+    assert!(r.iter().all(|x| x["l"].is_array() || x["l"].is_string()));
+    assert_eq!(
+        pairs(r, "xMod2", "element"),
+        vec![(json!(0), json!(8)), (json!(1), json!(7))]
+    );
+    // The sum of each row's list: the expanded column leaves the output.
+    let r = rows(
+        &e,
+        &format!("{LISTS} | mv-apply l to typeof(long) on (summarize result = sum(l))"),
+    )
+    .await;
+    assert!(r.iter().all(|x| x.get("l").is_none()), "{r:?}");
+    assert_eq!(
+        pairs(r, "xMod2", "result"),
+        vec![(json!(0), json!(20)), (json!(1), json!(16))]
+    );
+    // Filters and per-row counts; sort + take keeps the first values of each row.
+    let r = rows(
+        &e,
+        &format!("{LISTS} | mv-apply v = l to typeof(long) on (where v > 4 | count)"),
+    )
+    .await;
+    assert_eq!(
+        pairs(r, "xMod2", "Count"),
+        vec![(json!(0), json!(2)), (json!(1), json!(2))]
+    );
+    let r = rows(
+        &e,
+        &format!("{LISTS} | mv-apply v = l to typeof(long) on (sort by v asc | take 1)"),
+    )
+    .await;
+    assert_eq!(
+        pairs(r, "xMod2", "v"),
+        vec![(json!(0), json!(2)), (json!(1), json!(1))]
+    );
+    // An operator the binding does not keep per row is rejected by name.
+    match e
+        .run(
+            "t1",
+            &format!("{LISTS} | mv-apply v = l on (distinct v)"),
+            now(),
+        )
+        .await
+    {
+        Err(HuntError::Unsupported { name, .. }) => assert_eq!(name, "distinct inside mv-apply"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -18,6 +18,7 @@ use crate::visit::Walk;
 mod builtins;
 mod calls;
 mod expr;
+mod mv_apply;
 mod operators;
 mod plugins;
 mod summarize;

@@ -221,6 +221,7 @@ impl Binder<'_> {
                 items,
                 limit,
             } => self.mv_expand(t, params, items, limit.as_ref(), env),
+            OpKind::MvApply(ma) => self.mv_apply(t, ma, span, env),
             OpKind::Parse {
                 params,
                 expr,

@@ -87,40 +87,29 @@ impl Parser<'_> {
             "union" => OpKind::Union(self.union_spec()?),
             "mv-expand" | "mvexpand" => {
                 let params = self.op_params(&["bagexpansion", "with_itemindex", "kind"])?;
-                let mut items = Vec::new();
-                loop {
-                    let name = if self.ident_or_bracket_ahead() && self.named_ahead() {
-                        let n = self.ident("a column name")?;
-                        self.expect_punct("=")?;
-                        Some(n)
-                    } else {
-                        None
-                    };
-                    let expr = self.expr()?;
-                    let to = if self.eat_word("to") {
-                        self.expect_word("typeof")?;
-                        self.expect_punct("(")?;
-                        let t = self.type_name()?;
-                        self.expect_punct(")")?;
-                        Some(t)
-                    } else {
-                        None
-                    };
-                    items.push(MvExpandItem { name, expr, to });
-                    if !self.eat_punct(",") {
-                        break;
-                    }
-                }
-                let limit = if self.eat_word("limit") {
-                    Some(self.expr()?)
-                } else {
-                    None
-                };
+                let (items, limit) = self.expand_items()?;
                 OpKind::MvExpand {
                     params,
                     items,
                     limit,
                 }
+            }
+            "mv-apply" | "mvapply" => {
+                let params = self.op_params(&["with_itemindex"])?;
+                let (items, limit) = self.expand_items()?;
+                self.expect_word("on")?;
+                self.expect_punct("(")?;
+                let mut ops = vec![self.operator()?];
+                while self.eat_punct("|") {
+                    ops.push(self.operator()?);
+                }
+                self.expect_punct(")")?;
+                OpKind::MvApply(Box::new(MvApply {
+                    params,
+                    items,
+                    limit,
+                    ops,
+                }))
             }
             "parse" => {
                 let params = self.op_params(&["kind", "flags"])?;
@@ -350,6 +339,41 @@ impl Parser<'_> {
             kind,
             span: self.span_from(start),
         })
+    }
+
+    /// `mv-expand`/`mv-apply` columns, `[Name =] ArrayExpression [to typeof(Type)], ...`, and
+    /// the optional `limit N`.
+    fn expand_items(&mut self) -> PResult<(Vec<MvExpandItem>, Option<Expr>)> {
+        let mut items = Vec::new();
+        loop {
+            let name = if self.ident_or_bracket_ahead() && self.named_ahead() {
+                let n = self.ident("a column name")?;
+                self.expect_punct("=")?;
+                Some(n)
+            } else {
+                None
+            };
+            let expr = self.expr()?;
+            let to = if self.eat_word("to") {
+                self.expect_word("typeof")?;
+                self.expect_punct("(")?;
+                let t = self.type_name()?;
+                self.expect_punct(")")?;
+                Some(t)
+            } else {
+                None
+            };
+            items.push(MvExpandItem { name, expr, to });
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        let limit = if self.eat_word("limit") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        Ok((items, limit))
     }
 
     /// One `render` property, `name = value`: a string, a number (signed), `true`/`false`, a

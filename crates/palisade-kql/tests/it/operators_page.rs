@@ -55,6 +55,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("operator join", "DeviceInfo | join kind=inner (DeviceNetworkInfo) on DeviceId"),
     ("operator lookup", "DeviceProcessEvents | lookup kind=inner (DeviceInfo | project DeviceId, OSPlatform) on DeviceId"),
     ("operator make-series", "DeviceProcessEvents | make-series n = count() on Timestamp from ago(1d) to now() step 1h"),
+    ("operator mv-apply", "DeviceInfo | mv-apply v = parse_json(AdditionalFields) on (where tostring(v) != '' | take 1)"),
     ("operator mv-expand", "DeviceInfo | mv-expand d = parse_json(AdditionalFields)"),
     ("operator parse", "DeviceProcessEvents | parse ProcessCommandLine with * '-enc ' payload:string"),
     ("operator partition", "DeviceProcessEvents | partition by DeviceId (top 3 by Timestamp)"),

@@ -1,0 +1,239 @@
+//! `mv-apply`: a subquery applied to the expanded rows of each input row, bound as operators
+//! Palisade already runs.
+//!
+//! Kusto's semantics: each input row's arrays are expanded into a subtable (the expanded
+//! columns, and the item index); the subquery runs on each subtable; the result is the union
+//! of the subquery results, each with the input row's other columns. Bound as:
+//!
+//! ```text
+//! T | serialize __mvapply_row = row_number() | mv-expand <items>
+//!   | <subquery, each operator kept per input row: see below> | project-away __mvapply_row
+//! ```
+//!
+//! Row-wise operators (`where`, `extend`, `parse`, `project-rename`, `project-away`,
+//! `mv-expand`) run as they are; `project` and `summarize ... by` keep the row's other columns
+//! (they group or project by them too); `count` counts per row; `top N by` and `take N`
+//! (alone or after `sort by` one key) keep N rows per input row (`partition by
+//! __mvapply_row`). Other operators inside `mv-apply` are rejected by name
+//! (`'<op> inside mv-apply' is not supported`). The subquery also sees the row's other
+//! columns, which Kusto's subtable does not have: a query that binds in Kusto binds here the
+//! same way.
+
+use super::*;
+
+/// The row id column the binding adds and removes.
+const ROW: &str = "__mvapply_row";
+
+fn name_expr(name: &str, span: Span) -> Expr {
+    Expr {
+        kind: ExprKind::Name(name.to_string()),
+        span,
+    }
+}
+
+fn named(name: &str, span: Span) -> NamedExpr {
+    NamedExpr {
+        names: Vec::new(),
+        expr: name_expr(name, span),
+    }
+}
+
+fn op(kind: OpKind, span: Span) -> Operator {
+    Operator { kind, span }
+}
+
+/// `partition by __mvapply_row (top n by key)`: n rows per input row.
+fn per_row_top(n: Expr, by: SortKey, span: Span) -> Operator {
+    op(
+        OpKind::Partition {
+            params: Vec::new(),
+            by: Ident {
+                name: ROW.into(),
+                span,
+            },
+            ops: vec![op(OpKind::Top { n, by }, span)],
+        },
+        span,
+    )
+}
+
+/// A short name of an operator for the rejection message.
+fn label(kind: &OpKind) -> &'static str {
+    match kind {
+        OpKind::Distinct(_) => "distinct",
+        OpKind::Join { .. } => "join",
+        OpKind::Lookup { .. } => "lookup",
+        OpKind::Union(_) => "union",
+        OpKind::MakeSeries(_) => "make-series",
+        OpKind::TopNested(_) => "top-nested",
+        OpKind::TopHitters { .. } => "top-hitters",
+        OpKind::Sort(_) => "sort",
+        OpKind::Sample(_) => "sample",
+        OpKind::Serialize(_) => "serialize",
+        OpKind::Evaluate { .. } => "evaluate",
+        OpKind::Partition { .. } => "partition",
+        OpKind::MvApply(_) => "mv-apply",
+        _ => "this operator",
+    }
+}
+
+impl Binder<'_> {
+    pub(super) fn mv_apply(
+        &mut self,
+        t: BoundTable,
+        ma: &MvApply,
+        span: Span,
+        env: &Env,
+    ) -> Result<BoundTable, BindError> {
+        let numbered = self.operator(
+            t,
+            &op(
+                OpKind::Serialize(vec![NamedExpr {
+                    names: vec![Ident {
+                        name: ROW.into(),
+                        span,
+                    }],
+                    expr: Expr {
+                        kind: ExprKind::Call {
+                            name: Ident {
+                                name: "row_number".into(),
+                                span,
+                            },
+                            args: Vec::new(),
+                        },
+                        span,
+                    },
+                }]),
+                span,
+            ),
+            env,
+        )?;
+        // The expanded columns (and the item index) form the subtable; the others are carried.
+        let mut sub: Vec<String> = ma
+            .items
+            .iter()
+            .filter_map(|it| match &it.name {
+                Some(n) => Some(n.name.clone()),
+                None => derive_name(&it.expr, true),
+            })
+            .collect();
+        sub.extend(
+            ma.params
+                .iter()
+                .filter(|p| p.name.name == "with_itemindex")
+                .map(|p| p.value.name.clone()),
+        );
+        let carry: Vec<String> = numbered
+            .schema
+            .columns
+            .iter()
+            .map(|c| c.name.clone())
+            .filter(|c| !sub.contains(c))
+            .collect();
+        let mut t = self.operator(
+            numbered,
+            &op(
+                OpKind::MvExpand {
+                    params: ma.params.clone(),
+                    items: ma.items.clone(),
+                    limit: ma.limit.clone(),
+                },
+                span,
+            ),
+            env,
+        )?;
+        let carried = |span: Span| carry.iter().map(|c| named(c, span)).collect::<Vec<_>>();
+        let mut ops = ma.ops.iter().peekable();
+        while let Some(o) = ops.next() {
+            let s = o.span;
+            let rewritten = match &o.kind {
+                OpKind::Where(_)
+                | OpKind::Extend(_)
+                | OpKind::Parse { .. }
+                | OpKind::ProjectRename(_)
+                | OpKind::ProjectAway(_)
+                | OpKind::MvExpand { .. }
+                | OpKind::As(_) => o.clone(),
+                OpKind::Project(items) => {
+                    let mut all = carried(s);
+                    all.extend(items.iter().cloned());
+                    op(OpKind::Project(all), s)
+                }
+                OpKind::Summarize { params, aggs, by } => {
+                    let mut keys = carried(s);
+                    keys.extend(by.iter().cloned());
+                    op(
+                        OpKind::Summarize {
+                            params: params.clone(),
+                            aggs: aggs.clone(),
+                            by: keys,
+                        },
+                        s,
+                    )
+                }
+                OpKind::Count => op(
+                    OpKind::Summarize {
+                        params: Vec::new(),
+                        aggs: vec![NamedExpr {
+                            names: vec![Ident {
+                                name: "Count".into(),
+                                span: s,
+                            }],
+                            expr: Expr {
+                                kind: ExprKind::Call {
+                                    name: Ident {
+                                        name: "count".into(),
+                                        span: s,
+                                    },
+                                    args: Vec::new(),
+                                },
+                                span: s,
+                            },
+                        }],
+                        by: carried(s),
+                    },
+                    s,
+                ),
+                OpKind::Top { n, by } => per_row_top(n.clone(), by.clone(), s),
+                OpKind::Take(n) => per_row_top(
+                    n.clone(),
+                    SortKey {
+                        expr: name_expr(ROW, s),
+                        asc: true,
+                        nulls_first: true,
+                    },
+                    s,
+                ),
+                OpKind::Sort(keys) if keys.len() == 1 => match ops.peek().map(|o| &o.kind) {
+                    Some(OpKind::Take(n)) => {
+                        let n = n.clone();
+                        ops.next();
+                        per_row_top(n, keys[0].clone(), s)
+                    }
+                    _ => return Err(unsupported_inside(&o.kind, s)),
+                },
+                other => return Err(unsupported_inside(other, s)),
+            };
+            t = self.operator(t, &rewritten, env)?;
+        }
+        self.operator(
+            t,
+            &op(
+                OpKind::ProjectAway(vec![Ident {
+                    name: ROW.into(),
+                    span,
+                }]),
+                span,
+            ),
+            env,
+        )
+    }
+}
+
+fn unsupported_inside(kind: &OpKind, span: Span) -> BindError {
+    BindError::Unsupported {
+        what: "operator",
+        name: format!("{} inside mv-apply", label(kind)),
+        pos: span.start,
+    }
+}
