@@ -172,6 +172,13 @@ pub enum ExprKind {
     Literal(Literal),
     /// A name: column, let-bound value, table, `$left`/`$right`.
     Name(String),
+    /// `name = value` as a call argument (named arguments of user-defined functions).
+    NamedArg {
+        /// The parameter's name.
+        name: Ident,
+        /// The argument.
+        value: Box<Expr>,
+    },
     /// `*` (in `arg_max(x, *)`, `count(*)`, `distinct *`).
     Star,
     /// `base.name` or `base['name']`.

@@ -345,3 +345,15 @@ async fn mv_apply_runs_the_subquery_on_each_row_s_expanded_values() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn named_arguments_fill_parameters_by_name() {
+    let (_d, e) = engine();
+    let f = "let f = (a:long, b:long = 10, c:string = 'x') { strcat(c, ':', a + b) };\n";
+    let r = rows(
+        &e,
+        &format!("{f}print p = f(1, c = 'y'), q = f(b = 2, a = 1), s = f(1, 2, c = 'z')"),
+    )
+    .await;
+    assert_eq!(r, vec![json!({"p": "y:11", "q": "x:3", "s": "z:3"})]);
+}

@@ -9,6 +9,11 @@ impl Binder<'_> {
         match &e.kind {
             ExprKind::Literal(l) => mk(ExprNode::Literal(l.clone()), l.ty()),
             ExprKind::Name(n) => self.name(n, span, ctx),
+            ExprKind::NamedArg { name, .. } => Err(BindError::Unsupported {
+                what: "argument",
+                name: format!("named argument '{}' of a built-in function", name.name),
+                pos: name.span.start,
+            }),
             ExprKind::Star => Err(invalid(
                 "'*' is only allowed as an argument of arg_max, arg_min, take_any, count or in distinct",
                 span,
@@ -428,9 +433,10 @@ impl Binder<'_> {
                 span,
             ));
         }
+        let args = by_parameter(fname, def, args)?;
         let mut fenv = closure.clone();
         for (i, p) in def.params.iter().enumerate() {
-            let value = if let Some(a) = args.get(i) {
+            let value = if let Some(Some(a)) = args.get(i) {
                 self.any(a, ctx)?
             } else if let Some(d) = &p.default {
                 self.any(
@@ -455,7 +461,7 @@ impl Binder<'_> {
                         &p.name.name,
                         cols,
                         &t.schema,
-                        args.get(i).map_or(span, |a| a.span),
+                        args.get(i).copied().flatten().map_or(span, |a| a.span),
                     )?;
                     Binding::table(t)
                 }
@@ -465,7 +471,7 @@ impl Binder<'_> {
                             "function '{fname}': parameter '{}' is a {t}, got a table",
                             p.name.name
                         ),
-                        args.get(i).map_or(span, |a| a.span),
+                        args.get(i).copied().flatten().map_or(span, |a| a.span),
                     ))
                 }
                 (ParamType::Tabular(_), Bound::Scalar(_)) => {
@@ -474,7 +480,7 @@ impl Binder<'_> {
                             "function '{fname}': parameter '{}' is a table, got a scalar",
                             p.name.name
                         ),
-                        args.get(i).map_or(span, |a| a.span),
+                        args.get(i).copied().flatten().map_or(span, |a| a.span),
                     ))
                 }
             };
@@ -611,4 +617,44 @@ fn terms_of(t: BoundTable, span: Span) -> BoundExpr {
         ty: KqlType::Dynamic,
         span,
     }
+}
+
+/// A user function's arguments in parameter order: positional ones first, then `name = value`
+/// ones by parameter name (Kusto's rule: a named argument may not precede a positional one,
+/// nor name a parameter twice). `None` for a parameter left to its default.
+fn by_parameter<'a>(
+    fname: &str,
+    def: &FunctionDef,
+    args: &'a [Expr],
+) -> Result<Vec<Option<&'a Expr>>, BindError> {
+    let mut out: Vec<Option<&Expr>> = vec![None; def.params.len()];
+    let mut named = false;
+    for (i, a) in args.iter().enumerate() {
+        match &a.kind {
+            ExprKind::NamedArg { name, value } => {
+                named = true;
+                let Some(k) = def.params.iter().position(|p| p.name.name == name.name) else {
+                    return Err(invalid(
+                        format!("function '{fname}' has no parameter '{}'", name.name),
+                        name.span,
+                    ));
+                };
+                if out[k].is_some() {
+                    return Err(invalid(
+                        format!("parameter '{}' is given twice", name.name),
+                        name.span,
+                    ));
+                }
+                out[k] = Some(value);
+            }
+            _ if named => {
+                return Err(invalid(
+                    "a positional argument cannot follow a named one",
+                    a.span,
+                ))
+            }
+            _ => out[i] = Some(a),
+        }
+    }
+    Ok(out)
 }

@@ -91,3 +91,33 @@ fn has_any_takes_a_tabular_argument() {
         analyze(q, &catalog()).unwrap_or_else(|e| panic!("{q}: {e}"));
     }
 }
+
+#[test]
+fn named_arguments_of_user_functions() {
+    let c = catalog();
+    let f = "let f = (a:long, b:long = 10, c:string = 'x') { strcat(c, ':', a + b) };\n";
+    for q in [
+        "print r = f(1, c = 'y')",
+        "print r = f(b = 2, a = 1)",
+        "print r = f(1, 2, c = 'z')",
+    ] {
+        analyze(&format!("{f}{q}"), &c).unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+    for (q, what) in [
+        ("print r = f(1, d = 2)", "function 'f' has no parameter 'd'"),
+        ("print r = f(a = 1, a = 2)", "parameter 'a' is given twice"),
+        (
+            "print r = f(a = 1, 2)",
+            "a positional argument cannot follow a named one",
+        ),
+    ] {
+        let e = analyze(&format!("{f}{q}"), &c).unwrap_err().to_string();
+        assert!(e.starts_with(what), "{q}: {e}");
+    }
+    // Built-in functions have no parameter names here: rejected by name.
+    let e = analyze("print x = strcat(a = 'x')", &c).unwrap_err();
+    assert_eq!(
+        e.unsupported_name(),
+        Some("named argument 'a' of a built-in function")
+    );
+}
