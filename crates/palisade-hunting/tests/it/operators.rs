@@ -357,3 +357,16 @@ async fn named_arguments_fill_parameters_by_name() {
     .await;
     assert_eq!(r, vec![json!({"p": "y:11", "q": "x:3", "s": "z:3"})]);
 }
+
+#[tokio::test]
+async fn bracket_member_access() {
+    let (_d, e) = engine();
+    let r = rows(
+        &e,
+        "print d = dynamic({'key': 1, 'a b': {'c': [10, 20]}, 'k2': 'v'})\n\
+         | extend k = 'k2'\n\
+         | project x = d['key'], y = d.['a b'].c[1], z = d.['a b']['c'][0], w = d[k], v = tostring(d.k2)",
+    )
+    .await;
+    assert_eq!(r, vec![json!({"x": 1, "y": 20, "z": 10, "w": "v", "v": "v"})]);
+}
