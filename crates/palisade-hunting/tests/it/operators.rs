@@ -157,10 +157,6 @@ const LIMITED: &[(&str, &str)] = &[
         "datatable(t:datetime, k:string)[datetime(2026-11-20), 'a']\n\
          | make-series kind=nonempty n = count() on t from datetime(2026-11-19) to datetime(2026-11-21) step 1d by k",
     ),
-    (
-        "top-nested with others",
-        "datatable(k:string)['a'] | top-nested 1 of k with others = 'x' by count()",
-    ),
 ];
 
 #[tokio::test]
@@ -368,5 +364,32 @@ async fn bracket_member_access() {
          | project x = d['key'], y = d.['a b'].c[1], z = d.['a b']['c'][0], w = d[k], v = tostring(d.k2)",
     )
     .await;
-    assert_eq!(r, vec![json!({"x": 1, "y": 20, "z": 10, "w": "v", "v": "v"})]);
+    assert_eq!(
+        r,
+        vec![json!({"x": 1, "y": 20, "z": 10, "w": "v", "v": "v"})]
+    );
+}
+
+#[tokio::test]
+async fn top_nested_with_others_adds_the_rest_of_each_level() {
+    let (_d, e) = engine();
+    // Level 1 keeps C (20), A (16); B (11) is "Other". Within C nothing is left over; within
+    // A, y (1) is "rest".
+    let r = rows(
+        &e,
+        &format!(
+            "{STORMS} | top-nested 2 of state with others = 'Other' by sum(v),\n\
+             top-nested 1 of source with others = 'rest' by sum(v)"
+        ),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"state": "C", "aggregated_state": 20, "source": "y", "aggregated_source": 20}),
+            json!({"state": "A", "aggregated_state": 16, "source": "x", "aggregated_source": 15}),
+            json!({"state": "A", "aggregated_state": 16, "source": "rest", "aggregated_source": 1}),
+            json!({"state": "Other", "aggregated_state": 11, "source": "", "aggregated_source": null}),
+        ]
+    );
 }

@@ -31,11 +31,6 @@ pub const LIMITED_FORMS: &[(&str, &str, &str)] = &[
         "only `partition by K ( top N by ... )` (the top N rows of each partition) runs",
     ),
     (
-        "top-nested",
-        "top-nested with others",
-        "`with others` is not computed",
-    ),
-    (
         "make-series",
         "make-series kind=nonempty with by keys",
         "`kind=nonempty` runs without `by` keys only",
