@@ -149,8 +149,12 @@ async fn serialize_numbers_rows_in_order() {
 /// A query for each form the coverage says the engine rejects by name.
 const LIMITED: &[(&str, &str)] = &[
     (
-        "partition",
-        "datatable(k:string, v:long)['a', 1] | partition by k (summarize count())",
+        "distinct inside partition",
+        "datatable(k:string, v:long)['a', 1] | partition by k (distinct v)",
+    ),
+    (
+        "distinct inside mv-apply",
+        "print l = dynamic([1, 2]) | mv-apply v = l on (distinct v)",
     ),
     (
         "make-series kind=nonempty with by keys",
@@ -390,6 +394,57 @@ async fn top_nested_with_others_adds_the_rest_of_each_level() {
             json!({"state": "A", "aggregated_state": 16, "source": "x", "aggregated_source": 15}),
             json!({"state": "A", "aggregated_state": 16, "source": "rest", "aggregated_source": 1}),
             json!({"state": "Other", "aggregated_state": 11, "source": "", "aggregated_source": null}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn partition_runs_its_subquery_on_each_partition() {
+    let (_d, e) = engine();
+    let sorted = |mut r: Vec<Value>| {
+        r.sort_by_key(|x| x.to_string());
+        r
+    };
+    // The docs' example shape: the output is the subquery's columns only.
+    let r = rows(
+        &e,
+        &format!("{STORMS} | partition hint.strategy=native by state (summarize n = count(), s = sum(v))"),
+    )
+    .await;
+    assert_eq!(
+        sorted(r),
+        vec![
+            json!({"n": 1, "s": 20}),
+            json!({"n": 3, "s": 11}),
+            json!({"n": 3, "s": 16})
+        ]
+    );
+    let r = rows(
+        &e,
+        &format!("{STORMS} | partition by state (top 1 by v | project state, v)"),
+    )
+    .await;
+    assert_eq!(
+        sorted(r),
+        vec![
+            json!({"state": "A", "v": 10}),
+            json!({"state": "B", "v": 4}),
+            json!({"state": "C", "v": 20})
+        ]
+    );
+    let r = rows(
+        &e,
+        &format!(
+            "{STORMS} | partition by state (where v > 3 | summarize m = max(v) by state, source)"
+        ),
+    )
+    .await;
+    assert_eq!(
+        sorted(r),
+        vec![
+            json!({"state": "A", "source": "x", "m": 10}),
+            json!({"state": "B", "source": "z", "m": 4}),
+            json!({"state": "C", "source": "y", "m": 20})
         ]
     );
 }

@@ -1,5 +1,5 @@
-//! `mv-apply`: a subquery applied to the expanded rows of each input row, bound as operators
-//! Palisade already runs.
+//! `mv-apply` and the general `partition`: a subquery applied to the expanded rows of each
+//! input row, or to the rows of each partition, bound as operators Palisade already runs.
 //!
 //! Kusto's semantics: each input row's arrays are expanded into a subtable (the expanded
 //! columns, and the item index); the subquery runs on each subtable; the result is the union
@@ -42,13 +42,13 @@ fn op(kind: OpKind, span: Span) -> Operator {
     Operator { kind, span }
 }
 
-/// `partition by __mvapply_row (top n by key)`: n rows per input row.
-fn per_row_top(n: Expr, by: SortKey, span: Span) -> Operator {
+/// `partition by group (top n by key)`: n rows per group (the planner's partition form).
+fn per_group_top(group: &str, n: Expr, by: SortKey, span: Span) -> Operator {
     op(
         OpKind::Partition {
             params: Vec::new(),
             by: Ident {
-                name: ROW.into(),
+                name: group.into(),
                 span,
             },
             ops: vec![op(OpKind::Top { n, by }, span)],
@@ -130,7 +130,7 @@ impl Binder<'_> {
             .map(|c| c.name.clone())
             .filter(|c| !sub.contains(c))
             .collect();
-        let mut t = self.operator(
+        let t = self.operator(
             numbered,
             &op(
                 OpKind::MvExpand {
@@ -142,8 +142,61 @@ impl Binder<'_> {
             ),
             env,
         )?;
-        let carried = |span: Span| carry.iter().map(|c| named(c, span)).collect::<Vec<_>>();
-        let mut ops = ma.ops.iter().peekable();
+        let t = self.per_group(t, &ma.ops, &carry, ROW, "mv-apply", env)?;
+        self.operator(
+            t,
+            &op(
+                OpKind::ProjectAway(vec![Ident {
+                    name: ROW.into(),
+                    span,
+                }]),
+                span,
+            ),
+            env,
+        )
+    }
+}
+
+fn unsupported_inside(kind: &OpKind, within: &str, span: Span) -> BindError {
+    BindError::Unsupported {
+        what: "operator",
+        name: format!("{} inside {within}", label(kind)),
+        pos: span.start,
+    }
+}
+
+impl Binder<'_> {
+    /// Runs `ops` on `t` once per group of equal `group` values, keeping the `carry` columns
+    /// (which `group` is one of) beside each result: row-wise operators as they are,
+    /// `summarize`/`project`/`count` by or with the carried columns, `top`/`take` (or `sort`
+    /// one key + `take`) as `partition by group (top ...)`. Others are rejected by name
+    /// (`'<op> inside <within>'`).
+    pub(super) fn per_group(
+        &mut self,
+        mut t: BoundTable,
+        ops: &[Operator],
+        carry: &[String],
+        group: &str,
+        within: &str,
+        env: &Env,
+    ) -> Result<BoundTable, BindError> {
+        let carried = |span: Span, except: &[NamedExpr]| {
+            carry
+                .iter()
+                .filter(|c| {
+                    !except.iter().any(|e| {
+                        e.names
+                            .first()
+                            .map(|n| n.name.clone())
+                            .or_else(|| derive_name(&e.expr, true))
+                            .as_deref()
+                            == Some(c.as_str())
+                    })
+                })
+                .map(|c| named(c, span))
+                .collect::<Vec<_>>()
+        };
+        let mut ops = ops.iter().peekable();
         while let Some(o) = ops.next() {
             let s = o.span;
             let rewritten = match &o.kind {
@@ -155,12 +208,12 @@ impl Binder<'_> {
                 | OpKind::MvExpand { .. }
                 | OpKind::As(_) => o.clone(),
                 OpKind::Project(items) => {
-                    let mut all = carried(s);
+                    let mut all = carried(s, items.as_slice());
                     all.extend(items.iter().cloned());
                     op(OpKind::Project(all), s)
                 }
                 OpKind::Summarize { params, aggs, by } => {
-                    let mut keys = carried(s);
+                    let mut keys = carried(s, by.as_slice());
                     keys.extend(by.iter().cloned());
                     op(
                         OpKind::Summarize {
@@ -190,15 +243,16 @@ impl Binder<'_> {
                                 span: s,
                             },
                         }],
-                        by: carried(s),
+                        by: carried(s, &[]),
                     },
                     s,
                 ),
-                OpKind::Top { n, by } => per_row_top(n.clone(), by.clone(), s),
-                OpKind::Take(n) => per_row_top(
+                OpKind::Top { n, by } => per_group_top(group, n.clone(), by.clone(), s),
+                OpKind::Take(n) => per_group_top(
+                    group,
                     n.clone(),
                     SortKey {
-                        expr: name_expr(ROW, s),
+                        expr: name_expr(group, s),
                         asc: true,
                         nulls_first: true,
                     },
@@ -208,32 +262,45 @@ impl Binder<'_> {
                     Some(OpKind::Take(n)) => {
                         let n = n.clone();
                         ops.next();
-                        per_row_top(n, keys[0].clone(), s)
+                        per_group_top(group, n, keys[0].clone(), s)
                     }
-                    _ => return Err(unsupported_inside(&o.kind, s)),
+                    _ => return Err(unsupported_inside(&o.kind, within, s)),
                 },
-                other => return Err(unsupported_inside(other, s)),
+                other => return Err(unsupported_inside(other, within, s)),
             };
             t = self.operator(t, &rewritten, env)?;
         }
-        self.operator(
-            t,
-            &op(
-                OpKind::ProjectAway(vec![Ident {
-                    name: ROW.into(),
-                    span,
-                }]),
-                span,
-            ),
-            env,
-        )
+        Ok(t)
     }
 }
 
-fn unsupported_inside(kind: &OpKind, span: Span) -> BindError {
-    BindError::Unsupported {
-        what: "operator",
-        name: format!("{} inside mv-apply", label(kind)),
-        pos: span.start,
+impl Binder<'_> {
+    /// `partition by K (ops)` in general: `ops` once per value of K, bound with
+    /// [`Binder::per_group`] (K carried), and the output is what the subquery itself returns
+    /// (its columns, by name). `partition by K (top N by ...)` alone is planned directly.
+    pub(super) fn partition(
+        &mut self,
+        t: BoundTable,
+        by: &Ident,
+        ops: &[Operator],
+        env: &Env,
+    ) -> Result<BoundTable, BindError> {
+        if t.schema.find(&by.name).is_none() {
+            return Err(unknown("column", &by.name, by.span));
+        }
+        // The subquery's own output, bound over one partition's rows.
+        let mut body = table(TableNode::PartitionSource, t.schema.clone());
+        for o in ops {
+            body = self.operator(body, o, env)?;
+        }
+        let grouped = self.per_group(t, ops, &[by.name.clone()], &by.name, "partition", env)?;
+        let span = by.span;
+        let columns = body
+            .schema
+            .columns
+            .iter()
+            .map(|c| named(&c.name, span))
+            .collect();
+        self.operator(grouped, &op(OpKind::Project(columns), span), env)
     }
 }

@@ -518,6 +518,17 @@ impl Binder<'_> {
                     Schema::new(cols),
                 ))
             }
+            OpKind::Partition { by, ops, .. }
+                if !matches!(
+                    ops.as_slice(),
+                    [Operator {
+                        kind: OpKind::Top { .. },
+                        ..
+                    }]
+                ) =>
+            {
+                self.partition(t, by, ops, env)
+            }
             OpKind::Partition { by, ops, .. } => {
                 let (key, _) = t
                     .schema

@@ -27,8 +27,16 @@ const REFERENCE_TSV: &str = include_str!("kusto_operators.tsv");
 pub const LIMITED_FORMS: &[(&str, &str, &str)] = &[
     (
         "partition",
-        "partition",
-        "only `partition by K ( top N by ... )` (the top N rows of each partition) runs",
+        "distinct inside partition",
+        "inside `partition`, `where`, `extend`, `parse`, `project`, `project-rename`, \
+         `project-away`, `mv-expand`, `as`, `summarize`, `count`, `top`, `take` and `sort` + \
+         `take` run; other operators are rejected by name (`'<op> inside partition'`)",
+    ),
+    (
+        "mv-apply",
+        "distinct inside mv-apply",
+        "inside `mv-apply`, the operators `partition` runs; others are rejected by name \
+         (`'<op> inside mv-apply'`)",
     ),
     (
         "make-series",
