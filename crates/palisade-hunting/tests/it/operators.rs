@@ -448,3 +448,39 @@ async fn partition_runs_its_subquery_on_each_partition() {
         ]
     );
 }
+
+#[tokio::test]
+async fn lookup_kinds_follow_the_docs() {
+    let (_d, e) = engine();
+    // The docs' example: facts looked up in a dimension table; the key appears once.
+    let facts = "datatable(Row:string, Personal:string, Family:string)\
+        ['1', 'Rowan', 'Murphy', '2', 'Ellis', 'Turner', '3', 'Ellis', 'Turner', '4', 'Maya', 'Robinson', '5', 'Quinn', 'Campbell']";
+    let dim = "datatable(Personal:string, Family:string, Alias:string)\
+        ['Rowan', 'Murphy', 'rowanm', 'Ellis', 'Turner', 'ellist', 'Maya', 'Robinson', 'mayar', 'Quinn', 'Campbell', 'quinnc']";
+    let r = rows(
+        &e,
+        &format!("{facts} | lookup kind=leftouter ({dim}) on Personal, Family | sort by Row asc"),
+    )
+    .await;
+    assert_eq!(r.len(), 5);
+    assert_eq!(
+        r[0],
+        json!({"Row": "1", "Personal": "Rowan", "Family": "Murphy", "Alias": "rowanm"})
+    );
+    // inner drops the facts without a match; leftouter keeps them with empty columns.
+    let dim2 = "datatable(Personal:string, Alias:string)['Ellis', 'ellist']";
+    let r = rows(&e, &format!("{facts} | lookup kind=inner ({dim2}) on Personal | sort by Row asc | project Row, Alias")).await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"Row": "2", "Alias": "ellist"}),
+            json!({"Row": "3", "Alias": "ellist"})
+        ]
+    );
+    let r = rows(
+        &e,
+        &format!("{facts} | lookup ({dim2}) on Personal | where Row == '1' | project Row, Alias"),
+    )
+    .await;
+    assert_eq!(r, vec![json!({"Row": "1", "Alias": ""})]);
+}
