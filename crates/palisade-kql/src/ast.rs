@@ -477,6 +477,8 @@ pub enum OpKind {
         expr: Expr,
         /// Pattern pieces.
         pattern: Vec<ParsePart>,
+        /// `parse-where`: rows that do not match are dropped.
+        filter: bool,
     },
     /// `as Name`.
     As(Ident),

@@ -226,6 +226,9 @@ pub enum TableNode {
         flags: Option<String>,
         /// Pattern.
         pattern: Vec<BoundParsePart>,
+        /// `parse-where`: rows that do not match (or whose typed captures do not convert)
+        /// are dropped.
+        filter: bool,
     },
     /// `serialize` (row order becomes significant).
     Serialize {

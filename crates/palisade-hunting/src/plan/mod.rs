@@ -372,13 +372,7 @@ impl<'a> Planner<'a> {
                 *item_index,
                 limit.as_ref(),
             ),
-            TableNode::Parse {
-                input,
-                source,
-                kind,
-                flags,
-                pattern,
-            } => self.parse(schema, input, source, *kind, flags.as_deref(), pattern),
+            TableNode::Parse { .. } => self.parse(t),
             TableNode::Serialize { input } => self.plan(input),
             TableNode::GetSchema { input } => {
                 let rows: Vec<Vec<Expr>> = input

@@ -484,3 +484,33 @@ async fn lookup_kinds_follow_the_docs() {
     .await;
     assert_eq!(r, vec![json!({"Row": "1", "Alias": ""})]);
 }
+
+#[tokio::test]
+async fn parse_where_drops_the_rows_the_pattern_does_not_match() {
+    let (_d, e) = engine();
+    let t = "datatable(s:string)['a=1 b=x', 'a=zz b=y', 'nothing here']";
+    // The docs' rule: a row whose text does not match, or whose typed capture does not
+    // convert (`zz` as a long), is dropped; `parse` keeps every row.
+    let r = rows(
+        &e,
+        &format!("{t} | parse-where s with 'a=' a:long ' b=' b | project a, b"),
+    )
+    .await;
+    assert_eq!(r, vec![json!({"a": 1, "b": "x"})]);
+    let r = rows(
+        &e,
+        &format!("{t} | parse s with 'a=' a:long ' b=' b | count"),
+    )
+    .await;
+    assert_eq!(r, vec![json!({"Count": 3})]);
+    // relaxed: the text matches, the failed conversion is only a null.
+    let r = rows(
+        &e,
+        &format!("{t} | parse-where kind=relaxed s with 'a=' a:long ' b=' b | project a, b"),
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![json!({"a": 1, "b": "x"}), json!({"a": null, "b": "y"})]
+    );
+}

@@ -226,6 +226,7 @@ impl Binder<'_> {
                 params,
                 expr,
                 pattern,
+                filter,
             } => {
                 let source = self.scalar(expr, row(env, &t.schema))?;
                 let mut kind = ParseKind::Simple;
@@ -280,6 +281,7 @@ impl Binder<'_> {
                         kind,
                         flags,
                         pattern: parts,
+                        filter: *filter,
                     },
                     Schema::new(cols),
                 ))

@@ -111,7 +111,7 @@ impl Parser<'_> {
                     ops,
                 }))
             }
-            "parse" => {
+            "parse" | "parse-where" => {
                 let params = self.op_params(&["kind", "flags"])?;
                 let expr = self.expr()?;
                 self.expect_word("with")?;
@@ -147,6 +147,7 @@ impl Parser<'_> {
                     params,
                     expr,
                     pattern,
+                    filter: name == "parse-where",
                 }
             }
             "as" => {

@@ -58,6 +58,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("operator mv-apply", "DeviceInfo | mv-apply v = parse_json(AdditionalFields) on (where tostring(v) != '' | take 1)"),
     ("operator mv-expand", "DeviceInfo | mv-expand d = parse_json(AdditionalFields)"),
     ("operator parse", "DeviceProcessEvents | parse ProcessCommandLine with * '-enc ' payload:string"),
+    ("operator parse-where", "DeviceProcessEvents | parse-where ProcessCommandLine with * '-enc ' payload:string"),
     ("operator partition", "DeviceProcessEvents | partition by DeviceId (top 3 by Timestamp)"),
     ("operator project", "DeviceInfo | project DeviceName"),
     ("operator project-away", "DeviceInfo | project-away DeviceName"),
