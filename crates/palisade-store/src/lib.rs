@@ -23,7 +23,7 @@ mod users;
 pub use alerts::{AlertOrder, AlertRow};
 pub use certificates::*;
 pub use directory::*;
-pub use directory_rows::DirectoryRows;
+pub use directory_rows::{DirectoryChanges, TenantDirectoryRows, BUILTIN_SLICE};
 pub use grants::*;
 pub use incident_time::{format_incident_time, parse_incident_time};
 pub use incidents::*;
