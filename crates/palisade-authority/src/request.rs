@@ -174,7 +174,10 @@ pub async fn form_and_directory(
 ) -> Result<(Result<Form, AadError>, Arc<DirectorySnapshot>), AadError> {
     let form = Form::parse(headers, body);
     let basic = crate::form::basic_credentials(headers).ok().flatten();
-    let names = names_in_request(form.as_ref().ok(), basic.as_ref().map(|(id, _)| id.as_str()));
+    let names = names_in_request(
+        form.as_ref().ok(),
+        basic.as_ref().map(|(id, _)| id.as_str()),
+    );
     let directory = app_directory(authority, segment, &names).await?;
     Ok((form, directory))
 }

@@ -37,8 +37,8 @@ use crate::model::{normalize_identifier_uri, Application, ApplicationDefinition,
 use crate::registration::{is_guid, to_app};
 use crate::secret::verify_secret_hash;
 use crate::secret::SecretCheck;
-use palisade_store::{PasswordCredentialRow, Store, StoreError, TenantDirectoryRows, TenantRow};
 use palisade_store::BUILTIN_SLICE;
+use palisade_store::{PasswordCredentialRow, Store, StoreError, TenantDirectoryRows, TenantRow};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use uuid::Uuid;
@@ -168,8 +168,9 @@ pub struct TenantPart {
 }
 
 fn guid(field: &str, s: &str) -> Result<Uuid, DirectoryError> {
-    Uuid::parse_str(s)
-        .map_err(|_| DirectoryError::Store(StoreError::Corrupt(format!("{field} '{s}' is not a GUID"))))
+    Uuid::parse_str(s).map_err(|_| {
+        DirectoryError::Store(StoreError::Corrupt(format!("{field} '{s}' is not a GUID")))
+    })
 }
 
 /// Only what a token reads of a registration: the rest stays in the store.
@@ -189,12 +190,15 @@ impl TenantPart {
     pub fn build(slice: &str, rows: TenantDirectoryRows) -> Result<Self, DirectoryError> {
         let mut secrets: HashMap<String, Vec<HeldSecret>> = HashMap::new();
         for c in rows.password_credentials {
-            secrets.entry(c.application_id).or_default().push(HeldSecret {
-                key_id: c.key_id.into(),
-                hash: c.secret_hash.into(),
-                start_at: c.start_at,
-                end_at: c.end_at,
-            });
+            secrets
+                .entry(c.application_id)
+                .or_default()
+                .push(HeldSecret {
+                    key_id: c.key_id.into(),
+                    hash: c.secret_hash.into(),
+                    start_at: c.start_at,
+                    end_at: c.end_at,
+                });
         }
         let mut apps = Vec::with_capacity(rows.applications.len());
         let mut uris: Vec<(Box<str>, Uuid)> = Vec::new();
@@ -202,7 +206,10 @@ impl TenantPart {
             let app = trimmed(to_app(row)?);
             let id = guid("application appId", &app.app_id)?;
             uris.extend(app.identifier_uris.iter().map(|u| (u.as_str().into(), id)));
-            let held = secrets.remove(&app.id).unwrap_or_default().into_boxed_slice();
+            let held = secrets
+                .remove(&app.id)
+                .unwrap_or_default()
+                .into_boxed_slice();
             apps.push((id, HeldApp { app, secrets: held }));
         }
         apps.sort_unstable_by_key(|(id, _)| *id);
@@ -210,7 +217,12 @@ impl TenantPart {
         let mut principals = rows
             .service_principals
             .iter()
-            .map(|sp| Ok((guid("appId", &sp.app_id)?, guid("servicePrincipal id", &sp.id)?)))
+            .map(|sp| {
+                Ok((
+                    guid("appId", &sp.app_id)?,
+                    guid("servicePrincipal id", &sp.id)?,
+                ))
+            })
             .collect::<Result<Vec<_>, DirectoryError>>()?;
         principals.sort_unstable();
         let mut assignments = rows
@@ -225,7 +237,8 @@ impl TenantPart {
             })
             .collect::<Result<Vec<_>, DirectoryError>>()?;
         assignments.sort_unstable();
-        let mut domains: Vec<Box<str>> = rows.verified_domains.into_iter().map(Into::into).collect();
+        let mut domains: Vec<Box<str>> =
+            rows.verified_domains.into_iter().map(Into::into).collect();
         domains.sort_unstable();
         Ok(Self {
             version: rows.version,

@@ -106,7 +106,6 @@ async fn every_write_is_seen_by_the_next_snapshot() {
     assert!(snap.application(&app.app_id).is_none());
     assert!(snap.service_principal_id(&t.id, &app.app_id).is_none());
     assert!(snap.granted_roles(&t.id, sp, &mtp).is_empty());
-
 }
 
 #[tokio::test]
@@ -163,7 +162,10 @@ async fn a_write_reloads_only_its_tenant() {
         .unwrap();
     let view_a = dir.app_directory(&a.id, &[&app_a.app_id]).await.unwrap();
     let view_b = dir.app_directory(&b.id, &[]).await.unwrap();
-    assert_eq!(dir.app_directory_held(), (3, 1 + crate::builtin_apps().len()));
+    assert_eq!(
+        dir.app_directory_held(),
+        (3, 1 + crate::builtin_apps().len())
+    );
     // A write in Beta: Alpha's part (and the built-ins) are kept, Beta's is reloaded.
     let app_b = dir
         .create_application(&b.id, daemon("b", SignInAudience::AzureADMyOrg))
@@ -198,14 +200,20 @@ async fn tenants_stay_apart_in_the_snapshot() {
         .await
         .unwrap();
     let principal: Uuid = outcome.client_service_principal.id.parse().unwrap();
-    let snap = dir.app_directory(&a.id, &[&multi.app_id, MTP]).await.unwrap();
+    let snap = dir
+        .app_directory(&a.id, &[&multi.app_id, MTP])
+        .await
+        .unwrap();
     let mtp = snap.resource(MTP).unwrap().clone();
     assert_eq!(
         snap.granted_roles(&a.id, principal, &mtp),
         ["Incident.Read.All"]
     );
     // Beta has not consented: no principal, and Alpha's principal id grants nothing there.
-    let snap = dir.app_directory(&b.id, &[&multi.app_id, MTP]).await.unwrap();
+    let snap = dir
+        .app_directory(&b.id, &[&multi.app_id, MTP])
+        .await
+        .unwrap();
     assert!(
         snap.application(&multi.app_id).is_some(),
         "a multi-tenant app is seen from every tenant"
@@ -222,7 +230,10 @@ async fn tenants_stay_apart_in_the_snapshot() {
         )
         .await
         .unwrap();
-    let snap = dir.app_directory(&b.id, &[&multi.app_id, MTP]).await.unwrap();
+    let snap = dir
+        .app_directory(&b.id, &[&multi.app_id, MTP])
+        .await
+        .unwrap();
     let b_principal: Uuid = in_b.client_service_principal.id.parse().unwrap();
     assert_ne!(b_principal, principal);
     assert_eq!(
@@ -230,7 +241,10 @@ async fn tenants_stay_apart_in_the_snapshot() {
         ["AdvancedHunting.Read.All"]
     );
     // Alpha keeps its own roles.
-    let snap = dir.app_directory(&a.id, &[&multi.app_id, MTP]).await.unwrap();
+    let snap = dir
+        .app_directory(&a.id, &[&multi.app_id, MTP])
+        .await
+        .unwrap();
     assert_eq!(
         snap.granted_roles(&a.id, principal, &mtp),
         ["Incident.Read.All"]

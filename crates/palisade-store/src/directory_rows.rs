@@ -61,11 +61,12 @@ impl Store {
         let version: i64 = sqlx::query_scalar("SELECT version FROM directory_version WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
-        let tenants: Vec<String> =
-            sqlx::query_scalar("SELECT tenant_id FROM tenant_directory_versions WHERE version > $1")
-                .bind(since)
-                .fetch_all(&mut *tx)
-                .await?;
+        let tenants: Vec<String> = sqlx::query_scalar(
+            "SELECT tenant_id FROM tenant_directory_versions WHERE version > $1",
+        )
+        .bind(since)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(DirectoryChanges { version, tenants })
     }
@@ -86,12 +87,12 @@ impl Store {
 
     /// The tenant id owning a verified domain (lower case), if any.
     pub async fn tenant_of_verified_domain(&self, domain: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT tenant_id FROM domains WHERE name = $1 AND is_verified = 1",
+        Ok(
+            sqlx::query_scalar("SELECT tenant_id FROM domains WHERE name = $1 AND is_verified = 1")
+                .bind(domain.to_ascii_lowercase())
+                .fetch_optional(self.pool())
+                .await?,
         )
-        .bind(domain.to_ascii_lowercase())
-        .fetch_optional(self.pool())
-        .await?)
     }
 
     /// Reads every row of one slice (a tenant id, or [`BUILTIN_SLICE`]) and the version
@@ -150,17 +151,19 @@ impl Store {
             .map(|c| format!("a.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        rows.applications = sqlx::query(&format!("SELECT {columns} FROM applications a WHERE {owned}"))
-            .bind(slice)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| {
-                let app_id: String = r.try_get("app_id")?;
-                let own = uris.remove(&app_id).unwrap_or_default();
-                Self::app_from_row(r, own)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        rows.applications = sqlx::query(&format!(
+            "SELECT {columns} FROM applications a WHERE {owned}"
+        ))
+        .bind(slice)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let app_id: String = r.try_get("app_id")?;
+            let own = uris.remove(&app_id).unwrap_or_default();
+            Self::app_from_row(r, own)
+        })
+        .collect::<Result<Vec<_>>>()?;
         rows.password_credentials = sqlx::query(&format!(
             "SELECT {} FROM password_credentials WHERE application_id IN \
              (SELECT a.id FROM applications a WHERE {owned}) ORDER BY created_at, key_id",

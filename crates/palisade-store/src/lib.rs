@@ -60,6 +60,9 @@ pub enum StoreError {
 /// Result alias for store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Seconds a pooled connection beyond the first stays open unused.
+const IDLE_CONNECTION_SECONDS: u64 = 30;
+
 /// The database handle. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -83,6 +86,10 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // An idle server keeps one connection: each open one holds a worker thread and
+            // up to 2 MB of SQLite page cache (BENCHMARKS.md, "Memory").
+            .min_connections(1)
+            .idle_timeout(Duration::from_secs(IDLE_CONNECTION_SECONDS))
             .connect_with(options)
             .await?;
         Self::migrate(pool).await
