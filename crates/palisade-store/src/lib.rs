@@ -110,8 +110,20 @@ impl Store {
         Ok(Self { pool })
     }
 
-    /// Closes every connection (SQLite checkpoints the WAL when the last one closes).
+    /// Checkpoints the WAL into the database file, then closes every connection.
+    ///
+    /// The explicit `wal_checkpoint(TRUNCATE)` matters: SQLite checkpoints by itself only
+    /// when the last connection closes, and a connection the pool's `min_connections`
+    /// upkeep opens while the pool closes is dropped (and closed on its worker thread)
+    /// after `close` returns, so the file would be completed later, by another process's
+    /// start, instead of when the server stopped.
     pub async fn close(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint before closing the database failed");
+        }
         self.pool.close().await;
     }
 
