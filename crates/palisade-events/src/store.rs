@@ -17,7 +17,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use palisade_kql::value::day_of;
+use palisade_kql::value::{day_of, NANOS_PER_DAY};
 use palisade_kql::Catalog;
 
 /// Event-store errors.
@@ -148,44 +148,59 @@ impl EventStore {
         batch: &RecordBatch,
     ) -> Result<u64, StoreError> {
         let dir = self.table_dir(tenant, table)?;
-        let schema = self.arrow_schema(table)?;
-        let mismatch = |message: String| StoreError::Schema {
-            table: table.to_string(),
-            message,
-        };
-        let full = conform(batch, &schema, table)?;
-        let n = full.num_rows();
-        if n == 0 {
-            return Ok(0);
-        }
-        // Group rows by day.
-        let mut days: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        match full.column_by_name("Timestamp") {
-            Some(ts) => {
-                let ts = ts.as_primitive::<TimestampNanosecondType>();
-                for i in 0..n {
-                    if ts.is_null(i) {
-                        return Err(mismatch(format!("row {i}: Timestamp is null")));
-                    }
-                    let day = day_of(ts.value(i));
-                    days.entry(day).or_default().push(i as u32);
-                }
-            }
-            None => {
-                days.insert("static".into(), (0..n as u32).collect());
-            }
-        }
-        for (day, rows) in days {
-            let idx = UInt32Array::from(rows);
-            let cols: Vec<ArrayRef> = full
-                .columns()
-                .iter()
-                .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
-                .collect::<Result<_, _>>()?;
-            let part = RecordBatch::try_new(schema.clone(), cols)?;
+        let n = batch.num_rows();
+        for (day, part) in self.split_by_day(table, batch)? {
             self.write_part(&dir.join(format!("day={day}")), &part)?;
         }
         Ok(n as u64)
+    }
+
+    /// `batch` conformed to `table`'s schema (see [`EventStore::append`]) and split into its
+    /// day partitions (`static` for a table without `Timestamp`), in day order; a batch of one
+    /// day is not copied. A null `Timestamp` is an error.
+    pub(crate) fn split_by_day(
+        &self,
+        table: &str,
+        batch: &RecordBatch,
+    ) -> Result<Vec<(String, RecordBatch)>, StoreError> {
+        let schema = self.arrow_schema(table)?;
+        let full = conform(batch, &schema, table)?;
+        let n = full.num_rows();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(ts) = full.column_by_name("Timestamp") else {
+            return Ok(vec![("static".into(), full)]);
+        };
+        let ts = ts.as_primitive::<TimestampNanosecondType>();
+        if let Some(i) = (0..n).find(|&i| ts.is_null(i)) {
+            return Err(StoreError::Schema {
+                table: table.to_string(),
+                message: format!("row {i}: Timestamp is null"),
+            });
+        }
+        // Days are whole multiples of a day since the epoch: compare day numbers, format once.
+        let day_number = |i: usize| ts.value(i).div_euclid(NANOS_PER_DAY);
+        let first = day_number(0);
+        if (1..n).all(|i| day_number(i) == first) {
+            return Ok(vec![(day_of(ts.value(0)), full)]);
+        }
+        let mut days: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        for i in 0..n {
+            days.entry(day_number(i)).or_default().push(i as u32);
+        }
+        days.into_values()
+            .map(|rows| {
+                let day = day_of(ts.value(rows[0] as usize));
+                let idx = UInt32Array::from(rows);
+                let cols: Vec<ArrayRef> = full
+                    .columns()
+                    .iter()
+                    .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
+                    .collect::<Result<_, _>>()?;
+                Ok((day, RecordBatch::try_new(schema.clone(), cols)?))
+            })
+            .collect()
     }
 
     /// Writes `part` as a new `part-<seq>-r<rows>.parquet` in `dir` (created if needed):
@@ -206,9 +221,33 @@ impl EventStore {
         table: &str,
         day: &str,
     ) -> Result<PartWriter, StoreError> {
+        self.writer(tenant, table, day, true, None)
+    }
+
+    /// A new data file of `(tenant, table)` in day partition `day`, rows in any order (the
+    /// writer of a JSON-lines ingest: one file per day instead of one per chunk).
+    pub(crate) fn unsorted_part_writer(
+        &self,
+        tenant: &str,
+        table: &str,
+        day: &str,
+    ) -> Result<PartWriter, StoreError> {
+        self.writer(tenant, table, day, false, Some(COMPACT_ROW_GROUP))
+    }
+
+    /// The one way a data file of `(tenant, table)` in day partition `day` is started:
+    /// `sorted` marks (and names) it as in `Timestamp` order; `rows` is its row-group size.
+    fn writer(
+        &self,
+        tenant: &str,
+        table: &str,
+        day: &str,
+        sorted: bool,
+        rows: Option<usize>,
+    ) -> Result<PartWriter, StoreError> {
         let dir = self.table_dir(tenant, table)?.join(format!("day={day}"));
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        PartWriter::create(&dir, seq, self.arrow_schema(table)?, true, None)
+        PartWriter::create(&dir, seq, self.arrow_schema(table)?, sorted, rows)
     }
 
     /// The files of `(tenant, table)` whose day partition is on or after `since_day`
@@ -602,7 +641,12 @@ fn parquet_writer(
             let column = parquet::schema::types::ColumnPath::from(*name);
             props = props
                 .set_column_bloom_filter_enabled(column.clone(), true)
-                .set_column_bloom_filter_fpp(column, 0.01);
+                .set_column_bloom_filter_fpp(column.clone(), 0.01);
+            if let Some(n) = row_group {
+                // Sized for a full row group (then folded to the values met), not for the
+                // writer's default of a million.
+                props = props.set_column_bloom_filter_max_ndv(column, n as u64);
+            }
         }
     }
     let file = std::fs::File::create(path)?;

@@ -29,6 +29,7 @@ mod mv_expand;
 mod parse;
 mod range;
 mod series;
+mod unique;
 
 /// Why a bound query cannot be planned.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -146,6 +147,8 @@ pub struct Planner<'a> {
     /// Sub-expressions an earlier step computed as a column (aggregate and window calls),
     /// with that column's name: [`Planner::expr`] reads the column instead.
     computed: Vec<(BoundExpr, String)>,
+    /// How deep [`Planner::plan`] is in its recursion (0: not planning).
+    depth: usize,
 }
 
 impl<'a> Planner<'a> {
@@ -157,11 +160,25 @@ impl<'a> Planner<'a> {
             partition: Vec::new(),
             subqueries: 0,
             computed: Vec::new(),
+            depth: 0,
         }
     }
 
-    /// Plans `t`; output columns are `_0.._n` (see [`Planner::finish`] for KQL names).
+    /// Plans `t`; output columns are `_0.._n` (see [`Planner::finish`] for KQL names). The
+    /// whole plan's projections get outputs of their own ([`unique::qualify_projections`]),
+    /// which keeps DataFusion 55's projection merging from dropping a repeated computation.
     pub fn plan(&mut self, t: &BoundTable) -> PResult<LogicalPlan> {
+        self.depth += 1;
+        let planned = self.plan_node(t);
+        self.depth -= 1;
+        match planned {
+            Ok(p) if self.depth == 0 => unique::qualify_projections(p),
+            other => other,
+        }
+    }
+
+    /// [`Planner::plan`] of one node (its inputs by [`Planner::plan`] again).
+    fn plan_node(&mut self, t: &BoundTable) -> PResult<LogicalPlan> {
         let schema = &t.schema;
         match &t.node {
             TableNode::Scan { table } => {
