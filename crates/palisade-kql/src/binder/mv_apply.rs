@@ -293,7 +293,14 @@ impl Binder<'_> {
         for o in ops {
             body = self.operator(body, o, env)?;
         }
-        let grouped = self.per_group(t, ops, &[by.name.clone()], &by.name, "partition", env)?;
+        let grouped = self.per_group(
+            t,
+            ops,
+            std::slice::from_ref(&by.name),
+            &by.name,
+            "partition",
+            env,
+        )?;
         let span = by.span;
         let columns = body
             .schema
