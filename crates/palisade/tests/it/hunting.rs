@@ -222,7 +222,7 @@ async fn bad_queries_permissions_and_quota() {
         )
         .await;
     let tok_other = token(&t, &other).await;
-    let mut ok = 5; // five calls above succeeded or failed after the quota check
+    let mut ok = 7; // seven calls above succeeded or failed after the quota check
     while ok < 45 {
         let (s, _, _) = hunt(
             &t,
