@@ -45,6 +45,10 @@ pub struct HuntingOutput {
     pub schema: Vec<HuntingColumn>,
     /// One JSON object per row, keyed by column name, values already in Kusto's text forms.
     pub results: Vec<Map<String, Value>>,
+    /// The `render` operator's annotation, Kusto's `Visualization` extended property
+    /// (`{"Visualization": "piechart", "Title": ...}`), when the query ends in `render`;
+    /// reported as `Stats.visualization` **[inferred]**: the Defender docs name no field.
+    pub visualization: Option<Map<String, Value>>,
 }
 
 /// A 1-based place in the query text.
@@ -80,6 +84,8 @@ pub enum HuntingFailure {
     Unsupported {
         /// The construct.
         name: String,
+        /// Where the query uses it, when known.
+        position: Option<QueryPosition>,
     },
     /// The query ran past its time limit.
     #[error("time limit of {limit:?} exceeded")]
@@ -119,7 +125,17 @@ impl From<HuntingFailure> for ApiError {
                 position: None,
                 message,
             } => ApiError::BadRequest(format!("Semantic error: {message}")),
-            HuntingFailure::Unsupported { name } => ApiError::BadRequest(format!(
+            HuntingFailure::Unsupported {
+                name,
+                position: Some(p),
+            } => ApiError::BadRequest(format!(
+                "'{name}' is not supported by this advanced hunting service (line {}, column {}).",
+                p.line, p.column
+            )),
+            HuntingFailure::Unsupported {
+                name,
+                position: None,
+            } => ApiError::BadRequest(format!(
                 "'{name}' is not supported by this advanced hunting service."
             )),
             HuntingFailure::Timeout { limit } => ApiError::BadRequest(format!(
@@ -157,7 +173,7 @@ pub fn defender_response(out: &HuntingOutput) -> Value {
         .map(|r| serde_json::to_string(r).map(|s| s.len()).unwrap_or(0))
         .sum();
     let st = &out.stats;
-    json!({
+    let mut response = json!({
         "Stats": {
             "ExecutionTime": st.execution_time_secs,
             "resource_usage": {
@@ -173,7 +189,11 @@ pub fn defender_response(out: &HuntingOutput) -> Value {
         },
         "Schema": out.schema.iter().map(|c| json!({"Name": c.name, "Type": c.ty.dotnet_name()})).collect::<Vec<_>>(),
         "Results": out.results,
-    })
+    });
+    if let Some(v) = &out.visualization {
+        response["Stats"]["visualization"] = Value::Object(v.clone());
+    }
+    response
 }
 
 /// Whose rows a hunting query may read: one tenant, and inside it every device or only the
@@ -287,8 +307,21 @@ mod tests {
                 },
             ],
             results: vec![row],
+            visualization: None,
         };
         let v = defender_response(&out);
+        assert!(v["Stats"].get("visualization").is_none());
+        let mut annotation = Map::new();
+        annotation.insert("Visualization".into(), json!("piechart"));
+        annotation.insert("Title".into(), json!("OS"));
+        let rendered = defender_response(&HuntingOutput {
+            visualization: Some(annotation),
+            ..out.clone()
+        });
+        assert_eq!(
+            rendered["Stats"]["visualization"],
+            json!({"Visualization": "piechart", "Title": "OS"})
+        );
         assert_eq!(
             v["Schema"],
             json!([{"Name": "Timestamp", "Type": "DateTime"}, {"Name": "Count", "Type": "Int64"}])
@@ -322,6 +355,22 @@ mod tests {
         });
         assert!(
             matches!(&e, ApiError::BadRequest(m) if m.starts_with("Semantic error: row count"))
+        );
+        let e = ApiError::from(HuntingFailure::Unsupported {
+            name: "mv-apply".into(),
+            position: Some(QueryPosition { line: 3, column: 3 }),
+        });
+        assert!(
+            matches!(&e, ApiError::BadRequest(m) if m == "'mv-apply' is not supported by this advanced hunting service (line 3, column 3)."),
+            "{e:?}"
+        );
+        let e = ApiError::from(HuntingFailure::Unsupported {
+            name: "top-nested with others".into(),
+            position: None,
+        });
+        assert!(
+            matches!(&e, ApiError::BadRequest(m) if m == "'top-nested with others' is not supported by this advanced hunting service."),
+            "{e:?}"
         );
         let e = ApiError::from(HuntingFailure::Timeout {
             limit: Duration::from_secs(180),

@@ -331,6 +331,7 @@ impl HuntingService for EchoEngine {
                     ty: KqlType::Long,
                 }],
                 results: vec![row],
+                visualization: None,
             })
         })
     }

@@ -250,7 +250,11 @@ impl HuntingEngine {
             sorted_files: self.tuning.sorted_files,
         };
         let pool = self.pool();
-        let (bound, plan, _) = self.plan(&scan, query, now, &pool)?;
+        let Planned {
+            explain: bound,
+            plan,
+            ..
+        } = self.plan(&scan, query, now, &pool)?;
         let ctx = self.context(&pool)?;
         let optimized = ctx.state().optimize(&plan)?;
         Ok(format!(
@@ -271,7 +275,7 @@ impl HuntingEngine {
         query: &str,
         now: i64,
         pool: &Arc<TrackingPool>,
-    ) -> Result<(String, LogicalPlan, Schema), HuntError> {
+    ) -> Result<Planned, HuntError> {
         let budget = Budget::new(pool.clone());
         crate::budget::planning(&budget, || self.plan_in_budget(scan, query, now))
             .map_err(|e| self.limit_error(e))
@@ -282,7 +286,7 @@ impl HuntingEngine {
         scan: &TenantScan<'_>,
         query: &str,
         now: i64,
-    ) -> Result<(String, LogicalPlan, Schema), HuntError> {
+    ) -> Result<Planned, HuntError> {
         let ast = parse(query)?;
         let probe = EngineProbe {
             engine: self,
@@ -310,7 +314,12 @@ impl HuntingEngine {
         let mut planner = Planner::new(scan, now);
         let plan = planner.plan(first)?;
         let plan = planner.finish(plan, &first.schema)?;
-        Ok((explain_bound(&bound), plan, first.schema.clone()))
+        Ok(Planned {
+            explain: explain_bound(&bound),
+            plan,
+            schema: first.schema.clone(),
+            visualization: bound.visualization.as_ref().map(|v| v.to_json()),
+        })
     }
 
     /// A fresh memory pool of [`Limits::memory_bytes`] for one query (or one probe).
@@ -369,7 +378,12 @@ impl HuntingEngine {
             sorted_files: self.tuning.sorted_files,
         };
         let pool = self.pool();
-        let (_, plan, schema) = self.plan(&scan, query, now_ns, &pool)?;
+        let Planned {
+            plan,
+            schema,
+            visualization,
+            ..
+        } = self.plan(&scan, query, now_ns, &pool)?;
         let max = self.limits.max_rows;
         let plan = LogicalPlanBuilder::from(plan)
             .limit(0, Some(max.saturating_add(1)))?
@@ -404,8 +418,21 @@ impl HuntingEngine {
             rows,
             stats,
             truncated,
+            visualization,
         })
     }
+}
+
+/// A query's first result statement, planned.
+struct Planned {
+    /// The bound tree as text.
+    explain: String,
+    /// The logical plan.
+    plan: LogicalPlan,
+    /// The result schema.
+    schema: Schema,
+    /// Its `render` annotation ([`palisade_kql::render`]).
+    visualization: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `bytes` for people: `1 GiB`, `512 MiB`.

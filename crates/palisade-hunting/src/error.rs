@@ -27,10 +27,13 @@ pub enum HuntError {
         message: String,
     },
     /// A KQL construct Palisade does not implement, by name.
-    #[error("'{name}' is not supported")]
+    #[error("'{name}' is not supported{}", .pos.map(|p| format!(" at {p}")).unwrap_or_default())]
     Unsupported {
         /// The construct's name (`externaldata`, `hash of long`, …).
         name: String,
+        /// Where it is used, when the front end rejected it (the planner's rejections of a
+        /// form have none).
+        pos: Option<Pos>,
     },
     /// The query ran longer than [`crate::Limits::timeout`].
     #[error("query exceeded the time limit of {0:?}")]
@@ -51,6 +54,10 @@ impl From<KqlError> for HuntError {
         if let Some(name) = e.unsupported_name() {
             return HuntError::Unsupported {
                 name: name.to_string(),
+                pos: Some(match &e {
+                    KqlError::Parse(p) => p.pos(),
+                    KqlError::Bind(b) => b.pos(),
+                }),
             };
         }
         match e {
@@ -81,7 +88,7 @@ impl From<BindError> for HuntError {
 impl From<PlanError> for HuntError {
     fn from(e: PlanError) -> Self {
         match e {
-            PlanError::Unsupported { name } => HuntError::Unsupported { name },
+            PlanError::Unsupported { name } => HuntError::Unsupported { name, pos: None },
             PlanError::Invalid(message) => HuntError::Semantic { pos: None, message },
             PlanError::InvalidAt { message, pos } => HuntError::Semantic {
                 pos: Some(pos),

@@ -43,6 +43,9 @@ pub struct HuntResult {
     pub stats: HuntStats,
     /// True when rows beyond [`crate::Limits::max_rows`] were dropped.
     pub truncated: bool,
+    /// The `render` operator's annotation (`{"Visualization": "timechart", "Title": ...}`),
+    /// when the query ends in one ([`palisade_kql::render`]).
+    pub visualization: Option<Map<String, Value>>,
 }
 
 /// Process CPU time (user, kernel) in seconds, from `/proc/self/stat` (Linux; zero elsewhere).

@@ -172,6 +172,13 @@ pub enum ExprKind {
     Literal(Literal),
     /// A name: column, let-bound value, table, `$left`/`$right`.
     Name(String),
+    /// `name = value` as a call argument (named arguments of user-defined functions).
+    NamedArg {
+        /// The parameter's name.
+        name: Ident,
+        /// The argument.
+        value: Box<Expr>,
+    },
     /// `*` (in `arg_max(x, *)`, `count(*)`, `distinct *`).
     Star,
     /// `base.name` or `base['name']`.
@@ -416,6 +423,15 @@ pub enum OpKind {
         /// Sort key.
         by: SortKey,
     },
+    /// `top-hitters N of V [by S]`.
+    TopHitters {
+        /// How many values.
+        n: Expr,
+        /// The value expression (optionally named).
+        of: NamedExpr,
+        /// The summing expression (`count()` of each value when absent).
+        by: Option<Expr>,
+    },
     /// `take` / `limit`.
     Take(Expr),
     /// `distinct cols` or `distinct *`.
@@ -451,6 +467,8 @@ pub enum OpKind {
         /// `limit N`.
         limit: Option<Expr>,
     },
+    /// `mv-apply items on (subquery)`.
+    MvApply(Box<MvApply>),
     /// `parse [kind=..] expr with pattern`.
     Parse {
         /// `kind=`, `flags=`.
@@ -459,13 +477,21 @@ pub enum OpKind {
         expr: Expr,
         /// Pattern pieces.
         pattern: Vec<ParsePart>,
+        /// `parse-where`: rows that do not match are dropped.
+        filter: bool,
     },
     /// `as Name`.
     As(Ident),
     /// `serialize [x = expr]`.
     Serialize(Vec<NamedExpr>),
-    /// `render ...` (accepted, ignored).
-    Render(Ident),
+    /// `render chart [with (name = value, ...)]` (and the legacy `name=value` form): the
+    /// data is unchanged; the visualization is reported with the result.
+    Render {
+        /// The visualization (`timechart`, `piechart`, ...).
+        chart: Ident,
+        /// The properties in the order written.
+        props: Vec<RenderProp>,
+    },
     /// `invoke f(args)`.
     Invoke(Expr),
     /// `evaluate plugin(args)`.
@@ -528,4 +554,26 @@ pub struct TopNestedLevel {
     pub by: NamedExpr,
     /// `asc` (default `desc`).
     pub asc: bool,
+}
+
+/// One `render` property: `title = "x"`, `ycolumns = a, b`, `legend = hidden`, `ymin = 0`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderProp {
+    /// The property name as written.
+    pub name: Ident,
+    /// Its value: a string, number or boolean; a name as a string; a list of names as an array.
+    pub value: serde_json::Value,
+}
+
+/// `mv-apply [with_itemindex=I] items [limit N] on (ops)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MvApply {
+    /// `with_itemindex=` and hints.
+    pub params: Vec<OpParam>,
+    /// The expanded columns, as in `mv-expand`.
+    pub items: Vec<MvExpandItem>,
+    /// `limit N`.
+    pub limit: Option<Expr>,
+    /// The subquery applied to each input row's expanded rows.
+    pub ops: Vec<Operator>,
 }

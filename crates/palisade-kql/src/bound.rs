@@ -13,6 +13,8 @@ use crate::value::{KqlType, Literal};
 pub struct BoundQuery {
     /// Result tables in statement order (usually one).
     pub results: Vec<BoundTable>,
+    /// The first result's `render` visualization, if its pipeline ends in one.
+    pub visualization: Option<crate::render::Visualization>,
 }
 
 /// A tabular node with its output schema.
@@ -224,6 +226,9 @@ pub enum TableNode {
         flags: Option<String>,
         /// Pattern.
         pattern: Vec<BoundParsePart>,
+        /// `parse-where`: rows that do not match (or whose typed captures do not convert)
+        /// are dropped.
+        filter: bool,
     },
     /// `serialize` (row order becomes significant).
     Serialize {

@@ -13,6 +13,9 @@
 //!   typed, every operator's output schema known. Plugins whose schema depends on the data
 //!   (`bag_unpack`, `pivot`) need a [`SchemaProbe`] ([`bind_with_probe`]).
 //! - [`functions`]: every built-in function as a typed id with its names and signature.
+//! - [`operators`]: the Kusto operator and statement reference and which of them Palisade
+//!   implements or rejects by name (asked of the parser).
+//! - [`render`]: the `render` operator's visualization, reported with the result.
 //! - [`value`]: the value model — [`KqlType`], [`Literal`], and the one parser and
 //!   formatter of `datetime` and `timespan` text.
 //! - [`explain`]: the bound tree as text.
@@ -32,7 +35,9 @@ mod explain;
 mod fold;
 pub mod functions;
 pub mod lexer;
+pub mod operators;
 mod parser;
+pub mod render;
 pub mod typing;
 pub mod value;
 mod visit;

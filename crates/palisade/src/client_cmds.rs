@@ -410,6 +410,31 @@ pub fn hunt_functions(output: IncidentFormat) -> Result<()> {
     Ok(())
 }
 
+/// `palisade hunt --operators`: the Kusto reference's tabular operators and query statements and
+/// Palisade's coverage of them, asked of the parser (the same list as `docs/kql-operators.md`).
+pub fn hunt_operators(output: IncidentFormat) -> Result<()> {
+    use palisade_kql::operators as o;
+    match output {
+        IncidentFormat::Table => print!("{}", o::render_text()),
+        IncidentFormat::Json => println!("{}", serde_json::to_string_pretty(&o::render_json())?),
+        IncidentFormat::Csv => {
+            let headers = ["Kind", "Name", "Status"];
+            let rows: Vec<Vec<String>> = o::coverage()
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.operator.kind.label().to_string(),
+                        c.operator.name.to_string(),
+                        c.status.label().to_string(),
+                    ]
+                })
+                .collect();
+            print!("{}", csv(&headers, &rows));
+        }
+    }
+    Ok(())
+}
+
 /// `palisade hunt`: runs a KQL query through `POST /api/advancedhunting/run`, or with
 /// `--explain` prints the parsed and planned query (locally, no call).
 pub async fn hunt(

@@ -46,7 +46,10 @@ fn failure(e: HuntError) -> HuntingFailure {
             position: pos.map(at),
             message,
         },
-        HuntError::Unsupported { name } => HuntingFailure::Unsupported { name },
+        HuntError::Unsupported { name, pos } => HuntingFailure::Unsupported {
+            name,
+            position: pos.map(at),
+        },
         HuntError::Timeout(limit) => HuntingFailure::Timeout { limit },
         HuntError::TooLarge(detail) => HuntingFailure::TooLarge { detail },
         HuntError::InvalidTenant => HuntingFailure::InvalidTenant,
@@ -100,6 +103,7 @@ impl HuntingService for EngineService {
                     })
                     .collect(),
                 results: result.rows,
+                visualization: result.visualization,
             })
         })
     }

@@ -29,6 +29,7 @@ mod mv_expand;
 mod parse;
 mod range;
 mod series;
+mod top_nested;
 mod unique;
 
 /// Why a bound query cannot be planned.
@@ -371,13 +372,7 @@ impl<'a> Planner<'a> {
                 *item_index,
                 limit.as_ref(),
             ),
-            TableNode::Parse {
-                input,
-                source,
-                kind,
-                flags,
-                pattern,
-            } => self.parse(schema, input, source, *kind, flags.as_deref(), pattern),
+            TableNode::Parse { .. } => self.parse(t),
             TableNode::Serialize { input } => self.plan(input),
             TableNode::GetSchema { input } => {
                 let rows: Vec<Vec<Expr>> = input
@@ -434,27 +429,7 @@ impl<'a> Planner<'a> {
                 step,
                 *nonempty,
             ),
-            TableNode::TopNested { input, levels } => {
-                let [lv] = levels.as_slice() else {
-                    return unsupported("top-nested with several levels");
-                };
-                if lv.others.is_some() {
-                    return unsupported("top-nested with others");
-                }
-                // One level: summarize agg by key, then keep the top N by the aggregate.
-                let p = self.aggregate(
-                    schema,
-                    input,
-                    std::slice::from_ref(&lv.key),
-                    std::slice::from_ref(&lv.agg),
-                )?;
-                let b = LogicalPlanBuilder::from(p).sort(vec![pcol(1).sort(lv.asc, lv.asc)])?;
-                let b = match &lv.n {
-                    Some(n) => b.limit(0, Some(self.const_count(n)?))?,
-                    None => b,
-                };
-                Ok(b.build()?)
-            }
+            TableNode::TopNested { input, levels } => self.top_nested(schema, input, levels),
             TableNode::Partition { input, key, body } => {
                 // Supported exactly: `partition by K ( top N by ... )` = the top N rows of each
                 // partition, via row_number() over (partition by K order by ...).

@@ -1,21 +1,26 @@
-//! `parse` (`simple`, `regex`, `relaxed`): the pattern as one regular expression with named groups, each capture converted to its column type.
+//! `parse` and `parse-where` (`simple`, `regex`, `relaxed`): the pattern as one regular expression with named groups, each capture converted to its column type.
 
 use datafusion::logical_expr::{cast, lit, when, Expr, LogicalPlan, LogicalPlanBuilder};
 use palisade_kql::bound::{BoundParsePart, ParseKind};
-use palisade_kql::{BoundExpr, BoundTable, KqlType, Schema};
+use palisade_kql::{BoundTable, KqlType, TableNode};
 
 use super::*;
 
 impl Planner<'_> {
-    pub(super) fn parse(
-        &mut self,
-        schema: &Schema,
-        input: &BoundTable,
-        source: &BoundExpr,
-        kind: ParseKind,
-        flags: Option<&str>,
-        pattern: &[BoundParsePart],
-    ) -> PResult<LogicalPlan> {
+    /// Plans a [`TableNode::Parse`] node `t`.
+    pub(super) fn parse(&mut self, t: &BoundTable) -> PResult<LogicalPlan> {
+        let TableNode::Parse {
+            input,
+            source,
+            kind,
+            flags,
+            pattern,
+            filter,
+        } = &t.node
+        else {
+            return Err(PlanError::Invalid("parse: not a parse node".into()));
+        };
+        let (schema, kind, flags) = (&t.schema, *kind, flags.as_deref());
         let p = self.plan(input)?;
         let mut re = String::new();
         if let Some(f) = flags {
@@ -120,6 +125,22 @@ impl Planner<'_> {
             };
             exprs.push(cast(e, arrow_type(c.ty)).alias(format!("_{j}")));
         }
-        Ok(LogicalPlanBuilder::from(p).project(exprs)?.build()?)
+        let b = LogicalPlanBuilder::from(p);
+        let b = if *filter {
+            // parse-where: only the rows the pattern matches (and, for strict kinds, whose
+            // typed captures all convert).
+            let whole = datafusion::functions::regex::expr_fn::regexp_like(
+                src.clone(),
+                lit(re.clone()),
+                None,
+            );
+            b.filter(match all_typed_ok {
+                Some(ok) => whole.and(ok),
+                None => whole,
+            })?
+        } else {
+            b
+        };
+        Ok(b.project(exprs)?.build()?)
     }
 }

@@ -80,7 +80,7 @@ async fn corpus_runs() {
                     nonempty += 1;
                 }
             }
-            Err(HuntError::Unsupported { name }) => *rejected.entry(name).or_default() += 1,
+            Err(HuntError::Unsupported { name, .. }) => *rejected.entry(name).or_default() += 1,
             Err(err) => failed.push((e.id, err.to_string())),
         }
     }

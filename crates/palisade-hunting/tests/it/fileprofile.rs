@@ -269,7 +269,7 @@ async fn bad_arguments_are_bind_errors_with_positions() {
     }
     // Other invoked functions stay unsupported by name.
     match e.run("t1", &format!("{t} | invoke Nope()"), now()).await {
-        Err(HuntError::Unsupported { name }) => assert_eq!(name, "Nope"),
+        Err(HuntError::Unsupported { name, .. }) => assert_eq!(name, "Nope"),
         other => panic!("expected Nope to be unsupported, got {other:?}"),
     }
 }

@@ -357,7 +357,7 @@ async fn declared_functions_the_engine_does_not_run_are_rejected_by_name() {
     );
     for (name, q) in queries {
         match e.run("t1", q, now()).await {
-            Err(HuntError::Unsupported { name: n }) => assert_eq!(n, name, "{q}"),
+            Err(HuntError::Unsupported { name: n, .. }) => assert_eq!(n, name, "{q}"),
             other => panic!("{q}: {other:?}"),
         }
     }

@@ -9,6 +9,7 @@ mod exec;
 mod fileprofile;
 mod hostile;
 mod library;
+mod operators;
 mod projections;
 mod store;
 mod support;

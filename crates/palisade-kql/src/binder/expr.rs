@@ -9,6 +9,11 @@ impl Binder<'_> {
         match &e.kind {
             ExprKind::Literal(l) => mk(ExprNode::Literal(l.clone()), l.ty()),
             ExprKind::Name(n) => self.name(n, span, ctx),
+            ExprKind::NamedArg { name, .. } => Err(BindError::Unsupported {
+                what: "argument",
+                name: format!("named argument '{}' of a built-in function", name.name),
+                pos: name.span.start,
+            }),
             ExprKind::Star => Err(invalid(
                 "'*' is only allowed as an argument of arg_max, arg_min, take_any, count or in distinct",
                 span,
@@ -94,6 +99,16 @@ impl Binder<'_> {
                         if t.schema.columns.is_empty() {
                             return Err(invalid("the subquery has no columns", items[0].span));
                         }
+                        if matches!(op, ListOp::HasAny | ListOp::HasAll) {
+                            return mk(
+                                ExprNode::InList {
+                                    op: *op,
+                                    expr: Box::new(x),
+                                    items: vec![terms_of(t, items[0].span)],
+                                },
+                                KqlType::Bool,
+                            );
+                        }
                         return mk(
                             ExprNode::InSubquery {
                                 op: *op,
@@ -148,8 +163,24 @@ impl Binder<'_> {
             }
             ExprKind::Pipe { source, ops } => {
                 let mut t = self.table_expr(source, ctx.env)?;
+                // `| as Name` binds Name to its input for the operators after it (a `join`'s
+                // right side, a subquery) and labels it in a following `union withsource=`.
+                let mut named: Option<(Env, String)> = None;
                 for op in ops {
-                    t = self.operator(t, op, ctx.env)?;
+                    let env = named.as_ref().map_or(ctx.env, |(e, _)| e);
+                    t = match (&op.kind, &named) {
+                        (OpKind::Union(spec), Some((_, label))) => {
+                            self.union(Some((label.clone(), t)), spec, env)?
+                        }
+                        _ => self.operator(t, op, env)?,
+                    };
+                    if let OpKind::As(name) = &op.kind {
+                        let mut scoped = env.clone();
+                        scoped
+                            .vars
+                            .insert(name.name.clone(), Rc::new(Binding::table(t.clone())));
+                        named = Some((scoped, name.name.clone()));
+                    }
                 }
                 Ok(Bound::Table(t))
             }
@@ -402,9 +433,10 @@ impl Binder<'_> {
                 span,
             ));
         }
+        let args = by_parameter(fname, def, args)?;
         let mut fenv = closure.clone();
         for (i, p) in def.params.iter().enumerate() {
-            let value = if let Some(a) = args.get(i) {
+            let value = if let Some(Some(a)) = args.get(i) {
                 self.any(a, ctx)?
             } else if let Some(d) = &p.default {
                 self.any(
@@ -429,7 +461,7 @@ impl Binder<'_> {
                         &p.name.name,
                         cols,
                         &t.schema,
-                        args.get(i).map_or(span, |a| a.span),
+                        args.get(i).copied().flatten().map_or(span, |a| a.span),
                     )?;
                     Binding::table(t)
                 }
@@ -439,7 +471,7 @@ impl Binder<'_> {
                             "function '{fname}': parameter '{}' is a {t}, got a table",
                             p.name.name
                         ),
-                        args.get(i).map_or(span, |a| a.span),
+                        args.get(i).copied().flatten().map_or(span, |a| a.span),
                     ))
                 }
                 (ParamType::Tabular(_), Bound::Scalar(_)) => {
@@ -448,7 +480,7 @@ impl Binder<'_> {
                             "function '{fname}': parameter '{}' is a table, got a scalar",
                             p.name.name
                         ),
-                        args.get(i).map_or(span, |a| a.span),
+                        args.get(i).copied().flatten().map_or(span, |a| a.span),
                     ))
                 }
             };
@@ -548,4 +580,81 @@ pub(super) fn convert(x: BoundExpr, ty: KqlType) -> BoundExpr {
         ty,
         span,
     }
+}
+
+/// `has_any`/`has_all` with a tabular argument: the terms are the values of its first column,
+/// as `toscalar(T | summarize make_list(first column))` (a table without rows gives `[]`, so
+/// `has_any` is false and `has_all` true, as with an empty literal list).
+fn terms_of(t: BoundTable, span: Span) -> BoundExpr {
+    let first = &t.schema.columns[0];
+    let column = BoundExpr {
+        node: ExprNode::Column {
+            index: 0,
+            name: first.name.clone(),
+        },
+        ty: first.ty,
+        span,
+    };
+    let list = BoundExpr {
+        node: ExprNode::Aggregate {
+            func: AggregateFunction::MakeList,
+            args: vec![column],
+            output: 0,
+        },
+        ty: KqlType::Dynamic,
+        span,
+    };
+    let terms = BoundTable {
+        node: TableNode::Aggregate {
+            input: Box::new(t),
+            keys: Vec::new(),
+            aggs: vec![list],
+        },
+        schema: Schema::new(vec![Column::new("terms", KqlType::Dynamic)]),
+    };
+    BoundExpr {
+        node: ExprNode::ScalarSubquery(Box::new(terms)),
+        ty: KqlType::Dynamic,
+        span,
+    }
+}
+
+/// A user function's arguments in parameter order: positional ones first, then `name = value`
+/// ones by parameter name (Kusto's rule: a named argument may not precede a positional one,
+/// nor name a parameter twice). `None` for a parameter left to its default.
+fn by_parameter<'a>(
+    fname: &str,
+    def: &FunctionDef,
+    args: &'a [Expr],
+) -> Result<Vec<Option<&'a Expr>>, BindError> {
+    let mut out: Vec<Option<&Expr>> = vec![None; def.params.len()];
+    let mut named = false;
+    for (i, a) in args.iter().enumerate() {
+        match &a.kind {
+            ExprKind::NamedArg { name, value } => {
+                named = true;
+                let Some(k) = def.params.iter().position(|p| p.name.name == name.name) else {
+                    return Err(invalid(
+                        format!("function '{fname}' has no parameter '{}'", name.name),
+                        name.span,
+                    ));
+                };
+                if out[k].is_some() {
+                    return Err(invalid(
+                        format!("parameter '{}' is given twice", name.name),
+                        name.span,
+                    ));
+                }
+                out[k] = Some(value);
+            }
+            _ if named => {
+                return Err(invalid(
+                    "a positional argument cannot follow a named one",
+                    a.span,
+                ))
+            }
+            _ => out[i] = Some(a),
+        }
+    }
+    Ok(out)
 }

@@ -18,6 +18,7 @@ use crate::visit::Walk;
 mod builtins;
 mod calls;
 mod expr;
+mod mv_apply;
 mod operators;
 mod plugins;
 mod summarize;
@@ -73,7 +74,10 @@ fn bind_inner(
             pos: query_end(query),
         });
     }
-    Ok(BoundQuery { results: tables })
+    Ok(BoundQuery {
+        results: tables,
+        visualization: crate::render::of_query(query)?,
+    })
 }
 
 /// A table passed for a tabular parameter `name:(c1:t1, ...)` must have those columns with

@@ -127,6 +127,7 @@ impl Binder<'_> {
                     schema,
                 ))
             }
+            OpKind::TopHitters { n, of, by } => self.top_hitters(t, n, of, by.as_ref(), env),
             OpKind::Take(n) => {
                 let n = self.count_expr(n, env)?;
                 let schema = t.schema.clone();
@@ -213,17 +214,19 @@ impl Binder<'_> {
                 let r = self.table_expr(right, env)?;
                 self.join(t, r, kind, on, true)
             }
-            OpKind::Union(spec) => self.union(Some(t), spec, env),
+            OpKind::Union(spec) => self.union(Some(("union_arg0".to_string(), t)), spec, env),
             OpKind::Search(spec) => self.search(Some(t), spec, env),
             OpKind::MvExpand {
                 params,
                 items,
                 limit,
             } => self.mv_expand(t, params, items, limit.as_ref(), env),
+            OpKind::MvApply(ma) => self.mv_apply(t, ma, span, env),
             OpKind::Parse {
                 params,
                 expr,
                 pattern,
+                filter,
             } => {
                 let source = self.scalar(expr, row(env, &t.schema))?;
                 let mut kind = ParseKind::Simple;
@@ -278,11 +281,16 @@ impl Binder<'_> {
                         kind,
                         flags,
                         pattern: parts,
+                        filter: *filter,
                     },
                     Schema::new(cols),
                 ))
             }
-            OpKind::As(_) | OpKind::Render(_) => Ok(t),
+            OpKind::As(_) => Ok(t),
+            OpKind::Render { chart, props } => {
+                crate::render::check(chart, props)?;
+                Ok(t)
+            }
             OpKind::Serialize(items) => {
                 let schema = t.schema.clone();
                 let s = table(TableNode::Serialize { input: Box::new(t) }, schema);
@@ -511,6 +519,17 @@ impl Binder<'_> {
                     },
                     Schema::new(cols),
                 ))
+            }
+            OpKind::Partition { by, ops, .. }
+                if !matches!(
+                    ops.as_slice(),
+                    [Operator {
+                        kind: OpKind::Top { .. },
+                        ..
+                    }]
+                ) =>
+            {
+                self.partition(t, by, ops, env)
             }
             OpKind::Partition { by, ops, .. } => {
                 let (key, _) = t

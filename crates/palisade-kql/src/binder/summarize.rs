@@ -1,4 +1,4 @@
-//! `summarize`: group keys, aggregate items and their default names (`count_`, `dcount_X`, …), multi-output aggregates (`arg_max`, `take_any`, `percentiles`).
+//! `summarize` (and `top-hitters`, which is a summarize and a top): group keys, aggregate items and their default names (`count_`, `dcount_X`, …), multi-output aggregates (`arg_max`, `take_any`, `percentiles`).
 
 use super::*;
 
@@ -231,4 +231,75 @@ pub(super) fn default_agg_name(e: &Expr, x: &BoundExpr) -> Option<String> {
         }
     }
     Some(format!("{prefix}{col}"))
+}
+
+impl Binder<'_> {
+    /// `top-hitters N of V [by S]`, as the docs define it: `summarize approximate_count_V =
+    /// count() by V | top N by approximate_count_V desc` (`approximate_sum_V = sum(S)` with
+    /// `by`). Kusto estimates with a Count-Min sketch; Palisade counts exactly, which is what
+    /// the estimate approximates.
+    pub(super) fn top_hitters(
+        &mut self,
+        t: BoundTable,
+        n: &Expr,
+        of: &NamedExpr,
+        by: Option<&Expr>,
+        env: &Env,
+    ) -> Result<BoundTable, BindError> {
+        let span = of.expr.span;
+        let value = match of.names.first() {
+            Some(n) => n.name.clone(),
+            None => derive_name(&of.expr, true).ok_or_else(|| {
+                invalid("top-hitters: name the value expression (Name = ...)", span)
+            })?,
+        };
+        let (prefix, call, args) = match by {
+            None => ("approximate_count_", "count", Vec::new()),
+            Some(s) => ("approximate_sum_", "sum", vec![s.clone()]),
+        };
+        let column = Ident {
+            name: format!("{prefix}{value}"),
+            span,
+        };
+        let agg = Expr {
+            kind: ExprKind::Call {
+                name: Ident {
+                    name: call.into(),
+                    span,
+                },
+                args,
+            },
+            span,
+        };
+        let summarize = Operator {
+            kind: OpKind::Summarize {
+                params: Vec::new(),
+                aggs: vec![NamedExpr {
+                    names: vec![column.clone()],
+                    expr: agg,
+                }],
+                by: vec![NamedExpr {
+                    names: vec![Ident { name: value, span }],
+                    expr: of.expr.clone(),
+                }],
+            },
+            span,
+        };
+        let top = Operator {
+            kind: OpKind::Top {
+                n: n.clone(),
+                by: SortKey {
+                    expr: Expr {
+                        kind: ExprKind::Name(column.name),
+                        span,
+                    },
+                    asc: false,
+                    nulls_first: false,
+                },
+            },
+            span,
+        };
+        let counted = self.operator(t, &summarize, env)?;
+        self.operator(counted, &top, env)
+    }
 }

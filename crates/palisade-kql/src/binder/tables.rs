@@ -70,13 +70,13 @@ impl Binder<'_> {
 
     pub(super) fn union(
         &mut self,
-        first: Option<BoundTable>,
+        first: Option<(String, BoundTable)>,
         spec: &UnionSpec,
         env: &Env,
     ) -> Result<BoundTable, BindError> {
         let mut inputs = Vec::new();
-        if let Some(t) = first {
-            inputs.push(("union_arg0".to_string(), t));
+        if let Some(labelled) = first {
+            inputs.push(labelled);
         }
         inputs.extend(self.resolve_tables(&spec.tables, spec.isfuzzy, env)?);
         let inner = spec.kind.as_ref().is_some_and(|k| k.name == "inner");
@@ -132,6 +132,11 @@ impl Binder<'_> {
                     };
                     let label = match &e.kind {
                         ExprKind::Name(n) => n.clone(),
+                        // `(T | ... | as Name)`: labelled Name.
+                        ExprKind::Pipe { ops, .. } => match ops.last().map(|o| &o.kind) {
+                            Some(OpKind::As(name)) => name.name.clone(),
+                            _ => format!("union_arg{}", out.len()),
+                        },
                         _ => format!("union_arg{}", out.len()),
                     };
                     out.push((label, t));

@@ -378,7 +378,22 @@ impl Parser<'_> {
         let mut args = Vec::new();
         if !self.at_punct(")") {
             loop {
-                args.push(self.pipeline()?);
+                if matches!(self.peek().kind, TokenKind::Ident(_)) && self.peek_at(1).is_punct("=")
+                {
+                    let start = self.peek().span;
+                    let name = self.ident("a parameter name")?;
+                    self.advance();
+                    let value = self.pipeline()?;
+                    args.push(Expr {
+                        kind: ExprKind::NamedArg {
+                            name,
+                            value: Box::new(value),
+                        },
+                        span: self.span_from(start),
+                    });
+                } else {
+                    args.push(self.pipeline()?);
+                }
                 if !self.eat_punct(",") {
                     break;
                 }
@@ -534,6 +549,14 @@ impl Parser<'_> {
                     kind: ExprKind::Find(Box::new(spec)),
                     span: self.span_from(start),
                 });
+            }
+            "macro"
+                if self.peek_at(1).is_punct("-")
+                    && self.adjacent(0)
+                    && self.adjacent(1)
+                    && self.peek_at(2).is_word("expand") =>
+            {
+                return self.unsupported("operator", "macro-expand", "", start);
             }
             "evaluate" if !next_paren => {
                 return self.unsupported("operator", &w, " as a query source", start);

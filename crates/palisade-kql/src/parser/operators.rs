@@ -87,42 +87,31 @@ impl Parser<'_> {
             "union" => OpKind::Union(self.union_spec()?),
             "mv-expand" | "mvexpand" => {
                 let params = self.op_params(&["bagexpansion", "with_itemindex", "kind"])?;
-                let mut items = Vec::new();
-                loop {
-                    let name = if self.ident_or_bracket_ahead() && self.named_ahead() {
-                        let n = self.ident("a column name")?;
-                        self.expect_punct("=")?;
-                        Some(n)
-                    } else {
-                        None
-                    };
-                    let expr = self.expr()?;
-                    let to = if self.eat_word("to") {
-                        self.expect_word("typeof")?;
-                        self.expect_punct("(")?;
-                        let t = self.type_name()?;
-                        self.expect_punct(")")?;
-                        Some(t)
-                    } else {
-                        None
-                    };
-                    items.push(MvExpandItem { name, expr, to });
-                    if !self.eat_punct(",") {
-                        break;
-                    }
-                }
-                let limit = if self.eat_word("limit") {
-                    Some(self.expr()?)
-                } else {
-                    None
-                };
+                let (items, limit) = self.expand_items()?;
                 OpKind::MvExpand {
                     params,
                     items,
                     limit,
                 }
             }
-            "parse" => {
+            "mv-apply" | "mvapply" => {
+                let params = self.op_params(&["with_itemindex"])?;
+                let (items, limit) = self.expand_items()?;
+                self.expect_word("on")?;
+                self.expect_punct("(")?;
+                let mut ops = vec![self.operator()?];
+                while self.eat_punct("|") {
+                    ops.push(self.operator()?);
+                }
+                self.expect_punct(")")?;
+                OpKind::MvApply(Box::new(MvApply {
+                    params,
+                    items,
+                    limit,
+                    ops,
+                }))
+            }
+            "parse" | "parse-where" => {
                 let params = self.op_params(&["kind", "flags"])?;
                 let expr = self.expr()?;
                 self.expect_word("with")?;
@@ -158,6 +147,7 @@ impl Parser<'_> {
                     params,
                     expr,
                     pattern,
+                    filter: name == "parse-where",
                 }
             }
             "as" => {
@@ -173,35 +163,27 @@ impl Parser<'_> {
             }
             "render" => {
                 let chart = self.ident("a chart type")?;
-                loop {
-                    if self.at_word("with") && self.peek_at(1).is_punct("(") {
-                        // with (name = value, ...): skip the balanced parentheses.
-                        self.advance();
-                        let mut depth = 0i32;
+                let mut props = Vec::new();
+                if self.at_word("with") && self.peek_at(1).is_punct("(") {
+                    self.advance_n(2);
+                    if !self.at_punct(")") {
                         loop {
-                            if self.at_eof() {
-                                return self.err("')'");
-                            }
-                            if self.at_punct("(") {
-                                depth += 1;
-                            } else if self.at_punct(")") {
-                                depth -= 1;
-                            }
-                            self.advance();
-                            if depth == 0 {
+                            props.push(self.render_prop()?);
+                            if !self.eat_punct(",") {
                                 break;
                             }
                         }
-                    } else if matches!(self.peek().kind, TokenKind::Ident(_))
+                    }
+                    self.expect_punct(")")?;
+                } else {
+                    // The legacy form: `render timechart kind=stacked title="..."`.
+                    while matches!(self.peek().kind, TokenKind::Ident(_))
                         && self.peek_at(1).is_punct("=")
                     {
-                        // Legacy `kind=stacked`, `title="..."` properties.
-                        self.advance_n(3);
-                    } else {
-                        break;
+                        props.push(self.render_prop()?);
                     }
                 }
-                OpKind::Render(chart)
+                OpKind::Render { chart, props }
             }
             "invoke" => OpKind::Invoke(self.postfix()?),
             "evaluate" => {
@@ -309,6 +291,17 @@ impl Parser<'_> {
                 }
                 OpKind::TopNested(levels)
             }
+            "top-hitters" => {
+                let n = self.expr()?;
+                self.expect_word("of")?;
+                let of = self.named_expr()?;
+                let by = if self.eat_word("by") {
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
+                OpKind::TopHitters { n, of, by }
+            }
             "partition" => {
                 let params = self.op_params(&[])?;
                 self.expect_word("by")?;
@@ -329,7 +322,10 @@ impl Parser<'_> {
             }
             "sample" => OpKind::Sample(self.expr()?),
             "search" => OpKind::Search(Box::new(self.search_spec(false)?)),
-            other if UNSUPPORTED_OPERATORS.contains(&other) => {
+            other
+                if crate::operators::is_reference_name(other)
+                    || UNSUPPORTED_EXTRA_OPERATORS.contains(&other) =>
+            {
                 return self.unsupported("operator", other, "", start);
             }
             _ => {
@@ -344,6 +340,93 @@ impl Parser<'_> {
             kind,
             span: self.span_from(start),
         })
+    }
+
+    /// `mv-expand`/`mv-apply` columns, `[Name =] ArrayExpression [to typeof(Type)], ...`, and
+    /// the optional `limit N`.
+    fn expand_items(&mut self) -> PResult<(Vec<MvExpandItem>, Option<Expr>)> {
+        let mut items = Vec::new();
+        loop {
+            let name = if self.ident_or_bracket_ahead() && self.named_ahead() {
+                let n = self.ident("a column name")?;
+                self.expect_punct("=")?;
+                Some(n)
+            } else {
+                None
+            };
+            let expr = self.expr()?;
+            let to = if self.eat_word("to") {
+                self.expect_word("typeof")?;
+                self.expect_punct("(")?;
+                let t = self.type_name()?;
+                self.expect_punct(")")?;
+                Some(t)
+            } else {
+                None
+            };
+            items.push(MvExpandItem { name, expr, to });
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        let limit = if self.eat_word("limit") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        Ok((items, limit))
+    }
+
+    /// One `render` property, `name = value`: a string, a number (signed), `true`/`false`, a
+    /// name, or for `ycolumns`/`series`/`anomalycolumns` a comma-separated list of names.
+    fn render_prop(&mut self) -> PResult<RenderProp> {
+        let name = self.ident("a render property name")?;
+        self.expect_punct("=")?;
+        let list = matches!(
+            name.name.to_ascii_lowercase().as_str(),
+            "ycolumns" | "series" | "anomalycolumns"
+        );
+        let mut values = Vec::new();
+        loop {
+            let t = self.peek().clone();
+            let negative = t.is_punct("-");
+            if negative {
+                self.advance();
+            }
+            let t = self.peek().clone();
+            let sign = if negative { -1.0 } else { 1.0 };
+            let v = match &t.kind {
+                TokenKind::Str(s) if !negative => serde_json::Value::String(s.clone()),
+                TokenKind::Int(i) => serde_json::json!(if negative { -i } else { *i }),
+                TokenKind::Real(r) => serde_json::json!(sign * r),
+                TokenKind::Ident(w) if !negative && (w == "true" || w == "false") => {
+                    serde_json::Value::Bool(w == "true")
+                }
+                TokenKind::Ident(_) | TokenKind::Punct("[") if !negative => {
+                    let id = self.ident("a render property value")?;
+                    values.push(serde_json::Value::String(id.name));
+                    if list
+                        && self.at_punct(",")
+                        && !(matches!(self.peek_at(1).kind, TokenKind::Ident(_))
+                            && self.peek_at(2).is_punct("="))
+                    {
+                        self.advance();
+                        continue;
+                    }
+                    break;
+                }
+                _ => return self.err("a render property value"),
+            };
+            self.advance();
+            values.push(v);
+            break;
+        }
+        let value = if list {
+            serde_json::Value::Array(values)
+        } else {
+            values.pop().unwrap_or_default()
+        };
+        Ok(RenderProp { name, value })
     }
 
     /// `name=value` parameters before an operator's arguments; `hint.*` is always allowed.

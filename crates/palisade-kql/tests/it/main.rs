@@ -4,4 +4,6 @@
 mod bind;
 mod corpus;
 mod functions_page;
+mod operator_forms;
+mod operators_page;
 mod parse;

@@ -512,8 +512,12 @@ fn unsupported_rejected_by_name() {
     );
     assert_eq!(name("T | fork (take 1)"), ("fork".into(), 1, 5));
     assert_eq!(
-        name("T | mv-apply x on (take 1)"),
-        ("mv-apply".into(), 1, 5)
+        name("T | graph-match (a)-->(b)"),
+        ("graph-match".into(), 1, 5)
+    );
+    assert_eq!(
+        name("declare query_parameters(n:long = 1);\nT"),
+        ("declare query_parameters".into(), 1, 1)
     );
     assert_eq!(name("T | find where x == 1"), ("find".into(), 1, 5));
     assert_eq!(name("T | scan with (step s: true;)"), ("scan".into(), 1, 5));

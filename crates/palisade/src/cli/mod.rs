@@ -112,6 +112,10 @@ enum Command {
         /// rejected by name (from the function registry; no query, no server).
         #[arg(long, conflicts_with_all = ["query", "file", "explain", "tenants"])]
         functions: bool,
+        /// List every tabular operator and query statement of the Kusto reference and whether
+        /// it is implemented or rejected by name (asked of the parser; no query, no server).
+        #[arg(long, conflicts_with_all = ["query", "file", "explain", "tenants", "functions"])]
+        operators: bool,
         /// Data directory (for --explain's table catalogue).
         #[arg(long, env = "PALISADE_DATA_DIR", default_value = "./palisade-data")]
         data_dir: PathBuf,
@@ -316,11 +320,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             output,
             explain,
             functions,
+            operators,
             data_dir,
             tenants,
         } => {
             if functions {
                 return crate::client_cmds::hunt_functions(output);
+            }
+            if operators {
+                return crate::client_cmds::hunt_operators(output);
             }
             crate::client_cmds::hunt(&client, query, file, output, explain, &data_dir, &tenants)
                 .await

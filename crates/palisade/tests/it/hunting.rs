@@ -170,9 +170,28 @@ async fn bad_queries_permissions_and_quota() {
     assert_eq!(e["error"]["code"], "BadRequest");
     assert_eq!(
         e["error"]["message"],
-        "'geo_distance_2points' is not supported by this advanced hunting service.",
+        "'geo_distance_2points' is not supported by this advanced hunting service (line 1, column 11).",
         "{e}"
     );
+    // Operators and statements of the Kusto reference that Palisade does not implement: by
+    // name, with where the query uses them.
+    for (q, message) in [
+        (
+            "DeviceInfo\n| graph-match (a)-->(b)",
+            "'graph-match' is not supported by this advanced hunting service (line 2, column 3).",
+        ),
+        (
+            "set query_now = datetime(2020-01-01);\nDeviceInfo",
+            "'set' is not supported by this advanced hunting service (line 1, column 1).",
+        ),
+    ] {
+        let (s, _, e) = hunt(&t, &tok, json!({ "Query": q })).await;
+        assert_eq!(
+            (s, e["error"]["message"].as_str()),
+            (400, Some(message)),
+            "{e}"
+        );
+    }
     let (s, _, e) = hunt(&t, &tok, json!({"query": "DeviceInfo | take 1"})).await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
@@ -203,7 +222,7 @@ async fn bad_queries_permissions_and_quota() {
         )
         .await;
     let tok_other = token(&t, &other).await;
-    let mut ok = 5; // five calls above succeeded or failed after the quota check
+    let mut ok = 7; // seven calls above succeeded or failed after the quota check
     while ok < 45 {
         let (s, _, _) = hunt(
             &t,
@@ -345,6 +364,42 @@ async fn sdk_and_cli_hunt() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         palisade_kql::functions::render_text()
+    );
+    // `hunt --operators`: the operator and statement coverage, asked of the parser.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("XDG_CONFIG_HOME", crate::common::isolated_config())
+        .args(["hunt", "--operators", "-o", "json"])
+        .env("HOME", t.dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = |name: &str| {
+        list["operators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name && f["kind"] == "operator")
+            .map(|f| f["status"].clone())
+    };
+    assert_eq!(status("where"), Some(json!("implemented")));
+    assert_eq!(status("graph-match"), Some(json!("rejected")));
+    assert_eq!(
+        list["counts"]["total"],
+        palisade_kql::operators::reference().len()
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("XDG_CONFIG_HOME", crate::common::isolated_config())
+        .args(["hunt", "--operators"])
+        .env("HOME", t.dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        palisade_kql::operators::render_text()
     );
 }
 
