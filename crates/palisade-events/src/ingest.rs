@@ -446,7 +446,12 @@ pub async fn ingest_jsonl<R: BufRead + Send>(
         .table(table)
         .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?
         .clone();
-    let decoder = Decoder::new(&schema, Some(("Timestamp", "missing Timestamp")));
+    let required = match schema.time_column() {
+        Some("TimeGenerated") => Some(("TimeGenerated", "missing TimeGenerated")),
+        Some(_) => Some(("Timestamp", "missing Timestamp")),
+        None => None,
+    };
+    let decoder = Decoder::new(&schema, required);
     let mut report = IngestReport::default();
     decode_all(reader, &decoder, |d| {
         report.rejected.extend(d.rejected);

@@ -9,10 +9,12 @@
 //! - [`ingest_jsonl`] / [`ingest_reference_jsonl`]: JSON Lines in, checked row by row;
 //! - [`reference`]: global reference datasets (file profiles) that are no tenant's;
 //! - [`seed_events`] / [`seed_tables`] and [`seed_file_profiles`]: a consistent sample estate,
-//!   generated column by column, one sorted file per table and day, in bounded memory.
+//!   generated column by column, one sorted file per table and day, in bounded memory;
+//!   [`seed_sentinel_tables`]: the common Sentinel tables of the same estate.
 //!
 //! It links Arrow and Parquet but no query engine; `palisade-hunting` reads what it lists.
 
+pub mod catalog_docs;
 mod columns;
 mod generator;
 mod ingest;
@@ -22,13 +24,13 @@ mod schema;
 mod store;
 
 pub use generator::{
-    seed_events, seed_tables, Estate, EstateDevice, EstateFile, EstateUser, FLUSH_ROWS,
-    GENERATED_TABLES,
+    seed_events, seed_sentinel_tables, seed_tables, Estate, EstateDevice, EstateFile,
+    EstateUser, FLUSH_ROWS, GENERATED_TABLES, SEEDED_SENTINEL_TABLES,
 };
 pub use ingest::{ingest_jsonl, ingest_reference_jsonl, IngestReport, RowError};
 pub use profiles::seed_file_profiles;
 pub use reference::ReferenceReport;
-pub use schema::{arrow_schema, arrow_type};
+pub use schema::{arrow_schema, arrow_type, stored_arrow_schema, INGESTION_TIME};
 pub use store::{
     valid_tenant, CompactReport, EventStore, PartWriter, StoreError, StoredFile,
     BLOOM_FILTER_COLUMNS, COMPACT_ROW_GROUP,

@@ -3,7 +3,9 @@
 //! Column types follow [`arrow_type`]: `string`/`guid` → `Utf8`, `int` → `Int32`, `long` →
 //! `Int64`, `real`/`decimal` → `Float64`, `bool` → `Boolean`, `datetime` →
 //! `Timestamp(Nanosecond, "UTC")`, `timespan` → `Int64` nanoseconds, `dynamic` → `Utf8` JSON.
-//! Tables without a `Timestamp` column (the TVM inventories) are stored under `day=static`.
+//! A table's day is its time column's ([`Schema::time_column`]: `Timestamp`, or `TimeGenerated`
+//! for the Sentinel tables); tables without one (the TVM inventories, the exposure graph) are
+//! stored under `day=static`. Every file ends with the hidden [`INGESTION_TIME`] column.
 //! Files are written to a temporary name and renamed, so readers never see partial files.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -18,7 +20,9 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use palisade_kql::value::day_of;
-use palisade_kql::Catalog;
+use palisade_kql::{Catalog, Schema};
+
+use crate::schema::INGESTION_TIME;
 
 /// Event-store errors.
 #[derive(Debug, thiserror::Error)]
@@ -83,9 +87,10 @@ pub fn valid_tenant(tenant: &str) -> bool {
 }
 
 impl EventStore {
-    /// Opens (creating if needed) a store at `root` for the Defender catalog.
+    /// Opens (creating if needed) a store at `root` for every table of the catalog
+    /// ([`Catalog::stored`]: the XDR and the Sentinel tables).
     pub fn open(root: impl AsRef<Path>) -> Result<EventStore, StoreError> {
-        Self::open_with_catalog(root, Catalog::defender())
+        Self::open_with_catalog(root, Catalog::stored())
     }
 
     /// Opens a store with a custom catalog.
@@ -117,13 +122,16 @@ impl EventStore {
         &self.catalog
     }
 
-    /// The Arrow schema of `table`.
-    pub fn arrow_schema(&self, table: &str) -> Result<SchemaRef, StoreError> {
-        let s = self
-            .catalog
+    /// The catalog schema of `table`.
+    fn schema(&self, table: &str) -> Result<&Schema, StoreError> {
+        self.catalog
             .table(table)
-            .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
-        Ok(crate::schema::arrow_schema(s))
+            .ok_or_else(|| StoreError::UnknownTable(table.to_string()))
+    }
+
+    /// The Arrow schema of `table`'s files: its catalog columns, then [`INGESTION_TIME`].
+    pub fn arrow_schema(&self, table: &str) -> Result<SchemaRef, StoreError> {
+        Ok(crate::schema::stored_arrow_schema(self.schema(table)?))
     }
 
     fn table_dir(&self, tenant: &str, table: &str) -> Result<PathBuf, StoreError> {
@@ -139,33 +147,50 @@ impl EventStore {
             .join(format!("table={table}")))
     }
 
-    /// Appends `batch` to `(tenant, table)`. Columns are matched by name: missing columns are
-    /// written as nulls, unknown columns or wrong types are an error. Returns rows written.
+    /// Appends `batch` to `(tenant, table)`, ingested now. Columns are matched by name: missing
+    /// columns are written as nulls, unknown columns or wrong types are an error. Returns rows
+    /// written.
     pub fn append(
         &self,
         tenant: &str,
         table: &str,
         batch: &RecordBatch,
     ) -> Result<u64, StoreError> {
+        self.append_at(tenant, table, batch, now_ns())
+    }
+
+    /// [`EventStore::append`] with the rows' ingestion time `ingested_ns` (ns since the epoch).
+    pub fn append_at(
+        &self,
+        tenant: &str,
+        table: &str,
+        batch: &RecordBatch,
+        ingested_ns: i64,
+    ) -> Result<u64, StoreError> {
         let dir = self.table_dir(tenant, table)?;
         let schema = self.arrow_schema(table)?;
+        let time_column = self.schema(table)?.time_column();
         let mismatch = |message: String| StoreError::Schema {
             table: table.to_string(),
             message,
         };
+        if batch.column_by_name(INGESTION_TIME).is_some() {
+            return Err(mismatch(format!("unknown column '{INGESTION_TIME}'")));
+        }
         let full = conform(batch, &schema, table)?;
         let n = full.num_rows();
         if n == 0 {
             return Ok(0);
         }
+        let full = with_ingestion_time(&full, |_| Some(ingested_ns))?;
         // Group rows by day.
         let mut days: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        match full.column_by_name("Timestamp") {
-            Some(ts) => {
+        match time_column.and_then(|c| full.column_by_name(c).map(|a| (c, a))) {
+            Some((name, ts)) => {
                 let ts = ts.as_primitive::<TimestampNanosecondType>();
                 for i in 0..n {
                     if ts.is_null(i) {
-                        return Err(mismatch(format!("row {i}: Timestamp is null")));
+                        return Err(mismatch(format!("row {i}: {name} is null")));
                     }
                     let day = day_of(ts.value(i));
                     days.entry(day).or_default().push(i as u32);
@@ -198,8 +223,11 @@ impl EventStore {
         Ok(())
     }
 
-    /// A new data file of `(tenant, table)` in day partition `day` (`yyyy-mm-dd`). The caller
-    /// writes the rows in `Timestamp` order: the file is named and marked as sorted.
+    /// A new data file of `(tenant, table)` in day partition `day` (`yyyy-mm-dd`) for seeding.
+    /// The caller writes the rows in time order (the table's time column): the file is named
+    /// and marked as sorted. Batches have the catalog's columns; each row's ingestion time is
+    /// its event time plus a delivery delay of 15 s to 5 min drawn from that time (the
+    /// writing time for undated tables): seeded data arrived on time.
     pub fn part_writer(
         &self,
         tenant: &str,
@@ -208,7 +236,10 @@ impl EventStore {
     ) -> Result<PartWriter, StoreError> {
         let dir = self.table_dir(tenant, table)?.join(format!("day={day}"));
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        PartWriter::create(&dir, seq, self.arrow_schema(table)?, true, None)
+        let time_column = self.schema(table)?.time_column();
+        let mut w = PartWriter::create(&dir, seq, self.arrow_schema(table)?, true, None)?;
+        w.time_column = time_column;
+        Ok(w)
     }
 
     /// The files of `(tenant, table)` whose day partition is on or after `since_day`
@@ -268,6 +299,7 @@ impl EventStore {
             Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
         }
         let schema = self.arrow_schema(table)?;
+        let time_column = self.schema(table)?.time_column();
         for (_, d) in day_dirs(&dir)? {
             remove_uncommitted(&d)?;
             let listing = list_day(&d)?;
@@ -282,10 +314,11 @@ impl EventStore {
             // Sorted parts whose time ranges do not overlap stay sorted when they are
             // concatenated in time order (a seed's day files, appended a day apart); any
             // other mix makes an unsorted file.
-            let (parts, sorted) = in_time_order(parts, schema.index_of("Timestamp").ok());
+            let time_index = time_column.and_then(|c| schema.index_of(c).ok());
+            let (parts, sorted) = in_time_order(parts, time_index);
             let seq = self.seq.fetch_add(1, Ordering::Relaxed);
             let tmp = d.join(format!(".part-{seq:020}-m.parquet.tmp"));
-            let sort_column = sorted.then(|| schema.index_of("Timestamp").ok()).flatten();
+            let sort_column = sorted.then_some(time_index).flatten();
             let rows = {
                 let mut w =
                     parquet_writer(&tmp, schema.clone(), Some(COMPACT_ROW_GROUP), sort_column)?;
@@ -389,6 +422,44 @@ pub(crate) fn conform(
         })
         .collect();
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// `batch` (the catalog's columns, or the stored ones with the last column replaced) with
+/// [`INGESTION_TIME`] set row by row by `at`.
+fn with_ingestion_time(
+    batch: &RecordBatch,
+    at: impl Fn(usize) -> Option<i64>,
+) -> Result<RecordBatch, StoreError> {
+    use arrow::array::TimestampNanosecondArray;
+    use arrow::datatypes::{Field, Schema as ArrowSchema};
+    let n = batch.num_rows();
+    let times: ArrayRef =
+        std::sync::Arc::new(TimestampNanosecondArray::from_iter((0..n).map(at)).with_timezone("UTC"));
+    let mut fields: Vec<Field> = Vec::with_capacity(batch.num_columns() + 1);
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns() + 1);
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        if f.name() != INGESTION_TIME {
+            fields.push(f.as_ref().clone());
+            columns.push(c.clone());
+        }
+    }
+    fields.push(Field::new(INGESTION_TIME, times.data_type().clone(), true));
+    columns.push(times);
+    Ok(RecordBatch::try_new(
+        std::sync::Arc::new(ArrowSchema::new(fields)),
+        columns,
+    )?)
+}
+
+/// The ingestion time of a seeded row with event time `t`: 15 s to 5 min later, drawn from `t`.
+fn seeded_ingestion(t: i64) -> i64 {
+    const S: i64 = 1_000_000_000;
+    t + 15 * S + (t / 100).rem_euclid(286) * S
+}
+
+/// The wall clock, ns since the epoch.
+fn now_ns() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
 }
 
 /// Row-group size of compacted files.
@@ -502,6 +573,10 @@ pub struct PartWriter {
     seq: u64,
     rows: u64,
     sorted: bool,
+    /// The table's time column, from which seeded rows' ingestion times are drawn.
+    time_column: Option<&'static str>,
+    /// Whether the file has the [`INGESTION_TIME`] column (tables do, reference data not).
+    hidden: bool,
 }
 
 impl std::fmt::Debug for PartWriter {
@@ -520,20 +595,44 @@ impl PartWriter {
     ) -> Result<PartWriter, StoreError> {
         std::fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(".part-{seq:020}.parquet.tmp"));
-        let sort_column = sorted.then(|| schema.index_of("Timestamp").ok()).flatten();
+        let sort_column = sorted
+            .then(|| {
+                ["Timestamp", "TimeGenerated"]
+                    .iter()
+                    .find_map(|c| schema.index_of(c).ok())
+            })
+            .flatten();
+        let hidden = schema.field_with_name(INGESTION_TIME).is_ok();
         let writer = parquet_writer(&tmp, schema, row_group, sort_column)?;
         Ok(PartWriter {
+            hidden,
             dir: dir.to_path_buf(),
             tmp,
             writer,
             seq,
             rows: 0,
             sorted: sort_column.is_some(),
+            time_column: None,
         })
     }
 
-    /// Appends `batch` (of the table's schema).
+    /// Appends `batch`: the table's stored columns, or its catalog columns, in which case each
+    /// row's ingestion time is drawn as [`EventStore::part_writer`] says.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+        if self.hidden && batch.column_by_name(INGESTION_TIME).is_none() {
+            let times = self
+                .time_column
+                .and_then(|c| batch.column_by_name(c))
+                .map(|a| a.as_primitive::<TimestampNanosecondType>().clone());
+            let now = now_ns();
+            let batch = with_ingestion_time(batch, |i| match &times {
+                Some(t) if t.is_valid(i) => Some(seeded_ingestion(t.value(i))),
+                _ => Some(now),
+            })?;
+            self.writer.write(&batch)?;
+            self.rows += batch.num_rows() as u64;
+            return Ok(());
+        }
         self.writer.write(batch)?;
         self.rows += batch.num_rows() as u64;
         Ok(())

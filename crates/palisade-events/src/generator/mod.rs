@@ -11,11 +11,13 @@
 
 mod estate;
 mod events;
+mod sentinel;
 
 use chrono::{DateTime, Utc};
 use palisade_kql::value::{day_of, NANOS_PER_DAY};
 
 pub use estate::{Estate, EstateDevice, EstateFile, EstateUser, Rng};
+pub use sentinel::{seed_sentinel_tables, SEEDED_SENTINEL_TABLES};
 
 use crate::columns::{Mismatch, RowBatch};
 use crate::store::{EventStore, PartWriter, StoreError};

@@ -7,6 +7,7 @@ mod corpus;
 mod exec;
 mod fileprofile;
 mod hostile;
+mod sentinel;
 mod store;
 mod support;
 mod tuning;
