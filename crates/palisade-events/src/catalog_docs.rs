@@ -37,7 +37,11 @@ pub fn render() -> String {
             s.columns.len(),
             s.time_column().unwrap_or("none (snapshot)"),
             if la { "; LA copy" } else { "" },
-            if GENERATED_TABLES.contains(&t) { "seeded" } else { "empty" },
+            if GENERATED_TABLES.contains(&t) {
+                "seeded"
+            } else {
+                "empty"
+            },
         ));
     }
     out.push_str("\n## Microsoft Sentinel tables (connected workspace only)\n\n| table | columns | demo data |\n|---|---|---|\n");
@@ -46,7 +50,11 @@ pub fn render() -> String {
         out.push_str(&format!(
             "| {t} | {} | {} |\n",
             s.columns.len(),
-            if sentinel.contains(&t) { "seeded" } else { "empty" },
+            if sentinel.contains(&t) {
+                "seeded"
+            } else {
+                "empty"
+            },
         ));
     }
     out.push_str(

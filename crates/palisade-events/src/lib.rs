@@ -24,8 +24,8 @@ mod schema;
 mod store;
 
 pub use generator::{
-    seed_events, seed_sentinel_tables, seed_tables, Estate, EstateDevice, EstateFile,
-    EstateUser, FLUSH_ROWS, GENERATED_TABLES, SEEDED_SENTINEL_TABLES,
+    seed_events, seed_sentinel_tables, seed_tables, Estate, EstateDevice, EstateFile, EstateUser,
+    FLUSH_ROWS, GENERATED_TABLES, SEEDED_SENTINEL_TABLES,
 };
 pub use ingest::{ingest_jsonl, ingest_reference_jsonl, IngestReport, RowError};
 pub use profiles::seed_file_profiles;

@@ -433,8 +433,9 @@ fn with_ingestion_time(
     use arrow::array::TimestampNanosecondArray;
     use arrow::datatypes::{Field, Schema as ArrowSchema};
     let n = batch.num_rows();
-    let times: ArrayRef =
-        std::sync::Arc::new(TimestampNanosecondArray::from_iter((0..n).map(at)).with_timezone("UTC"));
+    let times: ArrayRef = std::sync::Arc::new(
+        TimestampNanosecondArray::from_iter((0..n).map(at)).with_timezone("UTC"),
+    );
     let mut fields: Vec<Field> = Vec::with_capacity(batch.num_columns() + 1);
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns() + 1);
     for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {

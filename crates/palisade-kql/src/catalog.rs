@@ -90,10 +90,9 @@ impl Schema {
     /// (Sentinel tables), when it is a `datetime`; `None` for snapshot tables (TVM, exposure
     /// graph), which are stored undated.
     pub fn time_column(&self) -> Option<&'static str> {
-        ["Timestamp", "TimeGenerated"].into_iter().find(|n| {
-            self.find(n)
-                .is_some_and(|(_, c)| c.ty == KqlType::DateTime)
-        })
+        ["Timestamp", "TimeGenerated"]
+            .into_iter()
+            .find(|n| self.find(n).is_some_and(|(_, c)| c.ty == KqlType::DateTime))
     }
 }
 
@@ -427,7 +426,10 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 1623 + 1258 - sentinel["IdentityInfo"].as_array().unwrap().len());
+        assert_eq!(
+            checked,
+            1623 + 1258 - sentinel["IdentityInfo"].as_array().unwrap().len()
+        );
         assert_eq!(stored.table_names().count(), 66 + 20);
     }
 
@@ -459,7 +461,10 @@ mod tests {
             .unwrap()
             .contains("TimeGenerated"));
         let on = stored.view(true);
-        assert_eq!(on.table("SigninLogs").unwrap().time_column(), Some("TimeGenerated"));
+        assert_eq!(
+            on.table("SigninLogs").unwrap().time_column(),
+            Some("TimeGenerated")
+        );
         let dpe = on.table("DeviceProcessEvents").unwrap();
         let tail: Vec<&str> = dpe.names().skip(dpe.columns.len() - 4).collect();
         assert_eq!(tail, WORKSPACE_COLUMNS);

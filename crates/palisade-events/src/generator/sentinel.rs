@@ -33,9 +33,18 @@ const APPS: &[(&str, &str)] = &[
     ("Palisade Demo App", "3f0c8a52-6a53-4a55-9a3a-1a3c0d1e7a01"),
     ("Palisade Demo CLI", "3f0c8a52-6a53-4a55-9a3a-1a3c0d1e7a02"),
     ("Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264"),
-    ("Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000"),
-    ("Microsoft Azure Portal", "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"),
-    ("Office 365 SharePoint Online", "00000003-0000-0ff1-ce00-000000000000"),
+    (
+        "Office 365 Exchange Online",
+        "00000002-0000-0ff1-ce00-000000000000",
+    ),
+    (
+        "Microsoft Azure Portal",
+        "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
+    ),
+    (
+        "Office 365 SharePoint Online",
+        "00000003-0000-0ff1-ce00-000000000000",
+    ),
 ];
 
 /// Seeds about `rows` rows over the 30-day window before `now` into the Sentinel tables of
@@ -126,7 +135,10 @@ impl SentinelGen<'_> {
             ("0", ""),
             ("0", ""),
             ("0", ""),
-            ("50126", "Error validating credentials due to invalid username or password."),
+            (
+                "50126",
+                "Error validating credentials due to invalid username or password.",
+            ),
             ("50074", "Strong Authentication is required."),
         ]);
         let display = user.account_name.replace('.', " ");
@@ -162,7 +174,10 @@ impl SentinelGen<'_> {
         w.set("IsInteractive", B(interactive));
         w.set("IsRisky", B(code == "50126" && self.r.chance(0.2)));
         w.set("ResultType", S(code));
-        w.set("ResultSignature", S(if code == "0" { "SUCCESS" } else { "FAILURE" }));
+        w.set(
+            "ResultSignature",
+            S(if code == "0" { "SUCCESS" } else { "FAILURE" }),
+        );
         w.set("ResultDescription", S(description));
         w.set(
             "ConditionalAccessStatus",
@@ -176,7 +191,9 @@ impl SentinelGen<'_> {
         );
         w.set(
             "ClientAppUsed",
-            S(self.r.pick_str(&["Browser", "Mobile Apps and Desktop clients"])),
+            S(self
+                .r
+                .pick_str(&["Browser", "Mobile Apps and Desktop clients"])),
         );
         w.set("RiskLevelDuringSignIn", S("none"));
         w.set("RiskState", S("none"));
@@ -229,7 +246,11 @@ impl SentinelGen<'_> {
                 "ApplicationManagement",
                 "Assign",
             ),
-            ("Update application – Certificates and secrets management ", "ApplicationManagement", "Update"),
+            (
+                "Update application – Certificates and secrets management ",
+                "ApplicationManagement",
+                "Update",
+            ),
             ("Reset user password", "UserManagement", "Update"),
             ("Add member to role", "RoleManagement", "Assign"),
         ]);
@@ -302,7 +323,11 @@ impl SentinelGen<'_> {
         w.set("EventID", I(event));
         match event {
             4624 | 4625 => {
-                let (logon, name) = *self.r.pick(&[(2, "2 - Interactive"), (3, "3 - Network"), (10, "10 - RemoteInteractive")]);
+                let (logon, name) = *self.r.pick(&[
+                    (2, "2 - Interactive"),
+                    (3, "3 - Network"),
+                    (10, "10 - RemoteInteractive"),
+                ]);
                 w.set(
                     "Activity",
                     S(if event == 4624 {
@@ -329,8 +354,14 @@ impl SentinelGen<'_> {
                 }
             }
             4672 => {
-                w.set("Activity", S("4672 - Special privileges assigned to new logon."));
-                w.set("PrivilegeList", S("SeSecurityPrivilege\n\t\t\tSeDebugPrivilege"));
+                w.set(
+                    "Activity",
+                    S("4672 - Special privileges assigned to new logon."),
+                );
+                w.set(
+                    "PrivilegeList",
+                    S("SeSecurityPrivilege\n\t\t\tSeDebugPrivilege"),
+                );
             }
             _ => {
                 let f = self.r.pick(&self.e.files);

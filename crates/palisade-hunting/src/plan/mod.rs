@@ -344,7 +344,8 @@ impl<'a> Planner<'a> {
                     std::slice::from_ref(predicate),
                 )?;
                 let pred = self.conv(preds[0].clone(), predicate.ty, KqlType::Bool)?;
-                let back = Self::keep_hidden(&p, (0..input.schema.columns.len()).map(pcol).collect());
+                let back =
+                    Self::keep_hidden(&p, (0..input.schema.columns.len()).map(pcol).collect());
                 Ok(LogicalPlanBuilder::from(p)
                     .filter(pred)?
                     .project(back)?
@@ -393,7 +394,9 @@ impl<'a> Planner<'a> {
                 let p = self.plan(input)?;
                 // Rows equal but for their ingestion time are one row.
                 let p = if has_hidden(&p) {
-                    let cols = (0..input.schema.columns.len()).map(pcol).collect::<Vec<_>>();
+                    let cols = (0..input.schema.columns.len())
+                        .map(pcol)
+                        .collect::<Vec<_>>();
                     LogicalPlanBuilder::from(p).project(cols)?.build()?
                 } else {
                     p

@@ -57,9 +57,15 @@ async fn every_table_of_the_spec_answers_with_its_columns() {
     }
     assert_eq!(tables, 66 + 20);
     // `getschema` of a table added by this revision.
-    let r = run(&e, "t1", None, "ExposureGraphEdges | getschema | count", now)
-        .await
-        .unwrap();
+    let r = run(
+        &e,
+        "t1",
+        None,
+        "ExposureGraphEdges | getschema | count",
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.rows[0]["Count"], 11);
 }
 
@@ -111,7 +117,12 @@ async fn sentinel_tables_and_columns_need_a_connected_workspace() {
     let types: Vec<&str> = r.rows.iter().map(|x| x["Type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
-        ["AADNonInteractiveUserSignInLogs", "AuditLogs", "SecurityEvent", "SigninLogs"]
+        [
+            "AADNonInteractiveUserSignInLogs",
+            "AuditLogs",
+            "SecurityEvent",
+            "SigninLogs"
+        ]
     );
     // The XDR tables' workspace columns.
     let q = "DeviceProcessEvents | take 5 \
@@ -125,7 +136,9 @@ async fn sentinel_tables_and_columns_need_a_connected_workspace() {
         assert_eq!(row["same"], true, "seeded rows arrived on time");
     }
     // Tenant isolation: another tenant's workspace sees none of t1's rows.
-    let r = run(&e, "t2", Some(WS), "SigninLogs | count", now).await.unwrap();
+    let r = run(&e, "t2", Some(WS), "SigninLogs | count", now)
+        .await
+        .unwrap();
     assert_eq!(r.rows[0]["Count"], 0);
 }
 
@@ -151,7 +164,9 @@ async fn time_generated_and_ingestion_time_follow_the_store() {
     let e = HuntingEngine::new(store.clone());
     let q = "DeviceEvents | extend it = ingestion_time() | sort by ReportId asc \
              | project ReportId, Timestamp, TimeGenerated, it";
-    let r = run(&e, "t1", Some(WS), q, now + Duration::minutes(1)).await.unwrap();
+    let r = run(&e, "t1", Some(WS), q, now + Duration::minutes(1))
+        .await
+        .unwrap();
     let time = |v: &Value| {
         DateTime::parse_from_rfc3339(v.as_str().unwrap())
             .unwrap()
@@ -163,17 +178,26 @@ async fn time_generated_and_ingestion_time_follow_the_store() {
     let (a, b) = (&r.rows[0], &r.rows[1]);
     assert!(within(time(&a["it"])), "{a:?}");
     assert!(within(time(&b["it"])), "{b:?}");
-    assert_eq!(a["TimeGenerated"], a["Timestamp"], "on time: the event time");
-    assert_eq!(b["TimeGenerated"], b["it"], "3 days late: the ingestion time");
+    assert_eq!(
+        a["TimeGenerated"], a["Timestamp"],
+        "on time: the event time"
+    );
+    assert_eq!(
+        b["TimeGenerated"], b["it"],
+        "3 days late: the ingestion time"
+    );
     assert_ne!(b["TimeGenerated"], b["Timestamp"]);
     // ingestion_time() in `where`, after `extend`, without a connected workspace.
     let q = "DeviceEvents | extend x = 1 | where ingestion_time() > ago(1h) | count";
-    let r = run(&e, "t1", None, q, now + Duration::minutes(1)).await.unwrap();
+    let r = run(&e, "t1", None, q, now + Duration::minutes(1))
+        .await
+        .unwrap();
     assert_eq!(r.rows[0]["Count"], 2);
     // After summarize there is no row ingestion time: null, not an error.
-    let q = "DeviceEvents | summarize n = count() | extend it = ingestion_time() | project isnull(it)";
+    let q =
+        "DeviceEvents | summarize n = count() | extend it = ingestion_time() | project none = isnull(it)";
     let r = run(&e, "t1", None, q, now).await.unwrap();
-    assert_eq!(r.rows[0]["Column1"], true, "{:?}", r.rows);
+    assert_eq!(r.rows[0]["none"], true, "{:?}", r.rows);
     // distinct ignores the hidden column.
     let q = "DeviceEvents | extend it = ingestion_time() | distinct DeviceId | count";
     let r = run(&e, "t1", None, q, now).await.unwrap();
@@ -203,11 +227,21 @@ async fn sentinel_tables_are_ingested_on_time_generated() {
         .await
         .unwrap();
     assert_eq!(rep.accepted, 1);
-    assert_eq!(rep.rejected.len(), 1, "a row without TimeGenerated is refused");
+    assert_eq!(
+        rep.rejected.len(),
+        1,
+        "a row without TimeGenerated is refused"
+    );
     let e = HuntingEngine::new(store);
-    let r = run(&e, "t1", Some(WS), "SigninLogs | where TimeGenerated > ago(1d) | project UserPrincipalName", now)
-        .await
-        .unwrap();
+    let r = run(
+        &e,
+        "t1",
+        Some(WS),
+        "SigninLogs | where TimeGenerated > ago(1d) | project UserPrincipalName",
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.rows.len(), 1);
     assert_eq!(r.rows[0]["UserPrincipalName"], "a@contoso.com");
 }
