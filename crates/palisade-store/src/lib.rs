@@ -17,6 +17,7 @@ mod incident_query;
 mod incident_time;
 mod incidents;
 mod keys;
+mod sentinel;
 mod signin;
 mod users;
 
@@ -28,6 +29,7 @@ pub use grants::*;
 pub use incident_time::{format_incident_time, parse_incident_time};
 pub use incidents::*;
 pub use keys::*;
+pub use sentinel::SentinelWorkspaceRow;
 pub use signin::*;
 pub use users::*;
 

@@ -413,3 +413,95 @@ async fn seed_ingest_and_compact_from_the_cli_while_serving() {
     assert!(!ok);
     assert!(err.contains("unknown table 'Nope'"), "{err}");
 }
+
+/// Sentinel in the unified portal over HTTP with real tokens: a Sentinel table and the
+/// workspace columns are unknown (400, the same error as any unknown table) until
+/// `palisade admin sentinel connect`, answered after, gone again after `disconnect`; another
+/// tenant never sees them.
+#[tokio::test]
+async fn sentinel_tables_appear_with_the_connection() {
+    use crate::admin::cli_json;
+    let t = start().await;
+    let a = t.app(&["AdvancedHunting.Read.All"]).await;
+    let b = t.app(&["AdvancedHunting.Read.All"]).await;
+    let now = t.clock.now();
+    let recent = iso(now - time::Duration::hours(1));
+    ingest(&t, &a.tenant_id, "SigninLogs", &[
+        json!({"TimeGenerated": recent, "UserPrincipalName": "alice@a.example", "ResultType": "0"}),
+    ]).await;
+    ingest(
+        &t,
+        &a.tenant_id,
+        "DeviceEvents",
+        &[json!({"Timestamp": recent, "DeviceName": "a-ws-1", "ActionType": "x"})],
+    )
+    .await;
+    let tok_a = token(&t, &a).await;
+    let tok_b = token(&t, &b).await;
+    let sentinel_q = json!({"Query": "SigninLogs | project UserPrincipalName, TimeGenerated"});
+    let column_q =
+        json!({"Query": "DeviceEvents | project TimeGenerated, Timestamp, TenantId, Type"});
+
+    let (s, _, before) = hunt(&t, &tok_a, sentinel_q.clone()).await;
+    assert_eq!(s, 400, "{before}");
+    let (s, _, unknown) = hunt(
+        &t,
+        &tok_a,
+        json!({"Query": "NoSuchTable | project UserPrincipalName, TimeGenerated"}),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        before["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("SigninLogs", "X"),
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("NoSuchTable", "X"),
+        "the same error as any unknown table"
+    );
+    let (s, _, body) = hunt(&t, &tok_a, column_q.clone()).await;
+    assert_eq!(s, 400, "{body}");
+
+    let status = cli_json(&t, &["-t", &a.tenant_id, "sentinel", "status"]).await;
+    assert_eq!(status["connected"], false);
+    let connected = cli_json(&t, &["-t", &a.tenant_id, "sentinel", "connect"]).await;
+    assert_eq!(connected["connected"], true);
+    let ws = connected["workspaceId"].as_str().unwrap().to_string();
+
+    let (s, _, body) = hunt(&t, &tok_a, sentinel_q.clone()).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["Results"][0]["UserPrincipalName"], "alice@a.example");
+    let (s, _, body) = hunt(&t, &tok_a, column_q.clone()).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["Results"][0]["TenantId"], ws.as_str());
+    assert_eq!(body["Results"][0]["Type"], "DeviceEvents");
+    assert_eq!(
+        body["Results"][0]["TimeGenerated"], body["Results"][0]["Timestamp"],
+        "ingested on time: the event time"
+    );
+    // Tenant B is not connected: still unknown for it.
+    let (s, _, _) = hunt(&t, &tok_b, sentinel_q.clone()).await;
+    assert_eq!(s, 400);
+    // Connecting B does not show it A's rows.
+    cli_json(&t, &["-t", &b.tenant_id, "sentinel", "connect"]).await;
+    let (s, _, body) = hunt(&t, &tok_b, sentinel_q.clone()).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["Results"], json!([]));
+
+    let off = cli_json(&t, &["-t", &a.tenant_id, "sentinel", "disconnect"]).await;
+    assert_eq!(off["connected"], false);
+    let (s, _, _) = hunt(&t, &tok_a, sentinel_q).await;
+    assert_eq!(s, 400, "unknown again after disconnect");
+    // The admin API refuses a workspace id that is not a GUID.
+    let (s, _) = t
+        .admin(
+            reqwest::Method::PUT,
+            &format!("/admin/{}/sentinel", a.tenant_id),
+            Some(json!({"workspaceId": "../x"})),
+        )
+        .await;
+    assert_eq!(s, 400);
+}
