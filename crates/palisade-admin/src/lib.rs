@@ -12,6 +12,7 @@
 //! | `POST …/applications/{id}/addPassword`, `…/removePassword` | same |
 //! | `PATCH …/applications/{id}` (properties and `keyCredentials`), `POST …/addKey`, `…/removeKey` (with proof) | same |
 //! | `GET, POST /admin/{tenant}/v1.0/servicePrincipals`, `GET, DELETE …/{id}` | same |
+//! | `GET …/{applications,servicePrincipals}/{id}/owners`, `POST …/owners/$ref`, `DELETE …/owners/{ownerId}/$ref` | same (owners: users and service principals of the tenant) |
 //! | `GET, POST …/servicePrincipals/{id}/appRoleAssignments`, `DELETE …/{assignmentId}` | same (`appRoleAssignedTo`: only at Graph's paths) |
 //! | `GET, POST /admin/{tenant}/v1.0/users`, `GET, PATCH, DELETE …/users/{id}` | same (`{id}` = object id or UPN) |
 //! | `POST …/users/{id}/revokeSignInSessions` | same |
@@ -29,6 +30,7 @@
 mod auth;
 mod certificates;
 mod graph;
+mod owners;
 mod routes;
 mod sentinel;
 mod state;

@@ -101,6 +101,7 @@ fn graph_routes() -> Router<AdminState> {
             delete(delete_assignment),
         )
         .merge(crate::users::graph_routes())
+        .merge(crate::owners::routes())
 }
 
 /// The directory's Graph-shaped routes under `/admin/{tenant}/v1.0/…` with **no

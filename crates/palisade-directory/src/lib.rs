@@ -5,7 +5,8 @@
 //! (generated, shown once, stored as hashes), service principals per tenant, app-role
 //! assignments ("Grant admin consent"), users (Argon2id passwords, smart lockout), their
 //! directory roles and Defender device groups, delegated permission grants (consent), and
-//! the built-in *Microsoft Threat Protection* resource app present in every tenant.
+//! owners of applications and service principals, and the built-in *Microsoft Threat
+//! Protection* resource app present in every tenant.
 //! Storage goes through `palisade-store`; time through `palisade-clock`.
 
 mod admin_consent;
@@ -17,6 +18,7 @@ mod devices;
 mod directory;
 mod error;
 mod model;
+mod owners;
 pub mod password;
 mod redirect;
 mod registration;
@@ -41,6 +43,7 @@ pub use model::{
     normalize_identifier_uri, AppRole, Application, ApplicationDefinition, PermissionScope,
     RequiredResourceAccess, ResourceAccess, SignInAudience,
 };
+pub use owners::{OwnedKind, OwnedRef, Owner, OWNER_EXISTS};
 pub use redirect::{check_redirect_uri, redirect_uri_matches, RedirectKind};
 pub use roles::{DefenderRight, DirectoryRole};
 pub use secret::{generate_secret, hash_secret, verify_secret_hash, GeneratedSecret, SecretCheck};

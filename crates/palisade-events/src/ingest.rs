@@ -1,8 +1,10 @@
 //! JSON Lines in: each line is checked against the table's schema and decoded straight into
-//! the table's Arrow column builders, with no JSON object built per row. Lines are decoded on
-//! a worker per core, in chunks, and appended in input order; memory is bounded by a few
-//! chunks in flight. A bad line is rejected with its line number and the reason; the good
-//! ones are stored.
+//! the table's Arrow column builders, with no JSON object built per row. The input is read in
+//! chunks of lines (one buffer per chunk, not a `String` per line), decoded on a worker per
+//! core and appended in input order; the rows go to one open file per day partition
+//! ([`DayFiles`]). Memory is bounded by a few chunks in flight and a few open row groups. A
+//! bad line (not UTF-8, not JSON, not the schema) is rejected with its line number and the
+//! reason; the good ones are stored.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -78,13 +80,14 @@ impl<'s> Decoder<'s> {
         }
     }
 
-    /// Decodes one line into `out` (one row), or explains why the line is rejected.
-    fn line(&self, line: &str, out: &mut RowBatch) -> Result<(), String> {
+    /// Decodes one line into `out` (one row), or explains why the line is rejected (text
+    /// that is not UTF-8 is invalid JSON).
+    fn line(&self, line: &[u8], out: &mut RowBatch) -> Result<(), String> {
         let mut row = RowCells {
             cells: Vec::with_capacity(self.schema.columns.len()),
             problem: None,
         };
-        let mut de = serde_json::Deserializer::from_str(line);
+        let mut de = serde_json::Deserializer::from_slice(line);
         let parsed = RowSeed {
             decoder: self,
             row: &mut row,
@@ -321,11 +324,24 @@ impl<'de> CellSeed<'_> {
     }
 }
 
-/// A chunk of input lines, with the line number of the first.
+/// A chunk of input lines, with the line number of the first: the lines' bytes one after the
+/// other, each with its `\n`, so a chunk is one allocation however many lines it holds.
 struct Chunk {
     first: usize,
-    lines: Vec<String>,
+    text: Vec<u8>,
 }
+
+impl Chunk {
+    /// The chunk's lines, without their line ends (`\n` or `\r\n`).
+    fn lines(&self) -> impl Iterator<Item = &[u8]> {
+        let text = self.text.strip_suffix(b"\n").unwrap_or(&self.text);
+        text.split(|b| *b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+    }
+}
+
+/// Bytes of input per chunk, at most (a chunk holds at least one line, whatever its length).
+const CHUNK_BYTES: usize = 8 << 20;
 
 /// A decoded chunk: its rows, and its rejected lines (for the reference datasets, the input
 /// line of each row too).
@@ -349,26 +365,36 @@ fn decode_all<R: BufRead + Send>(
     let (done_tx, done_rx) = mpsc::sync_channel::<Decoded>(workers);
     std::thread::scope(|s| {
         let reading = s.spawn(move || -> Result<(), StoreError> {
-            let mut lines = Vec::with_capacity(CHUNK_LINES);
-            let (mut first, mut seq) = (1, 0);
-            for (i, line) in reader.lines().enumerate() {
-                lines.push(line?);
-                if lines.len() == CHUNK_LINES {
+            let mut reader = reader;
+            let (mut first, mut seq, mut line) = (1, 0, 1);
+            let mut text = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
+            let mut count = 0;
+            loop {
+                let n = reader.read_until(b'\n', &mut text)?;
+                if n > 0 {
+                    count += 1;
+                    line += 1;
+                }
+                let full = count == CHUNK_LINES || text.len() >= CHUNK_BYTES;
+                if (n == 0 || full) && count > 0 {
                     let chunk = Chunk {
                         first,
-                        lines: std::mem::replace(&mut lines, Vec::with_capacity(CHUNK_LINES)),
+                        text: std::mem::replace(
+                            &mut text,
+                            Vec::with_capacity(CHUNK_BYTES + (64 << 10)),
+                        ),
                     };
                     if chunk_tx.send((seq, chunk)).is_err() {
                         return Ok(());
                     }
                     seq += 1;
-                    first = i + 2;
+                    first = line;
+                    count = 0;
+                }
+                if n == 0 {
+                    return Ok(());
                 }
             }
-            if !lines.is_empty() {
-                let _ = chunk_tx.send((seq, Chunk { first, lines }));
-            }
-            Ok(())
         });
         for _ in 0..workers {
             let (chunk_rx, done_tx) = (&chunk_rx, done_tx.clone());
@@ -378,18 +404,18 @@ fn decode_all<R: BufRead + Send>(
                     Err(_) => return,
                 };
                 let Ok((seq, chunk)) = next else { return };
-                let mut rows = RowBatch::new(decoder.schema, chunk.lines.len());
+                let mut rows = RowBatch::new(decoder.schema, CHUNK_LINES);
                 let mut decoded = Decoded {
                     seq,
                     batch: RecordBatch::new_empty(std::sync::Arc::new(
                         arrow::datatypes::Schema::empty(),
                     )),
-                    lines: Vec::with_capacity(chunk.lines.len()),
+                    lines: Vec::with_capacity(CHUNK_LINES),
                     rejected: Vec::new(),
                 };
-                for (k, line) in chunk.lines.iter().enumerate() {
+                for (k, line) in chunk.lines().enumerate() {
                     let number = chunk.first + k;
-                    if line.trim().is_empty() {
+                    if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
                     match decoder.line(line, &mut rows) {
@@ -432,6 +458,8 @@ fn decode_all<R: BufRead + Send>(
 /// the table's schema: unknown columns, wrong types, bad datetimes and non-objects are rejected
 /// with a message; good rows are written, bad rows are not. A row without `Timestamp` (for
 /// timestamped tables) is rejected too, as it could never be queried.
+/// The rows are written to one new file per day partition and are all visible when
+/// this returns; after a failure, the rows written until then are kept.
 pub async fn ingest_jsonl<R: BufRead + Send>(
     store: &EventStore,
     tenant_id: &str,
@@ -453,14 +481,75 @@ pub async fn ingest_jsonl<R: BufRead + Send>(
     };
     let decoder = Decoder::new(&schema, required);
     let mut report = IngestReport::default();
-    decode_all(reader, &decoder, |d| {
+    let mut files = DayFiles {
+        store,
+        tenant: tenant_id,
+        table,
+        open: Vec::new(),
+    };
+    let decoded = decode_all(reader, &decoder, |d| {
         report.rejected.extend(d.rejected);
-        if d.batch.num_rows() > 0 {
-            report.accepted += store.append(tenant_id, table, &d.batch)?;
-        }
+        report.accepted += files.write(&d.batch)?;
         Ok(())
-    })?;
+    });
+    // The rows written before a failure are kept, as they are when each chunk is its own file.
+    let committed = files.commit();
+    decoded.and(committed)?;
     Ok(report)
+}
+
+/// The files an ingest is writing, one per day partition its rows fall in, so an ingest of
+/// rows in time order writes one file of full row groups per day, not one per chunk and day.
+/// Its rows become visible when the file is committed: at the end of the ingest, or when
+/// more than [`MAX_OPEN_DAYS`] days are open and the day written least recently is closed.
+struct DayFiles<'s> {
+    store: &'s EventStore,
+    tenant: &'s str,
+    table: &'s str,
+    /// Open files by day, the most recently written last.
+    open: Vec<(String, crate::store::PartWriter)>,
+}
+
+/// Days an ingest keeps a file open for (each holds its row group being encoded).
+const MAX_OPEN_DAYS: usize = 4;
+
+impl DayFiles<'_> {
+    /// Writes `batch`'s rows to the files of their days; returns the rows written.
+    fn write(&mut self, batch: &RecordBatch) -> Result<u64, StoreError> {
+        let mut written = 0;
+        // The rows reach the store now: their ingestion time.
+        let now = crate::ingestion::now_ns();
+        for (day, part) in self.store.split_by_day(self.table, batch, now)? {
+            let at = match self.open.iter().position(|(d, _)| *d == day) {
+                Some(i) => i,
+                None => {
+                    if self.open.len() == MAX_OPEN_DAYS {
+                        self.open.remove(0).1.commit()?;
+                    }
+                    let w = self
+                        .store
+                        .unsorted_part_writer(self.tenant, self.table, &day)?;
+                    self.open.push((day, w));
+                    self.open.len() - 1
+                }
+            };
+            let mut entry = self.open.remove(at);
+            entry.1.write(&part)?;
+            written += part.num_rows() as u64;
+            self.open.push(entry);
+        }
+        Ok(written)
+    }
+
+    /// Commits every open file (all are tried; the first error is returned).
+    fn commit(self) -> Result<(), StoreError> {
+        let mut result = Ok(());
+        for (_, w) in self.open {
+            let r = w.commit().map(|_| ());
+            result = result.and(r);
+        }
+        result
+    }
 }
 
 /// Reads JSON Lines of reference dataset `name` (e.g. [`palisade_kql::catalog::FILE_PROFILE`])

@@ -18,6 +18,7 @@ pub mod catalog_docs;
 mod columns;
 mod generator;
 mod ingest;
+mod ingestion;
 pub mod profiles;
 pub mod reference;
 mod schema;

@@ -7,6 +7,9 @@
 //! for the Sentinel tables); tables without one (the TVM inventories, the exposure graph) are
 //! stored under `day=static`. Every file ends with the hidden [`INGESTION_TIME`] column.
 //! Files are written to a temporary name and renamed, so readers never see partial files.
+//!
+//! (About 900 lines: the layout, the day split, the part writer and the manifest-committed
+//! compaction share their file-name and listing rules, so they stay in one module.)
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -19,9 +22,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use palisade_kql::value::day_of;
+use palisade_kql::value::{day_of, NANOS_PER_DAY};
 use palisade_kql::{Catalog, Schema};
 
+use crate::ingestion::{now_ns, seeded_ingestion, with_ingestion_time};
 use crate::schema::INGESTION_TIME;
 
 /// Event-store errors.
@@ -168,49 +172,71 @@ impl EventStore {
         ingested_ns: i64,
     ) -> Result<u64, StoreError> {
         let dir = self.table_dir(tenant, table)?;
+        let n = batch.num_rows();
+        for (day, part) in self.split_by_day(table, batch, ingested_ns)? {
+            self.write_part(&dir.join(format!("day={day}")), &part)?;
+        }
+        Ok(n as u64)
+    }
+
+    /// `batch` conformed to `table`'s stored schema (see [`EventStore::append`]), its rows
+    /// ingested at `ingested_ns` ([`INGESTION_TIME`]), split into its day partitions (the
+    /// day of the table's time column, `Timestamp` or `TimeGenerated`; `static` for a table
+    /// without one), in day order; a batch of one day is not copied. A null time is an
+    /// error, and so is a batch that brings its own [`INGESTION_TIME`].
+    pub(crate) fn split_by_day(
+        &self,
+        table: &str,
+        batch: &RecordBatch,
+        ingested_ns: i64,
+    ) -> Result<Vec<(String, RecordBatch)>, StoreError> {
         let schema = self.arrow_schema(table)?;
         let time_column = self.schema(table)?.time_column();
-        let mismatch = |message: String| StoreError::Schema {
-            table: table.to_string(),
-            message,
-        };
         if batch.column_by_name(INGESTION_TIME).is_some() {
-            return Err(mismatch(format!("unknown column '{INGESTION_TIME}'")));
+            return Err(StoreError::Schema {
+                table: table.to_string(),
+                message: format!("unknown column '{INGESTION_TIME}'"),
+            });
         }
         let full = conform(batch, &schema, table)?;
         let n = full.num_rows();
         if n == 0 {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let full = with_ingestion_time(&full, |_| Some(ingested_ns))?;
-        // Group rows by day.
-        let mut days: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        match time_column.and_then(|c| full.column_by_name(c).map(|a| (c, a))) {
-            Some((name, ts)) => {
-                let ts = ts.as_primitive::<TimestampNanosecondType>();
-                for i in 0..n {
-                    if ts.is_null(i) {
-                        return Err(mismatch(format!("row {i}: {name} is null")));
-                    }
-                    let day = day_of(ts.value(i));
-                    days.entry(day).or_default().push(i as u32);
-                }
-            }
-            None => {
-                days.insert("static".into(), (0..n as u32).collect());
-            }
+        let Some((name, ts)) = time_column.and_then(|c| full.column_by_name(c).map(|a| (c, a)))
+        else {
+            return Ok(vec![("static".into(), full)]);
+        };
+        let ts = ts.as_primitive::<TimestampNanosecondType>();
+        if let Some(i) = (0..n).find(|&i| ts.is_null(i)) {
+            return Err(StoreError::Schema {
+                table: table.to_string(),
+                message: format!("row {i}: {name} is null"),
+            });
         }
-        for (day, rows) in days {
-            let idx = UInt32Array::from(rows);
-            let cols: Vec<ArrayRef> = full
-                .columns()
-                .iter()
-                .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
-                .collect::<Result<_, _>>()?;
-            let part = RecordBatch::try_new(schema.clone(), cols)?;
-            self.write_part(&dir.join(format!("day={day}")), &part)?;
+        // Days are whole multiples of a day since the epoch: compare day numbers, format once.
+        let day_number = |i: usize| ts.value(i).div_euclid(NANOS_PER_DAY);
+        let first = day_number(0);
+        if (1..n).all(|i| day_number(i) == first) {
+            return Ok(vec![(day_of(ts.value(0)), full)]);
         }
-        Ok(n as u64)
+        let mut days: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        for i in 0..n {
+            days.entry(day_number(i)).or_default().push(i as u32);
+        }
+        days.into_values()
+            .map(|rows| {
+                let day = day_of(ts.value(rows[0] as usize));
+                let idx = UInt32Array::from(rows);
+                let cols: Vec<ArrayRef> = full
+                    .columns()
+                    .iter()
+                    .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
+                    .collect::<Result<_, _>>()?;
+                Ok((day, RecordBatch::try_new(schema.clone(), cols)?))
+            })
+            .collect()
     }
 
     /// Writes `part` as a new `part-<seq>-r<rows>.parquet` in `dir` (created if needed):
@@ -234,11 +260,34 @@ impl EventStore {
         table: &str,
         day: &str,
     ) -> Result<PartWriter, StoreError> {
+        self.writer(tenant, table, day, true, None)
+    }
+
+    /// A new data file of `(tenant, table)` in day partition `day`, rows in any order (the
+    /// writer of a JSON-lines ingest: one file per day instead of one per chunk).
+    pub(crate) fn unsorted_part_writer(
+        &self,
+        tenant: &str,
+        table: &str,
+        day: &str,
+    ) -> Result<PartWriter, StoreError> {
+        self.writer(tenant, table, day, false, Some(COMPACT_ROW_GROUP))
+    }
+
+    /// The one way a data file of `(tenant, table)` in day partition `day` is started:
+    /// `sorted` marks (and names) it as in `Timestamp` order; `rows` is its row-group size.
+    fn writer(
+        &self,
+        tenant: &str,
+        table: &str,
+        day: &str,
+        sorted: bool,
+        rows: Option<usize>,
+    ) -> Result<PartWriter, StoreError> {
         let dir = self.table_dir(tenant, table)?.join(format!("day={day}"));
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let time_column = self.schema(table)?.time_column();
-        let mut w = PartWriter::create(&dir, seq, self.arrow_schema(table)?, true, None)?;
-        w.time_column = time_column;
+        let mut w = PartWriter::create(&dir, seq, self.arrow_schema(table)?, sorted, rows)?;
+        w.time_column = self.schema(table)?.time_column();
         Ok(w)
     }
 
@@ -422,45 +471,6 @@ pub(crate) fn conform(
         })
         .collect();
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
-}
-
-/// `batch` (the catalog's columns, or the stored ones with the last column replaced) with
-/// [`INGESTION_TIME`] set row by row by `at`.
-fn with_ingestion_time(
-    batch: &RecordBatch,
-    at: impl Fn(usize) -> Option<i64>,
-) -> Result<RecordBatch, StoreError> {
-    use arrow::array::TimestampNanosecondArray;
-    use arrow::datatypes::{Field, Schema as ArrowSchema};
-    let n = batch.num_rows();
-    let times: ArrayRef = std::sync::Arc::new(
-        TimestampNanosecondArray::from_iter((0..n).map(at)).with_timezone("UTC"),
-    );
-    let mut fields: Vec<Field> = Vec::with_capacity(batch.num_columns() + 1);
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns() + 1);
-    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
-        if f.name() != INGESTION_TIME {
-            fields.push(f.as_ref().clone());
-            columns.push(c.clone());
-        }
-    }
-    fields.push(Field::new(INGESTION_TIME, times.data_type().clone(), true));
-    columns.push(times);
-    Ok(RecordBatch::try_new(
-        std::sync::Arc::new(ArrowSchema::new(fields)),
-        columns,
-    )?)
-}
-
-/// The ingestion time of a seeded row with event time `t`: 15 s to 5 min later, drawn from `t`.
-fn seeded_ingestion(t: i64) -> i64 {
-    const S: i64 = 1_000_000_000;
-    t + 15 * S + (t / 100).rem_euclid(286) * S
-}
-
-/// The wall clock, ns since the epoch.
-fn now_ns() -> i64 {
-    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
 }
 
 /// Row-group size of compacted files.
@@ -702,7 +712,12 @@ fn parquet_writer(
             let column = parquet::schema::types::ColumnPath::from(*name);
             props = props
                 .set_column_bloom_filter_enabled(column.clone(), true)
-                .set_column_bloom_filter_fpp(column, 0.01);
+                .set_column_bloom_filter_fpp(column.clone(), 0.01);
+            if let Some(n) = row_group {
+                // Sized for a full row group (then folded to the values met), not for the
+                // writer's default of a million.
+                props = props.set_column_bloom_filter_max_ndv(column, n as u64);
+            }
         }
     }
     let file = std::fs::File::create(path)?;

@@ -384,6 +384,32 @@ async fn verify(settings: &Settings, token: &str, header: &Value, tid: &str) -> 
     Ok(())
 }
 
+/// `palisade hunt --functions`: the Kusto reference's functions and Palisade's coverage of
+/// them, straight from the function registry (the same list as `docs/kql-functions.md`).
+pub fn hunt_functions(output: IncidentFormat) -> Result<()> {
+    use palisade_kql::functions as f;
+    match output {
+        IncidentFormat::Table => print!("{}", f::render_text()),
+        IncidentFormat::Json => println!("{}", serde_json::to_string_pretty(&f::render_json())?),
+        IncidentFormat::Csv => {
+            let headers = ["Family", "Name", "Kind", "Status"];
+            let rows: Vec<Vec<String>> = f::coverage()
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.function.family.to_string(),
+                        c.function.name.to_string(),
+                        c.function.kind.label().to_string(),
+                        c.status.label().to_string(),
+                    ]
+                })
+                .collect();
+            print!("{}", csv(&headers, &rows));
+        }
+    }
+    Ok(())
+}
+
 /// `palisade hunt`: runs a KQL query through `POST /api/advancedhunting/run`, or with
 /// `--explain` prints the parsed and planned query (locally, no call).
 pub async fn hunt(

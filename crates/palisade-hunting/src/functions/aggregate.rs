@@ -10,6 +10,7 @@ use palisade_kql::{const_eval, BoundExpr, KqlType, Literal};
 
 use crate::plan::{unsupported, PResult, PlanError, Planner};
 use crate::udf::aggregates::{collect_udaf, percentile_udaf, percentiles_array_udaf, Collect};
+use crate::udf::weighted::weighted_percentile_udaf;
 
 /// The aggregate expression of output `output` of `func(args)` (multi-output aggregates such
 /// as `arg_max(t, a, b)` are planned once per output).
@@ -69,6 +70,41 @@ pub(crate) fn plan(
             agg::max(p.expr(arg(0)?)?).filter(pred).build()?
         }
         A::Stdev => agg::stddev(p.real(arg(0)?)?),
+        A::StdevP => agg::stddev_pop(p.real(arg(0)?)?),
+        A::VarianceP => agg::var_pop(p.real(arg(0)?)?),
+        A::VariancePIf => {
+            let pred = p.bool_expr(arg(1)?)?;
+            agg::var_pop(p.real(arg(0)?)?).filter(pred).build()?
+        }
+        A::Covariance => agg::covar_samp(p.real(arg(0)?)?, p.real(arg(1)?)?),
+        A::CovarianceP => agg::covar_pop(p.real(arg(0)?)?, p.real(arg(1)?)?),
+        A::CovarianceIf | A::CovariancePIf => {
+            let pred = p.bool_expr(arg(2)?)?;
+            let (x, y) = (p.real(arg(0)?)?, p.real(arg(1)?)?);
+            let e = if func == A::CovarianceIf {
+                agg::covar_samp(x, y)
+            } else {
+                agg::covar_pop(x, y)
+            };
+            e.filter(pred).build()?
+        }
+        A::CountDistinctIf => {
+            let pred = p.bool_expr(arg(1)?)?;
+            agg::count(p.expr(arg(0)?)?)
+                .distinct()
+                .filter(pred)
+                .build()?
+        }
+        A::BinaryAllAnd | A::BinaryAllOr | A::BinaryAllXor => {
+            let a = arg(0)?;
+            let planned = p.expr(a)?;
+            let x = p.conv(planned, a.ty, KqlType::Long)?;
+            match func {
+                A::BinaryAllAnd => agg::bit_and(x),
+                A::BinaryAllOr => agg::bit_or(x),
+                _ => agg::bit_xor(x),
+            }
+        }
         A::Variance => agg::var_sample(p.real(arg(0)?)?),
         A::StdevIf => {
             let pred = p.bool_expr(arg(1)?)?;
@@ -99,10 +135,11 @@ pub(crate) fn plan(
                 .filter(pred)
                 .build()?
         }
-        A::MakeSet | A::MakeList | A::MakeBag => {
+        A::MakeSet | A::MakeList | A::MakeBag | A::MakeListWithNulls => {
             let kind = match func {
                 A::MakeSet => Collect::Set,
                 A::MakeList => Collect::List,
+                A::MakeListWithNulls => Collect::ListWithNulls,
                 _ => Collect::Bag,
             };
             let a = arg(0)?;
@@ -147,31 +184,49 @@ pub(crate) fn plan(
             if !a.ty.is_numeric() {
                 return unsupported(format!("{func} over {}", a.ty));
             }
-            let invalid = || {
-                PlanError::Invalid(
-                    "percentiles_array() needs constant percentages from 0 to 100".into(),
-                )
-            };
-            let mut ps = Vec::new();
-            for e in &args[1..] {
-                match const_eval(e, p.now).ok_or_else(invalid)? {
-                    Literal::Long(v) => ps.push(v as f64),
-                    Literal::Int(v) => ps.push(v as f64),
-                    Literal::Real(v) => ps.push(v),
-                    Literal::Dynamic(serde_json::Value::Array(items)) if args.len() == 2 => {
-                        for it in items {
-                            ps.push(it.as_f64().ok_or_else(invalid)?);
-                        }
-                    }
-                    _ => return Err(invalid()),
-                }
-            }
-            if ps.is_empty() || ps.iter().any(|p| !(0.0..=100.0).contains(p)) {
-                return Err(invalid());
-            }
+            let ps = percentages(p, func, &args[1..])?;
             let ints = matches!(a.ty, KqlType::Int | KqlType::Long);
             let x = p.real(a)?;
             percentiles_array_udaf(ps, ints).call(vec![x])
         }
+        A::PercentileW | A::PercentilesWArray => {
+            // Weighted: the nearest-rank percentile of the values repeated `weight` times.
+            let a = arg(0)?;
+            if !a.ty.is_numeric() {
+                return unsupported(format!("{func} over {}", a.ty));
+            }
+            let ps = percentages(p, func, &args[2..])?;
+            let array = (func == A::PercentilesWArray)
+                .then_some(matches!(a.ty, KqlType::Int | KqlType::Long));
+            let x = p.real(a)?;
+            let w = arg(1)?;
+            let planned = p.expr(w)?;
+            let weight = p.conv(planned, w.ty, KqlType::Long)?;
+            weighted_percentile_udaf(ps, array).call(vec![x, weight])
+        }
     })
+}
+
+/// Constant percentages from 0 to 100: one argument each, or a single dynamic array of them.
+fn percentages(p: &Planner, func: AggregateFunction, args: &[BoundExpr]) -> PResult<Vec<f64>> {
+    let invalid =
+        || PlanError::Invalid(format!("{func}() needs constant percentages from 0 to 100"));
+    let mut ps = Vec::new();
+    for e in args {
+        match const_eval(e, p.now).ok_or_else(invalid)? {
+            Literal::Long(v) => ps.push(v as f64),
+            Literal::Int(v) => ps.push(v as f64),
+            Literal::Real(v) => ps.push(v),
+            Literal::Dynamic(serde_json::Value::Array(items)) if args.len() == 1 => {
+                for it in items {
+                    ps.push(it.as_f64().ok_or_else(invalid)?);
+                }
+            }
+            _ => return Err(invalid()),
+        }
+    }
+    if ps.is_empty() || ps.iter().any(|p| !(0.0..=100.0).contains(p)) {
+        return Err(invalid());
+    }
+    Ok(ps)
 }

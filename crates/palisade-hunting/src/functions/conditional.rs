@@ -70,6 +70,30 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
         F::IsNull => c.arg(0)?.is_null(),
         F::IsNotNull => c.arg(0)?.is_not_null(),
         F::Not => Expr::Not(Box::new(c.arg_as(p, 0, KqlType::Bool)?)),
+        // `around(value, center, delta)`: center - delta <= value <= center + delta, in whole
+        // numbers when no argument is a real (datetimes and timespans are nanoseconds), else
+        // in reals; null when an argument is null or not a number, datetime or timespan.
+        F::Around => c
+            .row(
+                c.name,
+                KqlType::Bool,
+                Box::new(|a| {
+                    if a.iter().all(|v| matches!(v, Val::I64(_) | Val::Ts(_))) {
+                        match (a[0].i64(), a[1].i64(), a[2].i64()) {
+                            (Some(x), Some(m), Some(d)) => {
+                                Out::Bool((m.saturating_sub(d)..=m.saturating_add(d)).contains(&x))
+                            }
+                            _ => Out::Null,
+                        }
+                    } else {
+                        match (a[0].f64(), a[1].f64(), a[2].f64()) {
+                            (Some(x), Some(m), Some(d)) => Out::Bool(x >= m - d && x <= m + d),
+                            _ => Out::Null,
+                        }
+                    }
+                }),
+            )
+            .call(c.xs.clone()),
         F::GetType => {
             if c.t(0) == KqlType::Dynamic {
                 c.row(

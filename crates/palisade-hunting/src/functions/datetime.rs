@@ -267,7 +267,8 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
         | F::StartOfYear
         | F::EndOfDay
         | F::EndOfWeek
-        | F::EndOfMonth => {
+        | F::EndOfMonth
+        | F::EndOfYear => {
             let unit = c
                 .name
                 .trim_start_matches("startof")
@@ -363,8 +364,16 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
                 }),
             )
             .call(c.all_as(p, KqlType::Real)?),
-        F::UnixtimeSecondsToDatetime | F::UnixtimeMillisecondsToDatetime => {
-            let mult = if c.name.contains("milli") { 1e6 } else { 1e9 };
+        F::UnixtimeSecondsToDatetime
+        | F::UnixtimeMillisecondsToDatetime
+        | F::UnixtimeMicrosecondsToDatetime
+        | F::UnixtimeNanosecondsToDatetime => {
+            let mult = match f {
+                F::UnixtimeMillisecondsToDatetime => 1e6,
+                F::UnixtimeMicrosecondsToDatetime => 1e3,
+                F::UnixtimeNanosecondsToDatetime => 1.0,
+                _ => 1e9,
+            };
             c.row(
                 c.name,
                 KqlType::DateTime,

@@ -135,6 +135,18 @@ fn json_sort(v: &mut [Json], asc: bool) {
 pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
     let ty = c.ty;
     Ok(match f {
+        F::ArrayReverse
+        | F::ArrayIff
+        | F::ArraySplit
+        | F::ArrayShiftLeft
+        | F::ArrayShiftRight
+        | F::ArrayRotateLeft
+        | F::ArrayRotateRight
+        | F::Repeat
+        | F::SetEquals
+        | F::JaccardIndex
+        | F::BagZip
+        | F::DynamicToJson => super::arrays::plan(p, f, c)?,
         F::ParseJson => c.arg_as(p, 0, KqlType::Dynamic)?,
         F::ExtractJson => {
             let target = match c.args.get(2).map(|a| &a.node) {

@@ -1,4 +1,5 @@
-//! Numbers: `bin` (also of datetimes and timespans), rounding, logarithms, random values.
+//! Numbers: `bin` (also of datetimes and timespans), rounding, logarithms, trigonometry, the
+//! gamma and error functions, bitwise operations, random values.
 
 use super::*;
 use palisade_kql::functions::MathFn as F;
@@ -78,7 +79,14 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
         }
         F::Ceiling => cast(fx::ceil(c.arg_as(p, 0, KqlType::Real)?), arrow_type(ty)),
         F::Sign => cast(fx::signum(c.arg_as(p, 0, KqlType::Real)?), arrow_type(ty)),
-        F::Sqrt => fx::sqrt(c.arg_as(p, 0, KqlType::Real)?),
+        // A negative number's square root is NaN, as in Kusto (DataFusion's `sqrt` fails).
+        F::Sqrt => c
+            .row(
+                "sqrt",
+                KqlType::Real,
+                Box::new(|a| a[0].f64().map_or(Out::Null, |v| Out::F64(v.sqrt()))),
+            )
+            .call(vec![c.arg_as(p, 0, KqlType::Real)?]),
         F::Exp => fx::exp(c.arg_as(p, 0, KqlType::Real)?),
         F::Log => fx::ln(c.arg_as(p, 0, KqlType::Real)?),
         F::Log10 => fx::log10(c.arg_as(p, 0, KqlType::Real)?),
@@ -98,5 +106,79 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
             }
         }
         F::NewGuid => fx::uuid(),
+        F::Exp2 => fx::power(lit(2f64), c.arg_as(p, 0, KqlType::Real)?),
+        F::Exp10 => fx::power(lit(10f64), c.arg_as(p, 0, KqlType::Real)?),
+        F::Pi => lit(std::f64::consts::PI),
+        F::Sin => fx::sin(c.arg_as(p, 0, KqlType::Real)?),
+        F::Cos => fx::cos(c.arg_as(p, 0, KqlType::Real)?),
+        F::Tan => fx::tan(c.arg_as(p, 0, KqlType::Real)?),
+        F::Cot => fx::cot(c.arg_as(p, 0, KqlType::Real)?),
+        F::Asin => fx::asin(c.arg_as(p, 0, KqlType::Real)?),
+        F::Acos => fx::acos(c.arg_as(p, 0, KqlType::Real)?),
+        F::Atan => fx::atan(c.arg_as(p, 0, KqlType::Real)?),
+        F::Atan2 => fx::atan2(
+            c.arg_as(p, 0, KqlType::Real)?,
+            c.arg_as(p, 1, KqlType::Real)?,
+        ),
+        F::Degrees => fx::degrees(c.arg_as(p, 0, KqlType::Real)?),
+        F::Radians => fx::radians(c.arg_as(p, 0, KqlType::Real)?),
+        F::Gamma | F::LogGamma | F::Erf | F::Erfc => {
+            let g: fn(f64) -> f64 = match f {
+                F::Gamma => libm::tgamma,
+                // Kusto's loggamma is the log of the absolute value of gamma.
+                F::LogGamma => libm::lgamma,
+                F::Erf => libm::erf,
+                _ => libm::erfc,
+            };
+            c.row(
+                c.name,
+                KqlType::Real,
+                Box::new(move |a| a[0].f64().map_or(Out::Null, |v| Out::F64(g(v)))),
+            )
+            .call(vec![c.arg_as(p, 0, KqlType::Real)?])
+        }
+        F::IsFinite => c
+            .row(
+                "isfinite",
+                KqlType::Bool,
+                Box::new(|a| a[0].f64().map_or(Out::Null, |v| Out::Bool(v.is_finite()))),
+            )
+            .call(vec![c.arg_as(p, 0, KqlType::Real)?]),
+        F::BinaryAnd
+        | F::BinaryOr
+        | F::BinaryXor
+        | F::BinaryNot
+        | F::BinaryShiftLeft
+        | F::BinaryShiftRight
+        | F::BitsetCountOnes => bitwise(p, f, c)?,
     })
+}
+
+/// The bitwise functions, over 64-bit two's-complement integers (reals are truncated). A
+/// shift count is taken modulo 64, as .NET's `<<`/`>>` on a long (which Kusto inherits); the
+/// right shift is arithmetic (it keeps the sign).
+fn bitwise(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
+    let g: fn(i64, i64) -> i64 = match f {
+        F::BinaryAnd => |a, b| a & b,
+        F::BinaryOr => |a, b| a | b,
+        F::BinaryXor => |a, b| a ^ b,
+        F::BinaryNot => |a, _| !a,
+        F::BinaryShiftLeft => |a, b| a.wrapping_shl((b & 63) as u32),
+        F::BinaryShiftRight => |a, b| a.wrapping_shr((b & 63) as u32),
+        _ => |a, _| i64::from(a.count_ones() as u8),
+    };
+    let unary = c.n == 1;
+    Ok(c.row(
+        c.name,
+        KqlType::Long,
+        Box::new(move |a| {
+            let x = a[0].i64();
+            let y = if unary { Some(0) } else { a[1].i64() };
+            match (x, y) {
+                (Some(x), Some(y)) => Out::I64(g(x, y)),
+                _ => Out::Null,
+            }
+        }),
+    )
+    .call(c.all_as(p, KqlType::Long)?))
 }

@@ -22,14 +22,18 @@ use crate::udf::json::{dyn_out, json_to_string, parse_dyn, val_to_json};
 use crate::udf::{arrow_type, cached_regex, row_udf, Out, Val};
 
 pub(crate) mod aggregate;
+mod arrays;
+mod base64;
 mod conditional;
 mod conversion;
 mod datetime;
 mod dynamic;
 mod hashing;
+mod ipv6;
 mod math;
 mod network;
 mod string;
+mod string_ext;
 pub(crate) mod window;
 
 /// A boxed row-wise function body.

@@ -20,10 +20,159 @@ fn mask(bits: u32) -> u32 {
     }
 }
 
+/// The valid IPv4 addresses that appear in `text` as whole tokens: runs of digits and dots
+/// not touching a letter, digit, dot or other address character (Kusto's `has_ipv4` rule: the
+/// address must be delimited by non-alphanumeric characters other than the dot).
+fn ipv4_tokens(text: &str) -> Vec<&str> {
+    let is_part = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '_';
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, ch) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        match (start, is_part(ch)) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                let tok = &text[s..i];
+                if tok.parse::<std::net::Ipv4Addr>().is_ok() {
+                    out.push(tok);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// An IPv4 argument given as text (`a.b.c.d[/bits]`) or as its 32-bit number.
+fn ipv4_val(v: Val) -> Option<(u32, u32)> {
+    match v {
+        Val::I64(x) => u32::try_from(x).ok().map(|ip| (ip, 32)),
+        Val::Str(s) => parse_ipv4(s),
+        _ => None,
+    }
+}
+
+/// The argument as text, or kept as a number when it is one (see [`ipv4_val`]).
+fn ip_arg(p: &Planner, c: &Call, i: usize) -> PResult<Expr> {
+    match c.t(i) {
+        KqlType::Int | KqlType::Long => c.arg_as(p, i, KqlType::Long),
+        _ => c.arg_as(p, i, KqlType::String),
+    }
+}
+
+/// The address masked to the smaller of its own prefix and the `prefix` argument (0 to 32;
+/// out of range = invalid), with that prefix.
+fn masked(a: &[Val]) -> Option<(u32, u32)> {
+    let (ip, own) = ipv4_val(a[0])?;
+    let bits = match a.get(1) {
+        None => own,
+        Some(b) => u32::try_from(b.i64()?).ok().filter(|b| *b <= 32)?.min(own),
+    };
+    Some((ip & mask(bits), bits))
+}
+
 /// Plans `f` applied to `c`.
 pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
+    let rest_long = |c: &Call, mut v: Vec<Expr>| -> PResult<Vec<Expr>> {
+        for i in 1..c.n {
+            v.push(c.arg_as(p, i, KqlType::Long)?);
+        }
+        Ok(v)
+    };
     Ok(match f {
-        F::Ipv6IsMatch => return unsupported("ipv6_is_match"),
+        F::ParseIpv4Mask => c
+            .row(
+                c.name,
+                KqlType::Long,
+                Box::new(|a| masked(a).map_or(Out::Null, |(ip, _)| Out::I64(ip as i64))),
+            )
+            .call(rest_long(c, vec![ip_arg(p, c, 0)?])?),
+        // An invalid address formats as the empty string (the docs' examples).
+        F::FormatIpv4 | F::FormatIpv4Mask => {
+            let with_bits = f == F::FormatIpv4Mask;
+            c.row(
+                c.name,
+                KqlType::String,
+                Box::new(move |a| {
+                    Out::Str(masked(a).map_or(String::new(), |(ip, bits)| {
+                        let addr = std::net::Ipv4Addr::from(ip);
+                        if with_bits {
+                            format!("{addr}/{bits}")
+                        } else {
+                            addr.to_string()
+                        }
+                    }))
+                }),
+            )
+            .call(rest_long(c, vec![ip_arg(p, c, 0)?])?)
+        }
+        F::Ipv4NetmaskSuffix => c
+            .row(
+                c.name,
+                KqlType::Int,
+                Box::new(|a| match parse_ipv4(a[0].text()) {
+                    Some((_, bits)) => Out::I64(bits as i64),
+                    None => Out::Null,
+                }),
+            )
+            .call(vec![c.arg_as(p, 0, KqlType::String)?]),
+        F::Ipv4IsInAnyRange => c.json_fn(
+            p,
+            Box::new(|v| {
+                // The ranges are the further arguments, or one dynamic array of them; null
+                // when the address or any range is invalid.
+                let Some(ip) = v.first().map(json_to_string).and_then(|s| parse_ipv4(&s)) else {
+                    return Json::Null;
+                };
+                let ranges: Vec<Json> = match &v[1..] {
+                    [Json::Array(a)] => a.clone(),
+                    rest => rest.to_vec(),
+                };
+                let mut any = false;
+                for r in &ranges {
+                    let Some((net, bits)) = parse_ipv4(&json_to_string(r)) else {
+                        return Json::Null;
+                    };
+                    let b = bits.min(ip.1);
+                    any |= ip.0 & mask(b) == net & mask(b);
+                }
+                Json::Bool(any)
+            }),
+        )?,
+        F::ParseIpv6
+        | F::ParseIpv6Mask
+        | F::Ipv6Compare
+        | F::Ipv6IsMatch
+        | F::Ipv6IsInRange
+        | F::Ipv6IsInAnyRange => super::ipv6::plan(p, f, c)?,
+        F::HasIpv4 | F::HasIpv4Prefix | F::HasAnyIpv4 | F::HasAnyIpv4Prefix => {
+            let prefix = matches!(f, F::HasIpv4Prefix | F::HasAnyIpv4Prefix);
+            c.json_fn(
+                p,
+                Box::new(move |v| {
+                    // The addresses to look for: the further arguments, or one array of them.
+                    let text = v.first().map(json_to_string).unwrap_or_default();
+                    let wanted: Vec<String> = match &v[1..] {
+                        [Json::Array(a)] => a.iter().map(json_to_string).collect(),
+                        rest => rest.iter().map(json_to_string).collect(),
+                    };
+                    let found = ipv4_tokens(&text);
+                    Json::Bool(wanted.iter().any(|w| {
+                        found.iter().any(|t| {
+                            if prefix {
+                                t.starts_with(w.as_str())
+                                    && (w.ends_with('.') || t.len() == w.len())
+                            } else {
+                                t == w
+                            }
+                        })
+                    }))
+                }),
+            )?
+        }
         // Needs a geolocation database Palisade does not have.
         F::GeoInfoFromIpAddress => return unsupported("geo_info_from_ip_address"),
         F::ParseIpv4 => c

@@ -3,51 +3,8 @@
 use super::*;
 use palisade_kql::functions::StringFn as F;
 
+use super::base64::{base64_decode, base64_encode};
 use crate::udf::capped::capped;
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = 0u32;
-    let mut bits = 0;
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' | b'\n' | b'\r' | b' ' => continue,
-            _ => return None,
-        } as u32;
-        buf = (buf << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-            buf &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
-fn base64_encode(b: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in b.chunks(3) {
-        let n = chunk.len();
-        let v = (chunk[0] as u32) << 16
-            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
-            | *chunk.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            if k <= n {
-                out.push(T[((v >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
 
 pub(super) fn url_decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -83,6 +40,18 @@ fn url_encode(s: &str) -> String {
 pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
     let (n, ty) = (c.n, c.ty);
     Ok(match f {
+        F::StringSize
+        | F::UnicodeCodepointsFromString
+        | F::RegexQuote
+        | F::IndexOfRegex
+        | F::HasAnyIndex
+        | F::ReplaceStrings
+        | F::IsAscii
+        | F::IsUtf8
+        | F::Base64EncodeFromArray
+        | F::Base64EncodeFromGuid
+        | F::Base64DecodeToGuid
+        | F::FormatBytes => super::string_ext::plan(p, f, c)?,
         F::Strrep => {
             // More than 1024 repetitions repeat 1024 times (Kusto's documented cap); a count
             // below 1 gives the empty string [inferred: the docs only allow 1 and up].

@@ -29,6 +29,7 @@ mod mv_expand;
 mod parse;
 mod range;
 mod series;
+mod unique;
 
 /// Why a bound query cannot be planned.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -146,6 +147,8 @@ pub struct Planner<'a> {
     /// Sub-expressions an earlier step computed as a column (aggregate and window calls),
     /// with that column's name: [`Planner::expr`] reads the column instead.
     computed: Vec<(BoundExpr, String)>,
+    /// How deep [`Planner::plan`] is in its recursion (0: not planning).
+    depth: usize,
     /// Whether the query calls `ingestion_time()` (decided at the root): then table scans
     /// carry the hidden [`INGESTION_TIME`] column after their `_i` columns, and `where`,
     /// `extend`/`project` and `sort` pass it on.
@@ -192,15 +195,24 @@ impl<'a> Planner<'a> {
             computed: Vec::new(),
             ingestion: None,
             hidden_input: false,
+            depth: 0,
         }
     }
 
-    /// Plans `t`; output columns are `_0.._n` (see [`Planner::finish`] for KQL names).
+    /// Plans `t`; output columns are `_0.._n` (see [`Planner::finish`] for KQL names). The
+    /// whole plan's projections get outputs of their own ([`unique::qualify_projections`]),
+    /// which keeps DataFusion 55's projection merging from dropping a repeated computation.
     pub fn plan(&mut self, t: &BoundTable) -> PResult<LogicalPlan> {
         if self.ingestion.is_none() {
             self.ingestion = Some(uses_ingestion_time(t));
         }
-        let p = self.plan_node(t)?;
+        self.depth += 1;
+        let planned = self.plan_node(t);
+        self.depth -= 1;
+        let p = match planned {
+            Ok(p) if self.depth == 0 => unique::qualify_projections(p),
+            other => other,
+        }?;
         self.hidden_input = has_hidden(&p);
         Ok(p)
     }
@@ -222,6 +234,7 @@ impl<'a> Planner<'a> {
         out
     }
 
+    /// [`Planner::plan`] of one node (its inputs by [`Planner::plan`] again).
     fn plan_node(&mut self, t: &BoundTable) -> PResult<LogicalPlan> {
         let schema = &t.schema;
         match &t.node {

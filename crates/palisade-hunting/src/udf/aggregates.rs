@@ -18,6 +18,8 @@ use crate::budget::check_value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Collect {
     List,
+    /// `make_list_with_nulls`: a list that keeps null values (as JSON nulls).
+    ListWithNulls,
     Set,
     Bag,
 }
@@ -53,6 +55,7 @@ impl CollectAcc {
     fn check(&self) -> DfResult<()> {
         let name = match self.kind {
             Collect::List => "make_list",
+            Collect::ListWithNulls => "make_list_with_nulls",
             Collect::Set => "make_set",
             Collect::Bag => "make_bag",
         };
@@ -62,6 +65,12 @@ impl CollectAcc {
     }
     fn add(&mut self, v: Json) {
         match self.kind {
+            Collect::ListWithNulls => {
+                if self.items.len() < self.max {
+                    self.bytes += json_bytes(&v);
+                    self.items.push(v);
+                }
+            }
             Collect::List => {
                 if self.items.len() < self.max && !v.is_null() {
                     self.bytes += json_bytes(&v);
@@ -134,6 +143,8 @@ impl Accumulator for CollectAcc {
             if !v.is_null() {
                 let j = val_to_json(v, self.ty);
                 self.add(j);
+            } else if self.kind == Collect::ListWithNulls {
+                self.add(Json::Null);
             }
         }
         self.check()

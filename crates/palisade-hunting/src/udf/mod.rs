@@ -12,6 +12,7 @@ pub(crate) mod dynamic;
 pub(crate) mod json;
 mod strmatch;
 pub(crate) mod text;
+pub(crate) mod weighted;
 
 pub(crate) use strmatch::str_pred_udf;
 

@@ -1,12 +1,15 @@
 //! The hunting engine's tests, one binary (each test binary links DataFusion, so one binary
 //! instead of one per file saves links and disk): execution semantics, the public query corpus
-//! run on seeded data, the event store read through the engine, and file profiles. The
-//! parser's and binder's tests live with `palisade-kql`.
+//! run on seeded data, the event store read through the engine, file profiles, and columns
+//! reassigned in consecutive projections. The parser's and binder's tests live with
+//! `palisade-kql`.
 
 mod corpus;
 mod exec;
 mod fileprofile;
 mod hostile;
+mod library;
+mod projections;
 mod sentinel;
 mod store;
 mod support;

@@ -1,4 +1,4 @@
-//! Calls of built-in functions: the special forms (`toscalar`, `materialize`, `pack_all`, `table`, `column_ifexists`, `typeof`), then the registry's aggregates and scalar functions with their arity and result type.
+//! Calls of built-in functions: the special forms (`functions::SPECIAL_FORMS`: `toscalar`, `materialize`, `pack_all`, `table`, `column_ifexists`, `iscolumnexists`, `typeof`), then the registry's aggregates and scalar functions with their arity and result type.
 
 use super::*;
 
@@ -128,7 +128,25 @@ impl Binder<'_> {
                     )),
                 };
             }
-            "column_ifexists" => {
+            "iscolumnexists" => {
+                // `iscolumnexists(name)`: whether the row has a column `name` (a constant
+                // string), resolved while binding like `column_ifexists`.
+                let [name_arg] = args else {
+                    return Err(invalid("iscolumnexists() takes a column name", span));
+                };
+                let no_agg = Ctx { agg: false, ..ctx };
+                let ExprNode::Literal(Literal::String(column)) =
+                    self.scalar(name_arg, no_agg)?.node
+                else {
+                    return Err(invalid(
+                        "iscolumnexists(): the column name must be a constant string",
+                        name_arg.span,
+                    ));
+                };
+                let exists = ctx.row.is_some_and(|row| row.find(&column).is_some());
+                return scalar(ExprNode::Literal(Literal::Bool(exists)), KqlType::Bool);
+            }
+            "column_ifexists" | "columnifexists" => {
                 // `column_ifexists(name, default)`: the row's column `name` if it has one,
                 // else `default` (Kusto resolves it while binding, as here).
                 let [name_arg, default] = args else {

@@ -207,11 +207,20 @@ pub(super) fn default_agg_name(e: &Expr, x: &BoundExpr) -> Option<String> {
         .first()
         .and_then(|a| derive_name(a, true))
         .unwrap_or_default();
-    if *func == AggregateFunction::Percentile {
+    if matches!(
+        func,
+        AggregateFunction::Percentile | AggregateFunction::PercentileW
+    ) {
+        // The percentage: `percentile(x, p)`, `percentilew(x, weight, p)`.
+        let at = if *func == AggregateFunction::Percentile {
+            1
+        } else {
+            2
+        };
         if let Some(BoundExpr {
             node: ExprNode::Literal(l),
             ..
-        }) = args.get(1)
+        }) = args.get(at)
         {
             let p = match l {
                 Literal::Long(v) => v.to_string(),

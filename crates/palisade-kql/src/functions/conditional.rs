@@ -14,5 +14,6 @@ super::family! {
         IsNotNull = ["isnotnull", "notnull"] (1, 1, Fixed(Bool)),
         Not = ["not"] (1, 1, Fixed(Bool)),
         GetType = ["gettype"] (1, 1, Fixed(String)),
+        Around = ["around"] (3, 3, Fixed(Bool)),
     }
 }

@@ -5,12 +5,12 @@ super::family! {
     /// Dynamic (JSON) functions.
     pub enum DynamicFn {
         ParseJson = ["parse_json", "parsejson", "todynamic", "toobject"] (1, 1, Fixed(Dynamic)),
-        BagPack = ["bag_pack", "pack"] (0, VARIADIC, Fixed(Dynamic)),
+        BagPack = ["bag_pack", "pack", "pack_dictionary"] (0, VARIADIC, Fixed(Dynamic)),
         // `pack_all(true)`: `bag_pack` that leaves out null and empty values (internal).
         BagPackNonEmpty = ["__bag_pack_nonempty"] (0, VARIADIC, Fixed(Dynamic)),
         PackArray = ["pack_array"] (0, VARIADIC, Fixed(Dynamic)),
         ArrayLength = ["array_length", "arraylength"] (1, 1, Fixed(Long)),
-        StrcatArray = ["strcat_array"] (2, 2, Fixed(String)),
+        StrcatArray = ["strcat_array", "array_strcat"] (2, 2, Fixed(String)),
         ExtractJson = ["extract_json", "extractjson"] (2, 3, Fixed(String)),
         ArrayIndexOf = ["array_index_of"] (2, 2, Fixed(Long)),
         ArrayConcat = ["array_concat"] (1, VARIADIC, Fixed(Dynamic)),
@@ -29,9 +29,22 @@ super::family! {
         Zip = ["zip"] (2, VARIADIC, Fixed(Dynamic)),
         Range = ["range"] (2, 3, Fixed(Dynamic)),
         ParseUrl = ["parse_url", "parseurl"] (1, 1, Fixed(Dynamic)),
-        ParseUrlQuery = ["parse_urlquery"] (1, 1, Fixed(Dynamic)),
+        ParseUrlQuery = ["parse_urlquery", "parseurlquery"] (1, 1, Fixed(Dynamic)),
         ParsePath = ["parse_path"] (1, 1, Fixed(Dynamic)),
         ParseCommandLine = ["parse_command_line"] (2, 2, Fixed(Dynamic)),
         ParseCsv = ["parse_csv"] (1, 1, Fixed(Dynamic)),
+        // Arrays (implemented in the engine's `arrays` module).
+        ArrayReverse = ["array_reverse"] (1, 1, Fixed(Dynamic)),
+        ArrayIff = ["array_iff", "array_iif"] (3, 3, Fixed(Dynamic)),
+        ArraySplit = ["array_split"] (2, 2, Fixed(Dynamic)),
+        ArrayShiftLeft = ["array_shift_left"] (2, 3, Fixed(Dynamic)),
+        ArrayShiftRight = ["array_shift_right"] (2, 3, Fixed(Dynamic)),
+        ArrayRotateLeft = ["array_rotate_left"] (2, 2, Fixed(Dynamic)),
+        ArrayRotateRight = ["array_rotate_right"] (2, 2, Fixed(Dynamic)),
+        Repeat = ["repeat"] (2, 2, Fixed(Dynamic)),
+        SetEquals = ["set_equals"] (2, 2, Fixed(Bool)),
+        JaccardIndex = ["jaccard_index"] (2, 2, Fixed(Real)),
+        BagZip = ["bag_zip"] (2, 2, Fixed(Dynamic)),
+        DynamicToJson = ["dynamic_to_json"] (1, 1, Fixed(String)),
     }
 }

@@ -1,4 +1,5 @@
-//! Numbers: rounding into bins, arithmetic functions, random values.
+//! Numbers: rounding into bins, arithmetic, trigonometry, the gamma and error functions,
+//! bitwise operations, random values.
 
 super::family! {
     /// Math functions. `bin` also rounds datetimes and timespans.
@@ -19,5 +20,31 @@ super::family! {
         IsInf = ["isinf"] (1, 1, Fixed(Bool)),
         Rand = ["rand"] (0, 1, Fixed(Real)),
         NewGuid = ["new_guid"] (0, 0, Fixed(Guid)),
+        Exp2 = ["exp2"] (1, 1, Fixed(Real)),
+        Exp10 = ["exp10"] (1, 1, Fixed(Real)),
+        Pi = ["pi"] (0, 0, Fixed(Real)),
+        Sin = ["sin"] (1, 1, Fixed(Real)),
+        Cos = ["cos"] (1, 1, Fixed(Real)),
+        Tan = ["tan"] (1, 1, Fixed(Real)),
+        Cot = ["cot"] (1, 1, Fixed(Real)),
+        Asin = ["asin"] (1, 1, Fixed(Real)),
+        Acos = ["acos"] (1, 1, Fixed(Real)),
+        Atan = ["atan"] (1, 1, Fixed(Real)),
+        Atan2 = ["atan2"] (2, 2, Fixed(Real)),
+        Degrees = ["degrees"] (1, 1, Fixed(Real)),
+        Radians = ["radians"] (1, 1, Fixed(Real)),
+        Gamma = ["gamma"] (1, 1, Fixed(Real)),
+        LogGamma = ["loggamma"] (1, 1, Fixed(Real)),
+        Erf = ["erf"] (1, 1, Fixed(Real)),
+        Erfc = ["erfc"] (1, 1, Fixed(Real)),
+        IsFinite = ["isfinite"] (1, 1, Fixed(Bool)),
+        // Bitwise functions over 64-bit integers.
+        BinaryAnd = ["binary_and"] (2, 2, Fixed(Long)),
+        BinaryOr = ["binary_or"] (2, 2, Fixed(Long)),
+        BinaryXor = ["binary_xor"] (2, 2, Fixed(Long)),
+        BinaryNot = ["binary_not"] (1, 1, Fixed(Long)),
+        BinaryShiftLeft = ["binary_shift_left"] (2, 2, Fixed(Long)),
+        BinaryShiftRight = ["binary_shift_right"] (2, 2, Fixed(Long)),
+        BitsetCountOnes = ["bitset_count_ones"] (1, 1, Fixed(Long)),
     }
 }

@@ -1,5 +1,7 @@
-//! The language crate's tests, one binary: the parser, the binder and the public query corpus.
+//! The language crate's tests, one binary: the parser, the binder, the public query corpus and
+//! the generated function-coverage page.
 
 mod bind;
 mod corpus;
+mod functions_page;
 mod parse;

@@ -196,6 +196,12 @@ enum AppCommand {
         /// Client id, service principal id or display name.
         app: String,
     },
+    /// Owners of an application (users, service principals): they may manage it without
+    /// an admin role, and an app with Application.ReadWrite.OwnedBy only what it owns.
+    Owner {
+        #[command(subcommand)]
+        command: crate::admin_owners::OwnerCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -510,6 +516,9 @@ pub(crate) async fn admin(args: AdminArgs) -> Result<()> {
                 }
                 AppCommand::RemoveConsent { app } => {
                     crate::admin_certs::remove_consent(client, &tenant, out, app).await?;
+                }
+                AppCommand::Owner { command } => {
+                    crate::admin_owners::owner(client, &tenant, out, command).await?;
                 }
                 AppCommand::Delete { app } => {
                     let a = find_app(client, &tenant, app).await?;

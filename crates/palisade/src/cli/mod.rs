@@ -108,6 +108,10 @@ enum Command {
         /// Print the parsed and planned query instead of running it.
         #[arg(long)]
         explain: bool,
+        /// List every function of the Kusto reference and whether it is implemented or
+        /// rejected by name (from the function registry; no query, no server).
+        #[arg(long, conflicts_with_all = ["query", "file", "explain", "tenants"])]
+        functions: bool,
         /// Data directory (for --explain's table catalogue).
         #[arg(long, env = "PALISADE_DATA_DIR", default_value = "./palisade-data")]
         data_dir: PathBuf,
@@ -311,9 +315,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             file,
             output,
             explain,
+            functions,
             data_dir,
             tenants,
         } => {
+            if functions {
+                return crate::client_cmds::hunt_functions(output);
+            }
             crate::client_cmds::hunt(&client, query, file, output, explain, &data_dir, &tenants)
                 .await
         }

@@ -158,6 +158,21 @@ async fn bad_queries_permissions_and_quota() {
             .contains("externaldata"),
         "{e}"
     );
+    // A function of the Kusto reference that Palisade does not implement: rejected by name,
+    // in the same shape as any unsupported construct.
+    let (s, _, e) = hunt(
+        &t,
+        &tok,
+        json!({"Query": "print d = geo_distance_2points(-122.3, 47.6, -118.2, 34.0)"}),
+    )
+    .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["error"]["code"], "BadRequest");
+    assert_eq!(
+        e["error"]["message"],
+        "'geo_distance_2points' is not supported by this advanced hunting service.",
+        "{e}"
+    );
     let (s, _, e) = hunt(&t, &tok, json!({"query": "DeviceInfo | take 1"})).await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
@@ -188,7 +203,7 @@ async fn bad_queries_permissions_and_quota() {
         )
         .await;
     let tok_other = token(&t, &other).await;
-    let mut ok = 4; // four calls above succeeded or failed after the quota check
+    let mut ok = 5; // five calls above succeeded or failed after the quota check
     while ok < 45 {
         let (s, _, _) = hunt(
             &t,
@@ -288,6 +303,48 @@ async fn sdk_and_cli_hunt() {
     assert!(
         plan.contains("DeviceProcessEvents") && plan.to_lowercase().contains("limit"),
         "{plan}"
+    );
+    // `hunt --functions` needs no server: the registry's coverage, as text and as JSON.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("XDG_CONFIG_HOME", crate::common::isolated_config())
+        .args(["hunt", "--functions", "-o", "json"])
+        .env("HOME", t.dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = |name: &str| {
+        list["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["status"].clone())
+    };
+    assert_eq!(status("strcat"), Some(json!("implemented")));
+    assert_eq!(status("geo_distance_2points"), Some(json!("rejected")));
+    assert_eq!(
+        list["counts"]["total"],
+        palisade_kql::functions::counts(&palisade_kql::functions::coverage())
+            .1
+            .total()
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .env("XDG_CONFIG_HOME", crate::common::isolated_config())
+        .args(["hunt", "--functions"])
+        .env("HOME", t.dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        palisade_kql::functions::render_text()
     );
 }
 

@@ -323,8 +323,7 @@ async fn the_first_ten_minutes_with_serve_demo() {
         "contoso.onmicrosoft.com",
         "--client-id",
         &client_id,
-        "--client-secret",
-        &secret,
+        &format!("--client-secret={secret}"),
         "--authority",
         &base,
     ];
@@ -410,8 +409,7 @@ async fn the_first_ten_minutes_with_serve_demo() {
             "set",
             "--client-id",
             &client_id,
-            "--client-secret",
-            &secret,
+            &format!("--client-secret={secret}"),
         ],
         &[],
     )

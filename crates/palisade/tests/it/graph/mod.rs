@@ -152,4 +152,5 @@ mod access;
 mod client;
 mod directory;
 mod hunting;
+mod owners;
 mod security;
