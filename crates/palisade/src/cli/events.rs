@@ -125,8 +125,16 @@ pub(crate) async fn ingest(
     file: &std::path::Path,
     tenant: Option<String>,
 ) -> Result<()> {
-    let (tenant_id, _, _) = seed_tenant(data_dir, tenant).await?;
+    let (tenant_id, _, workspace) = seed_tenant(data_dir, tenant).await?;
     let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    // A Sentinel table lives in the tenant's connected workspace: without one there is
+    // nowhere to put it, as in the unified portal.
+    if store.catalog().is_sentinel_table(table) && workspace.is_none() {
+        bail!(
+            "{table} is a Microsoft Sentinel table and tenant {tenant_id} has no Sentinel \
+             workspace connected (palisade admin -t {tenant_id} sentinel connect)"
+        );
+    }
     let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let bar = indicatif::ProgressBar::new(input.metadata().map_or(0, |m| m.len()));
     bar.set_style(
