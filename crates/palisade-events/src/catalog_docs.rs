@@ -5,23 +5,35 @@
 
 use palisade_kql::Catalog;
 
-use crate::{GENERATED_TABLES, SEEDED_SENTINEL_TABLES};
+use crate::{ESTATE_TABLES, GENERATED_TABLES, SEEDED_SENTINEL_TABLES};
+
+/// Whether the demo estate fills `table` (`palisade serve --demo`, `palisade seed`): the main
+/// generator's tables, the family generators' ([`ESTATE_TABLES`]) and, for a connected
+/// Sentinel workspace, [`SEEDED_SENTINEL_TABLES`]. Every other table exists typed and empty.
+pub fn is_seeded(table: &str) -> bool {
+    GENERATED_TABLES.contains(&table)
+        || ESTATE_TABLES.iter().any(|f| f.contains(&table))
+        || SEEDED_SENTINEL_TABLES.iter().any(|(t, _)| *t == table)
+}
 
 /// The page's text.
 pub fn render() -> String {
     let stored = Catalog::stored();
     let xdr = Catalog::defender();
-    let sentinel: Vec<&str> = SEEDED_SENTINEL_TABLES.iter().map(|(t, _)| *t).collect();
     let mut out = String::from(
         "# Advanced hunting tables\n\n\
          Generated from the catalog (`crates/palisade-kql/catalog/hunting-tables.json`, the shared \
          spec) and the event generator by `cargo test -p palisade-events catalog_docs` \
          (`PALISADE_WRITE_DOCS=1` rewrites it). Every table is queryable with its exact columns \
          and types; **seeded** tables get rows from the demo estate (`palisade serve --demo`, \
-         `palisade seed`), the others exist typed and empty until `palisade ingest` fills them.\n\n\
+         `palisade seed`), the others exist typed and empty until `palisade ingest` fills them. \
+         The seeded tables share one estate (users, devices, files, apps, messages), so joins \
+         across them find rows; the vulnerability-management and exposure-graph snapshots \
+         are written once per tenant.\n\n\
          The Sentinel tables, and the Log Analytics columns `TimeGenerated`, `TenantId`, `Type`, \
          `SourceSystem` of the XDR tables marked *LA copy*, exist only for a tenant whose Sentinel \
          workspace is connected (`palisade admin -t T sentinel connect`; on for the demo tenant). \
+         `palisade ingest` takes a Sentinel table only for such a tenant. \
          `TimeGenerated` is the row's `Timestamp`, or its ingestion time when it arrived more than \
          48 hours late; `ingestion_time()` is the row's ingestion time.\n\n",
     );
@@ -37,11 +49,7 @@ pub fn render() -> String {
             s.columns.len(),
             s.time_column().unwrap_or("none (snapshot)"),
             if la { "; LA copy" } else { "" },
-            if GENERATED_TABLES.contains(&t) {
-                "seeded"
-            } else {
-                "empty"
-            },
+            if is_seeded(t) { "seeded" } else { "empty" },
         ));
     }
     out.push_str("\n## Microsoft Sentinel tables (connected workspace only)\n\n| table | columns | demo data |\n|---|---|---|\n");
@@ -50,11 +58,7 @@ pub fn render() -> String {
         out.push_str(&format!(
             "| {t} | {} | {} |\n",
             s.columns.len(),
-            if sentinel.contains(&t) {
-                "seeded"
-            } else {
-                "empty"
-            },
+            if is_seeded(t) { "seeded" } else { "empty" },
         ));
     }
     out.push_str(

@@ -324,6 +324,13 @@ pub async fn ensure(server: &RunningServer, data_dir: &Path) -> Result<Demo> {
                 now,
             )?;
         }
+        demo.events += palisade_events::seed_estate_tables(
+            &store,
+            &demo.tenant_id,
+            &estate,
+            DEMO_EVENTS,
+            now,
+        )?;
         palisade_events::seed_file_profiles(&store, &estate, now)?;
     }
     let ca = server

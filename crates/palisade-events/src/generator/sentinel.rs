@@ -13,6 +13,7 @@ use palisade_kql::value::day_of;
 use serde_json::json;
 
 use super::estate::{Estate, Rng};
+use super::family::DIRECTORY_APPS as APPS;
 use super::{schema_error, WINDOW_NS};
 use crate::columns::{Mismatch, RowBatch, Value};
 use crate::store::{EventStore, StoreError};
@@ -25,26 +26,6 @@ pub const SEEDED_SENTINEL_TABLES: &[(&str, u64)] = &[
     ("AADNonInteractiveUserSignInLogs", 30),
     ("AuditLogs", 10),
     ("SecurityEvent", 25),
-];
-
-/// The directory's applications the sign-ins and audit events name: (display name, app id).
-/// The first two are the demo tenant's own registrations' names.
-const APPS: &[(&str, &str)] = &[
-    ("Palisade Demo App", "3f0c8a52-6a53-4a55-9a3a-1a3c0d1e7a01"),
-    ("Palisade Demo CLI", "3f0c8a52-6a53-4a55-9a3a-1a3c0d1e7a02"),
-    ("Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264"),
-    (
-        "Office 365 Exchange Online",
-        "00000002-0000-0ff1-ce00-000000000000",
-    ),
-    (
-        "Microsoft Azure Portal",
-        "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
-    ),
-    (
-        "Office 365 SharePoint Online",
-        "00000003-0000-0ff1-ce00-000000000000",
-    ),
 ];
 
 /// Seeds about `rows` rows over the 30-day window before `now` into the Sentinel tables of

@@ -5,6 +5,7 @@
 //! `palisade-kql`.
 
 mod corpus;
+mod estate;
 mod exec;
 mod fileprofile;
 mod hostile;

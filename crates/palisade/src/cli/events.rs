@@ -78,6 +78,20 @@ pub(crate) async fn seed(
     if sentinel > 0 {
         println!("{sentinel} Sentinel rows written (SigninLogs, AADNonInteractiveUserSignInLogs, AuditLogs, SecurityEvent)");
     }
+    // The identity, mail follow-up, OAuth app, vulnerability-management and exposure-graph
+    // tables of the same estate, unless only some tables were asked for.
+    if only.is_empty() {
+        let family = palisade_events::seed_estate_tables(
+            &store,
+            &tenant_id,
+            &estate,
+            events,
+            crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+        )?;
+        println!(
+            "{family} identity, mail follow-up, OAuth app, vulnerability and exposure rows written"
+        );
+    }
     // The global file profiles of the estate's files (idempotent).
     let profiles = palisade_events::seed_file_profiles(
         &store,
