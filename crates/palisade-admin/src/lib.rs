@@ -20,6 +20,7 @@
 //! | `GET, POST …/oauth2PermissionGrants`, `GET, PATCH, DELETE …/{id}` | same |
 //! | `POST /admin/{tenant}/grants` | portal "Add permission + Grant admin consent" in one step (`"type": "Application"` app roles, `"Delegated"` scopes) |
 //! | `GET, POST /admin/{tenant}/deviceGroups`, `DELETE …/{id}`, `GET /admin/{tenant}/devices`, `PUT …/devices/{id}`, `GET, PUT /admin/{tenant}/users/{id}/deviceGroups` | — (Defender RBAC device groups, set in the Defender portal) |
+//! | `GET, PUT, DELETE /admin/{tenant}/sentinel` | — (connect the tenant's Microsoft Sentinel workspace to the unified portal's advanced hunting) |
 //! | `GET /admin/keys`, `POST /admin/keys/rotate` | — (signing key rotation) |
 //!
 //! Every request needs `Authorization: Bearer <admin key>`; keys are stored hashed and
@@ -31,6 +32,7 @@ mod certificates;
 mod graph;
 mod owners;
 mod routes;
+mod sentinel;
 mod state;
 mod users;
 

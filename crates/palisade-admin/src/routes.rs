@@ -134,7 +134,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/keys/rotate", post(rotate_keys))
         .route("/admin/{tenant}/grants", post(create_grant))
         .nest("/admin/{tenant}/v1.0", graph)
-        .nest("/admin/{tenant}", crate::users::defender_routes())
+        .nest(
+            "/admin/{tenant}",
+            crate::users::defender_routes().merge(crate::sentinel::routes()),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_admin,

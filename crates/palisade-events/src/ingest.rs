@@ -474,7 +474,12 @@ pub async fn ingest_jsonl<R: BufRead + Send>(
         .table(table)
         .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?
         .clone();
-    let decoder = Decoder::new(&schema, Some(("Timestamp", "missing Timestamp")));
+    let required = match schema.time_column() {
+        Some("TimeGenerated") => Some(("TimeGenerated", "missing TimeGenerated")),
+        Some(_) => Some(("Timestamp", "missing Timestamp")),
+        None => None,
+    };
+    let decoder = Decoder::new(&schema, required);
     let mut report = IngestReport::default();
     let mut files = DayFiles {
         store,
@@ -512,7 +517,9 @@ impl DayFiles<'_> {
     /// Writes `batch`'s rows to the files of their days; returns the rows written.
     fn write(&mut self, batch: &RecordBatch) -> Result<u64, StoreError> {
         let mut written = 0;
-        for (day, part) in self.store.split_by_day(self.table, batch)? {
+        // The rows reach the store now: their ingestion time.
+        let now = crate::ingestion::now_ns();
+        for (day, part) in self.store.split_by_day(self.table, batch, now)? {
             let at = match self.open.iter().position(|(d, _)| *d == day) {
                 Some(i) => i,
                 None => {

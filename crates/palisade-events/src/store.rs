@@ -3,8 +3,13 @@
 //! Column types follow [`arrow_type`]: `string`/`guid` → `Utf8`, `int` → `Int32`, `long` →
 //! `Int64`, `real`/`decimal` → `Float64`, `bool` → `Boolean`, `datetime` →
 //! `Timestamp(Nanosecond, "UTC")`, `timespan` → `Int64` nanoseconds, `dynamic` → `Utf8` JSON.
-//! Tables without a `Timestamp` column (the TVM inventories) are stored under `day=static`.
+//! A table's day is its time column's ([`Schema::time_column`]: `Timestamp`, or `TimeGenerated`
+//! for the Sentinel tables); tables without one (the TVM inventories, the exposure graph) are
+//! stored under `day=static`. Every file ends with the hidden [`INGESTION_TIME`] column.
 //! Files are written to a temporary name and renamed, so readers never see partial files.
+//!
+//! (About 900 lines: the layout, the day split, the part writer and the manifest-committed
+//! compaction share their file-name and listing rules, so they stay in one module.)
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -18,7 +23,10 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use palisade_kql::value::{day_of, NANOS_PER_DAY};
-use palisade_kql::Catalog;
+use palisade_kql::{Catalog, Schema};
+
+use crate::ingestion::{now_ns, seeded_ingestion, with_ingestion_time};
+use crate::schema::INGESTION_TIME;
 
 /// Event-store errors.
 #[derive(Debug, thiserror::Error)]
@@ -83,9 +91,10 @@ pub fn valid_tenant(tenant: &str) -> bool {
 }
 
 impl EventStore {
-    /// Opens (creating if needed) a store at `root` for the Defender catalog.
+    /// Opens (creating if needed) a store at `root` for every table of the catalog
+    /// ([`Catalog::stored`]: the XDR and the Sentinel tables).
     pub fn open(root: impl AsRef<Path>) -> Result<EventStore, StoreError> {
-        Self::open_with_catalog(root, Catalog::defender())
+        Self::open_with_catalog(root, Catalog::stored())
     }
 
     /// Opens a store with a custom catalog.
@@ -117,13 +126,16 @@ impl EventStore {
         &self.catalog
     }
 
-    /// The Arrow schema of `table`.
-    pub fn arrow_schema(&self, table: &str) -> Result<SchemaRef, StoreError> {
-        let s = self
-            .catalog
+    /// The catalog schema of `table`.
+    fn schema(&self, table: &str) -> Result<&Schema, StoreError> {
+        self.catalog
             .table(table)
-            .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
-        Ok(crate::schema::arrow_schema(s))
+            .ok_or_else(|| StoreError::UnknownTable(table.to_string()))
+    }
+
+    /// The Arrow schema of `table`'s files: its catalog columns, then [`INGESTION_TIME`].
+    pub fn arrow_schema(&self, table: &str) -> Result<SchemaRef, StoreError> {
+        Ok(crate::schema::stored_arrow_schema(self.schema(table)?))
     }
 
     fn table_dir(&self, tenant: &str, table: &str) -> Result<PathBuf, StoreError> {
@@ -139,44 +151,68 @@ impl EventStore {
             .join(format!("table={table}")))
     }
 
-    /// Appends `batch` to `(tenant, table)`. Columns are matched by name: missing columns are
-    /// written as nulls, unknown columns or wrong types are an error. Returns rows written.
+    /// Appends `batch` to `(tenant, table)`, ingested now. Columns are matched by name: missing
+    /// columns are written as nulls, unknown columns or wrong types are an error. Returns rows
+    /// written.
     pub fn append(
         &self,
         tenant: &str,
         table: &str,
         batch: &RecordBatch,
     ) -> Result<u64, StoreError> {
+        self.append_at(tenant, table, batch, now_ns())
+    }
+
+    /// [`EventStore::append`] with the rows' ingestion time `ingested_ns` (ns since the epoch).
+    pub fn append_at(
+        &self,
+        tenant: &str,
+        table: &str,
+        batch: &RecordBatch,
+        ingested_ns: i64,
+    ) -> Result<u64, StoreError> {
         let dir = self.table_dir(tenant, table)?;
         let n = batch.num_rows();
-        for (day, part) in self.split_by_day(table, batch)? {
+        for (day, part) in self.split_by_day(table, batch, ingested_ns)? {
             self.write_part(&dir.join(format!("day={day}")), &part)?;
         }
         Ok(n as u64)
     }
 
-    /// `batch` conformed to `table`'s schema (see [`EventStore::append`]) and split into its
-    /// day partitions (`static` for a table without `Timestamp`), in day order; a batch of one
-    /// day is not copied. A null `Timestamp` is an error.
+    /// `batch` conformed to `table`'s stored schema (see [`EventStore::append`]), its rows
+    /// ingested at `ingested_ns` ([`INGESTION_TIME`]), split into its day partitions (the
+    /// day of the table's time column, `Timestamp` or `TimeGenerated`; `static` for a table
+    /// without one), in day order; a batch of one day is not copied. A null time is an
+    /// error, and so is a batch that brings its own [`INGESTION_TIME`].
     pub(crate) fn split_by_day(
         &self,
         table: &str,
         batch: &RecordBatch,
+        ingested_ns: i64,
     ) -> Result<Vec<(String, RecordBatch)>, StoreError> {
         let schema = self.arrow_schema(table)?;
+        let time_column = self.schema(table)?.time_column();
+        if batch.column_by_name(INGESTION_TIME).is_some() {
+            return Err(StoreError::Schema {
+                table: table.to_string(),
+                message: format!("unknown column '{INGESTION_TIME}'"),
+            });
+        }
         let full = conform(batch, &schema, table)?;
         let n = full.num_rows();
         if n == 0 {
             return Ok(Vec::new());
         }
-        let Some(ts) = full.column_by_name("Timestamp") else {
+        let full = with_ingestion_time(&full, |_| Some(ingested_ns))?;
+        let Some((name, ts)) = time_column.and_then(|c| full.column_by_name(c).map(|a| (c, a)))
+        else {
             return Ok(vec![("static".into(), full)]);
         };
         let ts = ts.as_primitive::<TimestampNanosecondType>();
         if let Some(i) = (0..n).find(|&i| ts.is_null(i)) {
             return Err(StoreError::Schema {
                 table: table.to_string(),
-                message: format!("row {i}: Timestamp is null"),
+                message: format!("row {i}: {name} is null"),
             });
         }
         // Days are whole multiples of a day since the epoch: compare day numbers, format once.
@@ -213,8 +249,11 @@ impl EventStore {
         Ok(())
     }
 
-    /// A new data file of `(tenant, table)` in day partition `day` (`yyyy-mm-dd`). The caller
-    /// writes the rows in `Timestamp` order: the file is named and marked as sorted.
+    /// A new data file of `(tenant, table)` in day partition `day` (`yyyy-mm-dd`) for seeding.
+    /// The caller writes the rows in time order (the table's time column): the file is named
+    /// and marked as sorted. Batches have the catalog's columns; each row's ingestion time is
+    /// its event time plus a delivery delay of 15 s to 5 min drawn from that time (the
+    /// writing time for undated tables): seeded data arrived on time.
     pub fn part_writer(
         &self,
         tenant: &str,
@@ -247,7 +286,9 @@ impl EventStore {
     ) -> Result<PartWriter, StoreError> {
         let dir = self.table_dir(tenant, table)?.join(format!("day={day}"));
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        PartWriter::create(&dir, seq, self.arrow_schema(table)?, sorted, rows)
+        let mut w = PartWriter::create(&dir, seq, self.arrow_schema(table)?, sorted, rows)?;
+        w.time_column = self.schema(table)?.time_column();
+        Ok(w)
     }
 
     /// The files of `(tenant, table)` whose day partition is on or after `since_day`
@@ -307,6 +348,7 @@ impl EventStore {
             Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
         }
         let schema = self.arrow_schema(table)?;
+        let time_column = self.schema(table)?.time_column();
         for (_, d) in day_dirs(&dir)? {
             remove_uncommitted(&d)?;
             let listing = list_day(&d)?;
@@ -321,10 +363,11 @@ impl EventStore {
             // Sorted parts whose time ranges do not overlap stay sorted when they are
             // concatenated in time order (a seed's day files, appended a day apart); any
             // other mix makes an unsorted file.
-            let (parts, sorted) = in_time_order(parts, schema.index_of("Timestamp").ok());
+            let time_index = time_column.and_then(|c| schema.index_of(c).ok());
+            let (parts, sorted) = in_time_order(parts, time_index);
             let seq = self.seq.fetch_add(1, Ordering::Relaxed);
             let tmp = d.join(format!(".part-{seq:020}-m.parquet.tmp"));
-            let sort_column = sorted.then(|| schema.index_of("Timestamp").ok()).flatten();
+            let sort_column = sorted.then_some(time_index).flatten();
             let rows = {
                 let mut w =
                     parquet_writer(&tmp, schema.clone(), Some(COMPACT_ROW_GROUP), sort_column)?;
@@ -541,6 +584,10 @@ pub struct PartWriter {
     seq: u64,
     rows: u64,
     sorted: bool,
+    /// The table's time column, from which seeded rows' ingestion times are drawn.
+    time_column: Option<&'static str>,
+    /// Whether the file has the [`INGESTION_TIME`] column (tables do, reference data not).
+    hidden: bool,
 }
 
 impl std::fmt::Debug for PartWriter {
@@ -559,20 +606,44 @@ impl PartWriter {
     ) -> Result<PartWriter, StoreError> {
         std::fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(".part-{seq:020}.parquet.tmp"));
-        let sort_column = sorted.then(|| schema.index_of("Timestamp").ok()).flatten();
+        let sort_column = sorted
+            .then(|| {
+                ["Timestamp", "TimeGenerated"]
+                    .iter()
+                    .find_map(|c| schema.index_of(c).ok())
+            })
+            .flatten();
+        let hidden = schema.field_with_name(INGESTION_TIME).is_ok();
         let writer = parquet_writer(&tmp, schema, row_group, sort_column)?;
         Ok(PartWriter {
+            hidden,
             dir: dir.to_path_buf(),
             tmp,
             writer,
             seq,
             rows: 0,
             sorted: sort_column.is_some(),
+            time_column: None,
         })
     }
 
-    /// Appends `batch` (of the table's schema).
+    /// Appends `batch`: the table's stored columns, or its catalog columns, in which case each
+    /// row's ingestion time is drawn as [`EventStore::part_writer`] says.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+        if self.hidden && batch.column_by_name(INGESTION_TIME).is_none() {
+            let times = self
+                .time_column
+                .and_then(|c| batch.column_by_name(c))
+                .map(|a| a.as_primitive::<TimestampNanosecondType>().clone());
+            let now = now_ns();
+            let batch = with_ingestion_time(batch, |i| match &times {
+                Some(t) if t.is_valid(i) => Some(seeded_ingestion(t.value(i))),
+                _ => Some(now),
+            })?;
+            self.writer.write(&batch)?;
+            self.rows += batch.num_rows() as u64;
+            return Ok(());
+        }
         self.writer.write(batch)?;
         self.rows += batch.num_rows() as u64;
         Ok(())

@@ -123,17 +123,22 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, HuntError> {
 /// Runs KQL hunting queries for tenants over an [`EventStore`].
 #[derive(Debug, Clone)]
 pub struct HuntingEngine {
+    /// What a tenant without a connected Sentinel workspace queries.
     catalog: Arc<Catalog>,
+    /// What a tenant with a connected Sentinel workspace queries (the unified portal).
+    unified: Arc<Catalog>,
     store: Arc<EventStore>,
     limits: Limits,
     tuning: Tuning,
 }
 
 impl HuntingEngine {
-    /// An engine over `store` with the store's catalog and default [`Limits`].
+    /// An engine over `store` with the store's catalog (its two views, see
+    /// [`Catalog::view`]) and default [`Limits`].
     pub fn new(store: Arc<EventStore>) -> Self {
         HuntingEngine {
-            catalog: Arc::new(store.catalog().clone()),
+            catalog: Arc::new(store.catalog().view(false)),
+            unified: Arc::new(store.catalog().view(true)),
             store,
             limits: Limits::default(),
             tuning: Tuning::default(),
@@ -202,10 +207,31 @@ impl HuntingEngine {
         since: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<HuntResult, HuntError> {
+        self.run_in_workspace(tenant_id, None, devices, query, since, now)
+            .await
+    }
+
+    /// Like [`HuntingEngine::run_within`] for a tenant whose Sentinel workspace `workspace`
+    /// (its id) is connected, or not (`None`): connected, the query sees the unified portal —
+    /// the Sentinel tables and the workspace columns of the XDR tables (`TimeGenerated`,
+    /// `TenantId` = `workspace`, `Type`, `SourceSystem`); otherwise those are unknown names.
+    pub async fn run_in_workspace(
+        &self,
+        tenant_id: &str,
+        workspace: Option<&str>,
+        devices: &DeviceScope,
+        query: &str,
+        since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<HuntResult, HuntError> {
         let engine = self.clone();
         let (tenant, query, devices) = (tenant_id.to_string(), query.to_string(), devices.clone());
-        let task = runtime()?
-            .spawn(async move { engine.run_here(&tenant, &devices, &query, since, now).await });
+        let workspace = workspace.map(str::to_string);
+        let task = runtime()?.spawn(async move {
+            engine
+                .run_here(&tenant, workspace.as_deref(), &devices, &query, since, now)
+                .await
+        });
         match task.await {
             Ok(result) => result,
             Err(e) if e.is_panic() => Err(HuntError::Internal("the query engine panicked".into())),
@@ -248,6 +274,7 @@ impl HuntingEngine {
             since: now - WINDOW_NS,
             stats: Mutex::new(HuntStats::default()),
             sorted_files: self.tuning.sorted_files,
+            workspace: None,
         };
         let pool = self.pool();
         let Planned {
@@ -295,7 +322,11 @@ impl HuntingEngine {
             deadline: Instant::now() + self.limits.timeout,
             failure: Mutex::new(None),
         };
-        let bound = match bind_with_probe(&ast, &self.catalog, &probe) {
+        let catalog = match scan.workspace {
+            Some(_) => &self.unified,
+            None => &self.catalog,
+        };
+        let bound = match bind_with_probe(&ast, catalog, &probe) {
             Ok(b) => b,
             Err(e) => {
                 // A failed probe reports what really happened (timeout, memory, unsupported).
@@ -354,6 +385,7 @@ impl HuntingEngine {
     async fn run_here(
         &self,
         tenant_id: &str,
+        workspace: Option<&str>,
         devices: &DeviceScope,
         query: &str,
         since: Option<DateTime<Utc>>,
@@ -376,6 +408,7 @@ impl HuntingEngine {
             since: since_ns,
             stats: Mutex::new(HuntStats::default()),
             sorted_files: self.tuning.sorted_files,
+            workspace,
         };
         let pool = self.pool();
         let Planned {

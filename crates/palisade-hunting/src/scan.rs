@@ -1,6 +1,10 @@
 //! The scans every query reads through: the caller's tenant folder, the 30-day window and the
 //! caller's devices, applied to each table scan (so no query form can reach around them), and
 //! the global reference datasets.
+//!
+//! A scan also computes what is not stored: the Log Analytics workspace columns of a
+//! Sentinel-connected tenant's XDR tables ([`palisade_kql::catalog::WORKSPACE_COLUMNS`]), and
+//! it passes on the hidden ingestion time ([`INGESTION_TIME`]) for `ingestion_time()`.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -11,11 +15,12 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{cast, lit, Expr, LogicalPlan, LogicalPlanBuilder};
-use palisade_events::{arrow_schema, arrow_type, EventStore, StoredFile};
+use palisade_events::{arrow_schema, arrow_type, EventStore, StoredFile, INGESTION_TIME};
+use palisade_kql::catalog::LATE_ARRIVAL_NS;
 use palisade_kql::value::{day_of, NANOS_PER_DAY};
-use palisade_kql::{KqlType, Schema};
+use palisade_kql::{Column, KqlType, Schema};
 
-use crate::plan::{empty_plan, ncol, pcol, ts_lit, PlanError, ScanSource};
+use crate::plan::{empty_plan, ncol, null_of, pcol, ts_lit, PlanError, ScanSource};
 use crate::result::HuntStats;
 
 /// The hunting window: 30 days.
@@ -32,6 +37,8 @@ pub(crate) struct TenantScan<'a> {
     pub(crate) stats: Mutex<HuntStats>,
     /// Declare `Timestamp` order on scans whose files are all sorted ([`crate::Tuning`]).
     pub(crate) sorted_files: bool,
+    /// The tenant's connected Sentinel workspace id (the `TenantId` column), if any.
+    pub(crate) workspace: Option<&'a str>,
 }
 
 /// Which devices' rows a query may read inside its tenant (Defender RBAC device groups).
@@ -87,21 +94,28 @@ impl DeviceScope {
 }
 
 impl ScanSource for TenantScan<'_> {
+    /// The table's stored columns in the window and the caller's devices, then the columns of
+    /// `schema` (the bound view: stored columns and computed workspace columns) by name, then
+    /// [`INGESTION_TIME`].
     fn scan(&self, table: &str, schema: &Schema) -> Result<LogicalPlan, PlanError> {
         let since = self.since;
+        let stored = self
+            .store
+            .catalog()
+            .table(table)
+            .ok_or_else(|| PlanError::Invalid(format!("unknown table '{table}'")))?;
         let files = self
             .store
             .files(self.tenant, table, &day_of(since))
             .map_err(|e| PlanError::DataFusion(e.to_string()))?;
-        let has_ts = schema
-            .columns
-            .iter()
-            .any(|c| c.name == "Timestamp" && c.ty == KqlType::DateTime);
-        let arrow_schema = arrow_schema(schema);
-        let plan = if files.is_empty() {
-            let empty = empty_plan(schema)?;
-            // Rename `_i` to the catalog names.
-            let exprs = schema
+        let time_column = stored.time_column();
+        let read = if files.is_empty() {
+            let mut columns = stored.columns.clone();
+            columns.push(Column::new(INGESTION_TIME, KqlType::DateTime));
+            let with_hidden = Schema::new(columns);
+            let empty = empty_plan(&with_hidden)?;
+            // Rename `_i` to the stored names.
+            let exprs = with_hidden
                 .columns
                 .iter()
                 .enumerate()
@@ -113,18 +127,34 @@ impl ScanSource for TenantScan<'_> {
             let mut b = LogicalPlanBuilder::from(parquet_scan(
                 table,
                 &files,
-                arrow_schema,
-                self.sorted_files && has_ts,
+                palisade_events::stored_arrow_schema(stored),
+                time_column.filter(|_| self.sorted_files),
             )?);
-            if has_ts {
-                b = b.filter(ncol("Timestamp").gt_eq(ts_lit(since)))?;
+            if let Some(t) = time_column {
+                b = b.filter(ncol(t).gt_eq(ts_lit(since)))?;
             }
-            if let Some(devices) = self.devices.filter(schema) {
+            if let Some(devices) = self.devices.filter(stored) {
                 b = b.filter(devices)?;
             }
             b.build()?
         };
-        Ok(plan)
+        if schema.columns.iter().all(|c| stored.contains(&c.name)) {
+            return Ok(read);
+        }
+        // Workspace columns, computed.
+        let mut exprs = Vec::with_capacity(schema.columns.len() + 1);
+        for c in &schema.columns {
+            let e = if stored.contains(&c.name) {
+                ncol(&c.name)
+            } else {
+                self.workspace_column(table, &c.name, time_column)
+                    .map_or_else(|| null_of(c.ty), Ok)?
+                    .alias(c.name.clone())
+            };
+            exprs.push(e);
+        }
+        exprs.push(ncol(INGESTION_TIME));
+        Ok(LogicalPlanBuilder::from(read).project(exprs)?.build()?)
     }
 
     /// Reference data is global: it is read from `<root>/reference/<name>`, outside every
@@ -144,11 +174,37 @@ impl ScanSource for TenantScan<'_> {
                 .build()?);
         }
         self.note_files(&files);
-        parquet_scan(name, &files, arrow_schema(schema), false)
+        parquet_scan(name, &files, arrow_schema(schema), None)
     }
 }
 
 impl TenantScan<'_> {
+    /// The value of workspace column `name` of `table`, whose event time is `time_column`.
+    fn workspace_column(&self, table: &str, name: &str, time_column: Option<&str>) -> Option<Expr> {
+        use datafusion::logical_expr::when;
+        Some(match name {
+            // The event time, or the ingestion time for a row more than 48 hours late (or for
+            // a table without an event time).
+            "TimeGenerated" => {
+                let ingested = ncol(INGESTION_TIME);
+                match time_column {
+                    Some(t) => {
+                        let late = cast(ingested.clone(), arrow::datatypes::DataType::Int64)
+                            - cast(ncol(t), arrow::datatypes::DataType::Int64);
+                        when(late.gt(lit(LATE_ARRIVAL_NS)), ingested)
+                            .otherwise(ncol(t))
+                            .ok()?
+                    }
+                    None => ingested,
+                }
+            }
+            "TenantId" => lit(self.workspace.unwrap_or_default().to_string()),
+            "Type" => lit(table.to_string()),
+            "SourceSystem" => lit(""),
+            _ => return None,
+        })
+    }
+
     fn note_files(&self, files: &[StoredFile]) {
         let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
         st.files_scanned += files.len() as u64;
@@ -157,13 +213,13 @@ impl TenantScan<'_> {
     }
 }
 
-/// A scan of Parquet `files` with `schema`, named `table`; with `declare_sorted`, when every
-/// file was written in `Timestamp` order, that order is declared to the planner.
+/// A scan of Parquet `files` with `schema`, named `table`; with `sorted_by` a time column, when
+/// every file was written in that column's order, the order is declared to the planner.
 fn parquet_scan(
     table: &str,
     files: &[StoredFile],
     schema: arrow::datatypes::SchemaRef,
-    declare_sorted: bool,
+    sorted_by: Option<&str>,
 ) -> Result<LogicalPlan, PlanError> {
     let urls = files
         .iter()
@@ -171,8 +227,8 @@ fn parquet_scan(
         .collect::<Result<Vec<_>, _>>()?;
     let mut opts =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    if declare_sorted && files.iter().all(|f| f.sorted) {
-        opts = opts.with_file_sort_order(vec![vec![ncol("Timestamp").sort(true, false)]]);
+    if let Some(column) = sorted_by.filter(|_| files.iter().all(|f| f.sorted)) {
+        opts = opts.with_file_sort_order(vec![vec![ncol(column).sort(true, false)]]);
     }
     let cfg = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(opts)

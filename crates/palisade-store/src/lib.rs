@@ -18,6 +18,7 @@ mod incident_time;
 mod incidents;
 mod keys;
 mod owners;
+mod sentinel;
 mod signin;
 mod users;
 
@@ -30,6 +31,7 @@ pub use incident_time::{format_incident_time, parse_incident_time};
 pub use incidents::*;
 pub use keys::*;
 pub use owners::{OwnedObject, OwnerKind, OwnerRow};
+pub use sentinel::SentinelWorkspaceRow;
 pub use signin::*;
 pub use users::*;
 

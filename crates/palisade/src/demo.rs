@@ -263,6 +263,16 @@ pub async fn ensure(server: &RunningServer, data_dir: &Path) -> Result<Demo> {
             let (_, secret) = directory
                 .add_password(&tenant.id, &app.app_id, Some("demo".into()), None, None)
                 .await?;
+            // The demo tenant's Sentinel workspace is connected (the unified portal); once,
+            // so `admin sentinel disconnect` lasts across restarts.
+            server
+                .store
+                .connect_sentinel(
+                    &tenant.id,
+                    &uuid::Uuid::new_v4().to_string(),
+                    directory.clock().now().unix_timestamp(),
+                )
+                .await?;
             Demo {
                 tenant_id: tenant.id,
                 domain: tenant.initial_domain,
@@ -304,6 +314,23 @@ pub async fn ensure(server: &RunningServer, data_dir: &Path) -> Result<Demo> {
             |_| {},
         )
         .await?;
+        if let Some(ws) = server.store.sentinel_workspace(&demo.tenant_id).await? {
+            demo.events += palisade_events::seed_sentinel_tables(
+                &store,
+                &demo.tenant_id,
+                &ws.workspace_id,
+                &estate,
+                DEMO_EVENTS / 5,
+                now,
+            )?;
+        }
+        demo.events += palisade_events::seed_estate_tables(
+            &store,
+            &demo.tenant_id,
+            &estate,
+            DEMO_EVENTS,
+            now,
+        )?;
         palisade_events::seed_file_profiles(&store, &estate, now)?;
     }
     let ca = server

@@ -28,8 +28,15 @@ pub fn chrono_time(t: OffsetDateTime) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).unwrap_or_default()
 }
 
-/// The engine as the resource server's hunting service.
-pub struct EngineService(pub Arc<HuntingEngine>);
+/// The engine as the resource server's hunting service: each query runs in the unified
+/// portal when the tenant's Sentinel workspace is connected (read from the store per query,
+/// so `admin sentinel connect|disconnect` applies to the next query).
+pub struct EngineService {
+    /// The engine.
+    pub engine: Arc<HuntingEngine>,
+    /// Where the tenants' Sentinel connections are.
+    pub store: palisade_store::Store,
+}
 
 /// The engine's failure as the hunting contract's (a field-for-field move; the API renders it).
 fn failure(e: HuntError) -> HuntingFailure {
@@ -74,10 +81,16 @@ impl HuntingService for EngineService {
                     names: set.names.clone(),
                 },
             };
+            let workspace = self
+                .store
+                .sentinel_workspace(&scope.tenant_id)
+                .await
+                .map_err(|e| HuntingFailure::Internal(format!("reading the tenant: {e}")))?;
             let result = self
-                .0
-                .run_within(
+                .engine
+                .run_in_workspace(
                     &scope.tenant_id,
+                    workspace.as_ref().map(|w| w.workspace_id.as_str()),
                     &devices,
                     query,
                     scope.since.map(chrono_time),

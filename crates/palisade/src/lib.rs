@@ -11,6 +11,7 @@
 mod admin_certs;
 mod admin_client;
 mod admin_owners;
+mod admin_sentinel;
 mod admin_users;
 mod ca_cmds;
 pub mod cli;

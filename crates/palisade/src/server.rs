@@ -192,9 +192,10 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
         Arc::new(PublishedKeys::new(keys.clone())),
     )
     .with_quotas(config.quotas.clone())
-    .with_hunting(Arc::new(crate::hunting::EngineService(
-        crate::hunting::engine(&config.data_dir)?,
-    )));
+    .with_hunting(Arc::new(crate::hunting::EngineService {
+        engine: crate::hunting::engine(&config.data_dir)?,
+        store: store.clone(),
+    }));
     // The Graph security API: the same store and engine, Graph's own limits (off when the
     // Defender quotas are off; the directory's from the operator's quotas).
     let graph_quotas = palisade_defender::graph::graph_quotas(&config.quotas);

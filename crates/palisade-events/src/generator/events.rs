@@ -689,8 +689,14 @@ impl<'a> Gen<'a> {
         w.set("OSPlatform", S(&d.os_platform));
         w.set("IPAddress", S(&d.ip));
         w.set("Port", I(49152 + self.r.below(10_000) as i64));
-        w.set("DestinationDeviceName", S("dc01.contoso.local"));
-        w.set("DestinationIPAddress", S("10.0.0.2"));
+        w.set(
+            "DestinationDeviceName",
+            S(super::family::DOMAIN_CONTROLLER.0),
+        );
+        w.set(
+            "DestinationIPAddress",
+            S(super::family::DOMAIN_CONTROLLER.1),
+        );
         w.set("DestinationPort", I(88));
         w.set("Location", S("US"));
         w.set("ReportId", S(&rid));

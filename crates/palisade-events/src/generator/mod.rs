@@ -9,13 +9,23 @@
 //! draws from its own random stream, so the days are generated on as many threads as the
 //! machine has cores.
 
+mod cloud;
 mod estate;
+mod estate_tables;
 mod events;
+mod exposure;
+mod family;
+mod identity;
+mod mail;
+mod sentinel;
+mod tvm;
 
 use chrono::{DateTime, Utc};
 use palisade_kql::value::{day_of, NANOS_PER_DAY};
 
 pub use estate::{Estate, EstateDevice, EstateFile, EstateUser, Rng};
+pub use estate_tables::{seed_estate_tables, ESTATE_TABLES};
+pub use sentinel::{seed_sentinel_tables, SEEDED_SENTINEL_TABLES};
 
 use crate::columns::{Mismatch, RowBatch};
 use crate::store::{EventStore, PartWriter, StoreError};

@@ -121,8 +121,8 @@ fn dotnet_format(fmt: &str) -> String {
 pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
     let (n, ty, now) = (c.n, c.ty, p.now);
     Ok(match f {
-        // Palisade's store keeps no ingestion time per record.
-        F::IngestionTime => return unsupported("ingestion_time"),
+        // The store's hidden per-row ingestion time (see `Planner::ingestion_time`).
+        F::IngestionTime => p.ingestion_time()?,
         F::Ago => match const_eval(&c.args[0], now) {
             Some(Literal::TimeSpan(v)) => ts_lit(now - v),
             _ => cast(

@@ -5,7 +5,7 @@
 //! without an implementation here does not compile. Each arm turns the bound arguments into a
 //! DataFusion expression: a DataFusion built-in where its semantics are Kusto's, a row-wise
 //! UDF (see [`crate::udf`]) otherwise. The few declared functions Palisade cannot run
-//! (`ingestion_time`, `ipv6_is_match`, `geo_info_from_ip_address`, the multi-result
+//! (`ipv6_is_match`, `geo_info_from_ip_address`, the multi-result
 //! `series_*`) are explicit arms that reject them by name.
 
 use arrow::datatypes::DataType;

@@ -106,7 +106,7 @@ impl Planner<'_> {
             // Window expressions must be bare calls: compute `__wr{k}`, then derive `__w{k}`
             // (row_number's start offset, Int64 type) in a projection.
             let mut bare = Vec::new();
-            let mut post: Vec<Expr> = (0..ncols).map(pcol).collect();
+            let mut post: Vec<Expr> = Self::keep_hidden(&p, (0..ncols).map(pcol).collect());
             for (k, call) in calls.iter().enumerate() {
                 let ExprNode::Call {
                     func: ScalarFunction::Window(func),

@@ -150,6 +150,39 @@ pub struct Planner<'a> {
     computed: Vec<(BoundExpr, String)>,
     /// How deep [`Planner::plan`] is in its recursion (0: not planning).
     depth: usize,
+    /// Whether the query calls `ingestion_time()` (decided at the root): then table scans
+    /// carry the hidden [`INGESTION_TIME`] column after their `_i` columns, and `where`,
+    /// `extend`/`project` and `sort` pass it on.
+    ingestion: Option<bool>,
+    /// Whether the plan just planned (the input of the expressions being planned) carries
+    /// [`INGESTION_TIME`]; `ingestion_time()` is null where it does not (after `summarize`,
+    /// `join`, `union`, …).
+    hidden_input: bool,
+}
+
+/// The hidden column `ingestion_time()` reads, as scans name it (see [`ScanSource::scan`]).
+pub(crate) const INGESTION_TIME: &str = palisade_events::INGESTION_TIME;
+
+/// True when `plan` carries the hidden [`INGESTION_TIME`] column.
+fn has_hidden(plan: &LogicalPlan) -> bool {
+    plan.schema()
+        .has_column_with_unqualified_name(INGESTION_TIME)
+}
+
+/// True when `t` or any of its inputs calls `ingestion_time()`.
+fn uses_ingestion_time(t: &BoundTable) -> bool {
+    use palisade_kql::functions::DateTimeFn;
+    t.exprs().iter().any(|e| {
+        e.any(|x| {
+            matches!(
+                x.node,
+                ExprNode::Call {
+                    func: ScalarFunction::DateTime(DateTimeFn::IngestionTime),
+                    ..
+                }
+            )
+        })
+    }) || t.inputs().into_iter().any(uses_ingestion_time)
 }
 
 impl<'a> Planner<'a> {
@@ -161,6 +194,8 @@ impl<'a> Planner<'a> {
             partition: Vec::new(),
             subqueries: 0,
             computed: Vec::new(),
+            ingestion: None,
+            hidden_input: false,
             depth: 0,
         }
     }
@@ -169,13 +204,35 @@ impl<'a> Planner<'a> {
     /// whole plan's projections get outputs of their own ([`unique::qualify_projections`]),
     /// which keeps DataFusion 55's projection merging from dropping a repeated computation.
     pub fn plan(&mut self, t: &BoundTable) -> PResult<LogicalPlan> {
+        if self.ingestion.is_none() {
+            self.ingestion = Some(uses_ingestion_time(t));
+        }
         self.depth += 1;
         let planned = self.plan_node(t);
         self.depth -= 1;
-        match planned {
+        let p = match planned {
             Ok(p) if self.depth == 0 => unique::qualify_projections(p),
             other => other,
+        }?;
+        self.hidden_input = has_hidden(&p);
+        Ok(p)
+    }
+
+    /// The row's ingestion time where the input carries it, else a null `datetime`.
+    pub(crate) fn ingestion_time(&self) -> PResult<Expr> {
+        if self.hidden_input {
+            Ok(ncol(INGESTION_TIME))
+        } else {
+            null_of(KqlType::DateTime)
         }
+    }
+
+    /// `out` plus the hidden [`INGESTION_TIME`] column when `input` carries it.
+    fn keep_hidden(input: &LogicalPlan, mut out: Vec<Expr>) -> Vec<Expr> {
+        if has_hidden(input) {
+            out.push(ncol(INGESTION_TIME));
+        }
+        out
     }
 
     /// [`Planner::plan`] of one node (its inputs by [`Planner::plan`] again).
@@ -184,6 +241,10 @@ impl<'a> Planner<'a> {
         match &t.node {
             TableNode::Scan { table } => {
                 let raw = self.source.scan(table, schema)?;
+                let hidden = self.ingestion == Some(true)
+                    && raw
+                        .schema()
+                        .has_column_with_unqualified_name(INGESTION_TIME);
                 let exprs = schema
                     .columns
                     .iter()
@@ -198,6 +259,7 @@ impl<'a> Planner<'a> {
                         };
                         cast(e, arrow_type(c.ty)).alias(format!("_{i}"))
                     })
+                    .chain(hidden.then(|| ncol(INGESTION_TIME)))
                     .collect::<Vec<_>>();
                 Ok(LogicalPlanBuilder::from(raw).project(exprs)?.build()?)
             }
@@ -296,7 +358,8 @@ impl<'a> Planner<'a> {
                     std::slice::from_ref(predicate),
                 )?;
                 let pred = self.conv(preds[0].clone(), predicate.ty, KqlType::Bool)?;
-                let back: Vec<Expr> = (0..input.schema.columns.len()).map(pcol).collect();
+                let back =
+                    Self::keep_hidden(&p, (0..input.schema.columns.len()).map(pcol).collect());
                 Ok(LogicalPlanBuilder::from(p)
                     .filter(pred)?
                     .project(back)?
@@ -312,6 +375,7 @@ impl<'a> Planner<'a> {
                             .alias(format!("_{i}")),
                     );
                 }
+                let out = Self::keep_hidden(&p, out);
                 Ok(LogicalPlanBuilder::from(p).project(out)?.build()?)
             }
             TableNode::Aggregate { input, keys, aggs } => self.aggregate(schema, input, keys, aggs),
@@ -342,6 +406,15 @@ impl<'a> Planner<'a> {
             }
             TableNode::Distinct { input } => {
                 let p = self.plan(input)?;
+                // Rows equal but for their ingestion time are one row.
+                let p = if has_hidden(&p) {
+                    let cols = (0..input.schema.columns.len())
+                        .map(pcol)
+                        .collect::<Vec<_>>();
+                    LogicalPlanBuilder::from(p).project(cols)?.build()?
+                } else {
+                    p
+                };
                 Ok(LogicalPlanBuilder::from(p).distinct()?.build()?)
             }
             TableNode::Count { input } => {

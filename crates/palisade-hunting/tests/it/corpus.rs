@@ -39,6 +39,11 @@ async fn corpus_runs() {
     let seeded = seed_events(&store, "tenant-a", &estate, 4000, now, |_| {})
         .await
         .expect("seed");
+    // The identity, mail follow-up, OAuth app, TVM and exposure-graph tables of the same
+    // estate, so the queries over them meet rows too.
+    let seeded = seeded
+        + palisade_events::seed_estate_tables(&store, "tenant-a", &estate, 4000, now)
+            .expect("seed the family tables");
     let engine = HuntingEngine::new(Arc::new(store)).with_limits(Limits {
         timeout: std::time::Duration::from_secs(120),
         ..Limits::default()

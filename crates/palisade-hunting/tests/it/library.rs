@@ -325,7 +325,6 @@ async fn statistics_and_bitwise_aggregates() {
 async fn declared_functions_the_engine_does_not_run_are_rejected_by_name() {
     let (_d, e) = engine();
     let queries = [
-        ("ingestion_time", "print t = ingestion_time()"),
         (
             "geo_info_from_ip_address",
             "print g = geo_info_from_ip_address('20.53.203.50')",

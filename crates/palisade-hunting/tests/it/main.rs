@@ -5,12 +5,14 @@
 //! `palisade-kql`.
 
 mod corpus;
+mod estate;
 mod exec;
 mod fileprofile;
 mod hostile;
 mod library;
 mod operators;
 mod projections;
+mod sentinel;
 mod store;
 mod support;
 mod tuning;

@@ -245,9 +245,7 @@ impl ScalarFunction {
     pub fn runs(self) -> bool {
         !matches!(
             self,
-            ScalarFunction::DateTime(DateTimeFn::IngestionTime)
-                | ScalarFunction::Network(NetworkFn::GeoInfoFromIpAddress)
-                | ScalarFunction::Series(_)
+            ScalarFunction::Network(NetworkFn::GeoInfoFromIpAddress) | ScalarFunction::Series(_)
         )
     }
 }

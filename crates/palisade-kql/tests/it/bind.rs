@@ -78,7 +78,7 @@ fn ty(expr: &str) -> std::string::String {
 fn catalog_tables() {
     let s = schema("DeviceProcessEvents | take 1");
     assert_eq!(s[0], "Timestamp:datetime");
-    assert_eq!(s.len(), 66);
+    assert_eq!(s.len(), 69, "the published page's 69 columns");
     let s = schema("DeviceFileCertificateInfo | project IsRootSignerMicrosoft");
     assert_eq!(s, cols(&["IsRootSignerMicrosoft:bool"]));
 }

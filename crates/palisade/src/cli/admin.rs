@@ -125,6 +125,11 @@ enum AdminCommand {
         #[command(subcommand)]
         command: crate::admin_users::DeviceCommand,
     },
+    /// The tenant's Microsoft Sentinel workspace in advanced hunting (the unified portal).
+    Sentinel {
+        #[command(subcommand)]
+        command: crate::admin_sentinel::SentinelCommand,
+    },
     /// Token signing keys.
     Keys {
         #[command(subcommand)]
@@ -625,6 +630,10 @@ pub(crate) async fn admin(args: AdminArgs) -> Result<()> {
         AdminCommand::Device { command } => {
             let tenant = t.tenant().await?;
             crate::admin_users::device(client, &tenant, out, command).await?;
+        }
+        AdminCommand::Sentinel { command } => {
+            let tenant = t.tenant().await?;
+            crate::admin_sentinel::sentinel(client, &tenant, out, command).await?;
         }
         AdminCommand::Grant {
             app,

@@ -7,10 +7,12 @@ use palisade_clock::SystemClock;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+/// The tenant to seed (`--tenant`, or the demo tenant): its id, its domain and its connected
+/// Sentinel workspace id, if any.
 async fn seed_tenant(
     data_dir: &std::path::Path,
     tenant: Option<String>,
-) -> Result<(String, String)> {
+) -> Result<(String, String, Option<String>)> {
     let store = palisade_store::Store::open_sqlite(&data_dir.join(server::DATABASE_FILE)).await?;
     let id = match tenant {
         Some(t) => t,
@@ -20,12 +22,16 @@ async fn seed_tenant(
             serde_json::from_str::<demo::Demo>(&text)?.tenant_id
         }
     };
-    let directory = palisade_directory::Directory::new(store, Arc::new(SystemClock));
+    let directory = palisade_directory::Directory::new(store.clone(), Arc::new(SystemClock));
     let t = directory
         .resolve_tenant(&id)
         .await?
         .with_context(|| format!("tenant {id} does not exist in {}", data_dir.display()))?;
-    Ok((t.id, t.initial_domain))
+    let workspace = store
+        .sentinel_workspace(&t.id)
+        .await?
+        .map(|w| w.workspace_id);
+    Ok((t.id, t.initial_domain, workspace))
 }
 
 pub(crate) async fn seed(
@@ -34,7 +40,7 @@ pub(crate) async fn seed(
     tables: &[String],
     tenant: Option<String>,
 ) -> Result<()> {
-    let (tenant_id, domain) = seed_tenant(data_dir, tenant).await?;
+    let (tenant_id, domain, workspace) = seed_tenant(data_dir, tenant).await?;
     let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
     let estate = crate::hunting::estate_for(&tenant_id, &domain);
     let bar = indicatif::ProgressBar::new(events);
@@ -56,6 +62,36 @@ pub(crate) async fn seed(
     )
     .await?;
     bar.finish();
+    // A connected Sentinel workspace gets its common tables from the same estate (a fifth
+    // as many rows), unless only some tables were asked for.
+    let sentinel = match &workspace {
+        Some(ws) if only.is_empty() => palisade_events::seed_sentinel_tables(
+            &store,
+            &tenant_id,
+            ws,
+            &estate,
+            events / 5,
+            crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+        )?,
+        _ => 0,
+    };
+    if sentinel > 0 {
+        println!("{sentinel} Sentinel rows written (SigninLogs, AADNonInteractiveUserSignInLogs, AuditLogs, SecurityEvent)");
+    }
+    // The identity, mail follow-up, OAuth app, vulnerability-management and exposure-graph
+    // tables of the same estate, unless only some tables were asked for.
+    if only.is_empty() {
+        let family = palisade_events::seed_estate_tables(
+            &store,
+            &tenant_id,
+            &estate,
+            events,
+            crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+        )?;
+        println!(
+            "{family} identity, mail follow-up, OAuth app, vulnerability and exposure rows written"
+        );
+    }
     // The global file profiles of the estate's files (idempotent).
     let profiles = palisade_events::seed_file_profiles(
         &store,
@@ -84,7 +120,7 @@ fn compact_after_write(r: Result<palisade_events::CompactReport, palisade_events
 }
 
 pub(crate) async fn compact(data_dir: &std::path::Path, tenant: Option<String>) -> Result<()> {
-    let (tenant_id, _) = seed_tenant(data_dir, tenant).await?;
+    let (tenant_id, _, _) = seed_tenant(data_dir, tenant).await?;
     let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
     print_compaction(store.compact_tenant(&tenant_id)?);
     Ok(())
@@ -103,8 +139,16 @@ pub(crate) async fn ingest(
     file: &std::path::Path,
     tenant: Option<String>,
 ) -> Result<()> {
-    let (tenant_id, _) = seed_tenant(data_dir, tenant).await?;
+    let (tenant_id, _, workspace) = seed_tenant(data_dir, tenant).await?;
     let store = palisade_events::EventStore::open(crate::hunting::events_dir(data_dir))?;
+    // A Sentinel table lives in the tenant's connected workspace: without one there is
+    // nowhere to put it, as in the unified portal.
+    if store.catalog().is_sentinel_table(table) && workspace.is_none() {
+        bail!(
+            "{table} is a Microsoft Sentinel table and tenant {tenant_id} has no Sentinel \
+             workspace connected (palisade admin -t {tenant_id} sentinel connect)"
+        );
+    }
     let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let bar = indicatif::ProgressBar::new(input.metadata().map_or(0, |m| m.len()));
     bar.set_style(

@@ -525,3 +525,205 @@ async fn seed_ingest_and_compact_from_the_cli_while_serving() {
     assert!(!ok);
     assert!(err.contains("unknown table 'Nope'"), "{err}");
 }
+
+/// Sentinel in the unified portal over HTTP with real tokens, connected through the admin API
+/// and the CLI: a Sentinel table and the workspace columns are unknown (400, the same error as
+/// any unknown table) and `palisade ingest` refuses a Sentinel table until the tenant's
+/// workspace is connected; connected, they answer (`TimeGenerated` is the event time, or the
+/// ingestion time of a row ingested more than 48 hours late); disconnected, they are gone
+/// again. Another tenant's connection exposes nothing of this one's.
+#[tokio::test]
+async fn sentinel_tables_appear_with_the_connection() {
+    use crate::admin::cli_json;
+    let t = start().await;
+    let a = t.app(&["AdvancedHunting.Read.All"]).await;
+    let b = t.app(&["AdvancedHunting.Read.All"]).await;
+    let now = t.clock.now();
+    let recent = iso(now - time::Duration::hours(1));
+    let late = iso(now - time::Duration::days(3));
+    let signins = t.dir.path().join("signins.jsonl");
+    std::fs::write(
+        &signins,
+        format!(
+            "{}\n",
+            json!({"TimeGenerated": recent, "UserPrincipalName": "alice@a.example", "ResultType": "0"})
+        ),
+    )
+    .unwrap();
+    let events = t.dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        format!(
+            "{}\n{}\n",
+            json!({"Timestamp": recent, "DeviceName": "a-ws-1", "ActionType": "on-time"}),
+            json!({"Timestamp": late, "DeviceName": "a-ws-1", "ActionType": "late"})
+        ),
+    )
+    .unwrap();
+    let ingest_cli = |table: &'static str, file: std::path::PathBuf, tenant: String| {
+        let t = &t;
+        async move {
+            data_cli(
+                t,
+                &["ingest", table, file.to_str().unwrap(), "--tenant", &tenant],
+            )
+            .await
+        }
+    };
+    let (ok, out, err) = ingest_cli("DeviceEvents", events.clone(), a.tenant_id.clone()).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("2 rows ingested"), "{out}");
+    // Not connected: the CLI has nowhere to put a Sentinel table.
+    let (ok, _, err) = ingest_cli("SigninLogs", signins.clone(), a.tenant_id.clone()).await;
+    assert!(!ok);
+    assert!(
+        err.contains("SigninLogs is a Microsoft Sentinel table")
+            && err.contains("sentinel connect"),
+        "{err}"
+    );
+
+    let tok_a = token(&t, &a).await;
+    let tok_b = token(&t, &b).await;
+    let sentinel_q = json!({"Query": "SigninLogs | project UserPrincipalName, TimeGenerated"});
+    let column_q = json!({"Query": "DeviceEvents | sort by ActionType desc \
+        | project ActionType, TimeGenerated, Timestamp, TenantId, Type, it = ingestion_time()"});
+
+    let (s, _, before) = hunt(&t, &tok_a, sentinel_q.clone()).await;
+    assert_eq!(s, 400, "{before}");
+    let (s, _, unknown) = hunt(
+        &t,
+        &tok_a,
+        json!({"Query": "NoSuchTable | project UserPrincipalName, TimeGenerated"}),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        before["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("SigninLogs", "X"),
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("NoSuchTable", "X"),
+        "the same error as any unknown table"
+    );
+    let (s, _, body) = hunt(&t, &tok_a, column_q.clone()).await;
+    assert_eq!(s, 400, "no TimeGenerated before the connection: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("TimeGenerated"),
+        "{body}"
+    );
+    // ingestion_time() is the store's, connected or not.
+    let (s, _, body) = hunt(
+        &t,
+        &tok_a,
+        json!({"Query": "DeviceEvents | where ingestion_time() > ago(10m) | count"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["Results"][0]["Count"], 2, "{body}");
+
+    // The admin API reports the status; the CLI connects.
+    let path_a = format!("/admin/{}/sentinel", a.tenant_id);
+    let (s, status) = t.admin(reqwest::Method::GET, &path_a, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(status["connected"], false);
+    assert_eq!(status["workspaceId"], Value::Null);
+    let status = cli_json(&t, &["-t", &a.tenant_id, "sentinel", "status"]).await;
+    assert_eq!(status["connected"], false);
+    let connected = cli_json(&t, &["-t", &a.tenant_id, "sentinel", "connect"]).await;
+    assert_eq!(connected["connected"], true);
+    let ws = connected["workspaceId"].as_str().unwrap().to_string();
+    let (s, status) = t.admin(reqwest::Method::GET, &path_a, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(status["workspaceId"], ws.as_str(), "{status}");
+
+    // Connected: palisade ingest takes the Sentinel table, and hunting sees it.
+    let (ok, out, err) = ingest_cli("SigninLogs", signins.clone(), a.tenant_id.clone()).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("1 rows ingested into SigninLogs"), "{out}");
+    let (s, _, body) = hunt(&t, &tok_a, sentinel_q.clone()).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["Results"][0]["UserPrincipalName"], "alice@a.example");
+    let (s, _, body) = hunt(&t, &tok_a, column_q.clone()).await;
+    assert_eq!(s, 200, "{body}");
+    let rows = body["Results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{body}");
+    let (on_time, late_row) = (&rows[0], &rows[1]);
+    assert_eq!(on_time["ActionType"], "on-time");
+    for r in rows {
+        assert_eq!(r["TenantId"], ws.as_str());
+        assert_eq!(r["Type"], "DeviceEvents");
+    }
+    assert_eq!(
+        on_time["TimeGenerated"], on_time["Timestamp"],
+        "ingested on time: the event time"
+    );
+    assert_eq!(
+        late_row["TimeGenerated"], late_row["it"],
+        "ingested 3 days late: the ingestion time"
+    );
+    assert_ne!(late_row["TimeGenerated"], late_row["Timestamp"]);
+
+    // Tenant B is not connected: still unknown for it.
+    let (s, _, _) = hunt(&t, &tok_b, sentinel_q.clone()).await;
+    assert_eq!(s, 400);
+    // Connecting B (through the admin API, with its own workspace id) shows it none of A's rows.
+    let ws_b = "0b6f4c53-90d5-4d8e-8f0a-6a0e1b2c3d4e";
+    let (s, body) = t
+        .admin(
+            reqwest::Method::PUT,
+            &format!("/admin/{}/sentinel", b.tenant_id),
+            Some(json!({"workspaceId": ws_b})),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["workspaceId"], ws_b);
+    let (s, _, body) = hunt(&t, &tok_b, sentinel_q.clone()).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["Results"], json!([]));
+    let (s, _, body) = hunt(
+        &t,
+        &tok_b,
+        json!({"Query": "union SigninLogs, DeviceEvents | summarize n = count(), w = make_set(TenantId)"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["Results"][0]["n"], 0, "{body}");
+
+    // Disconnecting A hides its Sentinel data again; B's connection is untouched.
+    let off = cli_json(&t, &["-t", &a.tenant_id, "sentinel", "disconnect"]).await;
+    assert_eq!(off["connected"], false);
+    let (s, _, _) = hunt(&t, &tok_a, sentinel_q.clone()).await;
+    assert_eq!(s, 400, "unknown again after disconnect");
+    let (s, _, _) = hunt(&t, &tok_a, column_q).await;
+    assert_eq!(s, 400, "no TimeGenerated after disconnect");
+    let (s, _, _) = hunt(&t, &tok_b, sentinel_q.clone()).await;
+    assert_eq!(s, 200, "B stays connected");
+    // Reconnecting keeps the data: the rows were never deleted, only hidden.
+    cli_json(&t, &["-t", &a.tenant_id, "sentinel", "connect"]).await;
+    let (s, _, body) = hunt(&t, &tok_a, sentinel_q).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["Results"].as_array().map(Vec::len), Some(1));
+    // The admin API refuses a workspace id that is not a GUID, and an unknown tenant.
+    let (s, _) = t
+        .admin(
+            reqwest::Method::PUT,
+            &path_a,
+            Some(json!({"workspaceId": "../x"})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = t
+        .admin(
+            reqwest::Method::PUT,
+            "/admin/00000000-0000-0000-0000-00000000dead/sentinel",
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+}
