@@ -1,12 +1,21 @@
 //! Incidents kept ready to serialise: the Defender wire JSON of each incident a list page
 //! served, keyed by tenant and incident id and checked against a fingerprint of the whole
-//! stored row, so a page is spliced from kept bytes and streamed chunk by chunk, without
+//! stored row, so a page is spliced from kept bytes into one body, without
 //! parsing and re-serialising each incident's alerts document per request.
 //!
 //! Correctness does not depend on invalidation: the bytes are a pure function of the
 //! [`IncidentRow`] (which the page still reads from SQL, so every write by any process is
 //! seen), and an entry is used only when the row read now hashes to the row it was
 //! rendered from. Memory is bounded: past [`MAX_BYTES`] the memo starts over.
+//!
+//! [`RenderedPages`] keeps whole pages on top of that: a page of a caller who sees every
+//! incident of the tenant is a pure function of the request (tenant, host, path, query) and
+//! of the tenant's incident rows, whose version the store reads in one indexed statement
+//! ([`palisade_store::Store::incident_version`]: triggers move it on every write by any
+//! process). While the version reads the same, the page is served from its kept bytes without
+//! reading the 100 rows (about 5 KB of alerts JSON each) back out of SQLite; the release
+//! profile in BENCHMARKS.md (issue 13, fourth pass) shows that read, copy and fingerprint
+//! was most of a list request's CPU.
 
 use crate::error::ApiError;
 use crate::model::Incident;
@@ -90,10 +99,79 @@ impl RenderedIncidents {
     }
 }
 
+/// The most bytes of whole pages kept, and the most pages.
+pub(crate) const MAX_PAGE_BYTES: usize = 32 << 20;
+const MAX_PAGES: usize = 256;
+
+/// What a kept page answers: the same request of the same tenant. The host and path are
+/// in the key because the next link names them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct PageKey {
+    pub(crate) tenant_id: String,
+    pub(crate) host: String,
+    pub(crate) path: String,
+    pub(crate) query: String,
+}
+
+#[derive(Default)]
+struct Pages {
+    entries: HashMap<PageKey, (i64, Bytes)>,
+    bytes: usize,
+}
+
+/// Whole list pages of callers who see all of their tenant's incidents, each kept with the
+/// tenant's incident version it was rendered at (read before its rows, so a page is never
+/// older than its version).
+#[derive(Default)]
+pub(crate) struct RenderedPages {
+    pages: Mutex<Pages>,
+}
+
+impl RenderedPages {
+    /// The page kept for `key` at exactly `version`.
+    pub(crate) fn get(&self, key: &PageKey, version: i64) -> Option<Bytes> {
+        let pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        match pages.entries.get(key) {
+            Some((v, page)) if *v == version => Some(page.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps `page` for `key` at `version`; past the budget the memo starts over.
+    pub(crate) fn put(&self, key: PageKey, version: i64, page: Bytes) {
+        if page.len() > MAX_PAGE_BYTES / 4 {
+            return;
+        }
+        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        if pages.bytes + page.len() > MAX_PAGE_BYTES || pages.entries.len() >= MAX_PAGES {
+            pages.entries.clear();
+            pages.bytes = 0;
+        }
+        pages.bytes += page.len();
+        if let Some((_, old)) = pages.entries.insert(key, (version, page)) {
+            pages.bytes -= old.len();
+        }
+    }
+}
+
+/// A list page as one body: [`page_chunks`] joined.
+pub(crate) fn page_body(
+    context: &str,
+    incidents: Vec<Bytes>,
+    next_link: Option<&str>,
+) -> Result<Bytes, ApiError> {
+    let chunks = page_chunks(context, incidents, next_link)?;
+    let mut body = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
+    for chunk in &chunks {
+        body.extend_from_slice(chunk);
+    }
+    Ok(Bytes::from(body))
+}
+
 /// A list page as chunks: `{"@odata.context":…,"value":[` then each incident's kept JSON
 /// with the commas between, then `]` and the next link — byte for byte what serialising
 /// [`crate::model::IncidentCollection`] gives.
-pub(crate) fn page_chunks(
+fn page_chunks(
     context: &str,
     incidents: Vec<Bytes>,
     next_link: Option<&str>,
@@ -222,6 +300,71 @@ mod tests {
             !std::str::from_utf8(&memo.json(&row("t1", 1, "Active")).unwrap())
                 .unwrap()
                 .contains("the other tenant's")
+        );
+    }
+
+    fn page_key(query: &str) -> PageKey {
+        PageKey {
+            tenant_id: "t".into(),
+            host: "h".into(),
+            path: "/api/incidents".into(),
+            query: query.into(),
+        }
+    }
+
+    #[test]
+    fn a_kept_page_is_served_only_at_its_version_and_for_its_request() {
+        let pages = RenderedPages::default();
+        let page = Bytes::from_static(b"{\"value\":[]}");
+        pages.put(page_key("$top=1"), 7, page.clone());
+        assert_eq!(pages.get(&page_key("$top=1"), 7), Some(page));
+        assert_eq!(
+            pages.get(&page_key("$top=1"), 8),
+            None,
+            "the tenant wrote since"
+        );
+        assert_eq!(pages.get(&page_key("$top=2"), 7), None);
+        let mut other_tenant = page_key("$top=1");
+        other_tenant.tenant_id = "u".into();
+        assert_eq!(pages.get(&other_tenant, 7), None);
+        let mut other_host = page_key("$top=1");
+        other_host.host = "evil".into();
+        assert_eq!(
+            pages.get(&other_host, 7),
+            None,
+            "the next link names the host"
+        );
+    }
+
+    #[test]
+    fn kept_pages_stay_within_their_budget() {
+        let pages = RenderedPages::default();
+        let page = Bytes::from(vec![b'x'; MAX_PAGE_BYTES / 8]);
+        for i in 0..(MAX_PAGES + 20) {
+            pages.put(page_key(&format!("$skip={i}")), 1, page.clone());
+            let p = pages.pages.lock().unwrap();
+            assert!(p.bytes <= MAX_PAGE_BYTES && p.entries.len() <= MAX_PAGES);
+            assert_eq!(
+                p.bytes,
+                p.entries.values().map(|(_, b)| b.len()).sum::<usize>()
+            );
+        }
+        let too_big = Bytes::from(vec![b'x'; MAX_PAGE_BYTES / 2]);
+        pages.put(page_key("big"), 1, too_big);
+        assert_eq!(pages.get(&page_key("big"), 1), None);
+    }
+
+    #[test]
+    fn a_page_body_is_its_chunks_joined() {
+        let memo = RenderedIncidents::default();
+        let kept: Vec<Bytes> = [row("t1", 1, "Active"), row("t1", 2, "Resolved")]
+            .iter()
+            .map(|r| memo.json(r).unwrap())
+            .collect();
+        let body = page_body("c", kept.clone(), Some("n")).unwrap();
+        assert_eq!(
+            body.to_vec(),
+            joined(page_chunks("c", kept, Some("n")).unwrap())
         );
     }
 

@@ -9,7 +9,7 @@ use crate::odata::{parse_list_query, split_query};
 use crate::patch::{parse_patch, plan_update};
 use crate::permissions::{check_token_permission, Operation};
 use crate::quota::QuotaTracker;
-use crate::rendered::{page_chunks, RenderedIncidents};
+use crate::rendered::{page_body, PageKey, RenderedIncidents, RenderedPages};
 use crate::DefenderState;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -26,6 +26,7 @@ pub(crate) struct App {
     validator: TokenValidator,
     quotas: QuotaTracker,
     rendered: RenderedIncidents,
+    pages: RenderedPages,
 }
 
 pub(crate) fn build(state: DefenderState) -> Router {
@@ -33,6 +34,7 @@ pub(crate) fn build(state: DefenderState) -> Router {
         validator: TokenValidator::new(Arc::clone(&state.keys)),
         quotas: QuotaTracker::new(state.quotas.clone()),
         rendered: RenderedIncidents::default(),
+        pages: RenderedPages::default(),
         state,
     });
     Router::new()
@@ -189,6 +191,31 @@ async fn list_incidents(
     let auth = app.authorize(&headers, Operation::ListIncidents).await?;
     let caller = &auth.caller;
     let q = parse_list_query(uri.query()).map_err(|e| ApiError::OData(e.0))?;
+    // A caller who sees the whole tenant gets the page kept at the tenant's incident version
+    // when there is one; the version is read before the rows, so a page kept now is never
+    // older than the version it is kept at.
+    let kept = match auth.visibility {
+        Visibility::All => app
+            .state
+            .store
+            .incident_version(&caller.tenant_id)
+            .await?
+            .map(|version| {
+                let key = PageKey {
+                    tenant_id: caller.tenant_id.clone(),
+                    host: host_of(&headers, &uri),
+                    path: uri.path().to_string(),
+                    query: uri.query().unwrap_or("").to_string(),
+                };
+                (key, version)
+            }),
+        Visibility::Groups(_) => None,
+    };
+    if let Some((key, version)) = &kept {
+        if let Some(page) = app.pages.get(key, *version) {
+            return Ok(json_page(page));
+        }
+    }
     let mut rows = app
         .state
         .store
@@ -223,22 +250,28 @@ async fn list_incidents(
     } else {
         None
     };
-    let chunks = page_chunks(
+    let page = page_body(
         &format!("{ODATA_METADATA}#Incidents"),
         value,
         next_link.as_deref(),
     )?;
-    let body = axum::body::Body::from_stream(futures::stream::iter(
-        chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
-    ));
-    Ok((
+    if let Some((key, version)) = kept {
+        app.pages.put(key, version, page.clone());
+    }
+    Ok(json_page(page))
+}
+
+/// A list page as the response: one body with its length (no chunked framing, one pass
+/// through TLS, as a static file is served).
+fn json_page(page: Bytes) -> Response {
+    (
         [(
             header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("application/json"),
         )],
-        body,
+        page,
     )
-        .into_response())
+        .into_response()
 }
 
 async fn get_incident(

@@ -340,6 +340,18 @@ impl Store {
         Ok(inserted)
     }
 
+    /// The tenant's incident version: it changes with every write to the tenant's incidents
+    /// or their comments (by any process; migration 0010's triggers) and never repeats, so
+    /// anything computed from those rows alone stays exact while it reads the same. `None`
+    /// when the tenant's incidents were never written (nothing to keep).
+    pub async fn incident_version(&self, tenant_id: &str) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT version FROM tenant_incident_versions WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("version")).transpose()?)
+    }
+
     /// Number of incidents in the tenant.
     pub async fn count_incidents(&self, tenant_id: &str) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM incidents WHERE tenant_id = $1")

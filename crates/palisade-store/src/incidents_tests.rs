@@ -337,3 +337,63 @@ async fn filter_update_and_comments() {
         .expect("update");
     assert!(matches!(rejected, IncidentUpdateOutcome::Rejected("no")));
 }
+
+#[tokio::test]
+async fn the_incident_version_moves_with_every_write_of_the_tenant_only() {
+    let store = store_with(&["ta", "tb"]).await;
+    assert_eq!(store.incident_version("ta").await.expect("version"), None);
+    let t0 = datetime!(2024-01-01 00:00 UTC);
+    store
+        .insert_incident("ta", &new_incident("a1", t0, None))
+        .await
+        .expect("a1");
+    let after_insert = store.incident_version("ta").await.expect("v").expect("set");
+    assert_eq!(store.incident_version("tb").await.expect("v"), None);
+
+    store
+        .insert_incident("tb", &new_incident("b1", t0, None))
+        .await
+        .expect("b1");
+    assert_eq!(
+        store.incident_version("ta").await.expect("v"),
+        Some(after_insert),
+        "another tenant's write leaves this tenant's version"
+    );
+
+    // A refused update writes nothing and moves nothing.
+    store
+        .update_incident_with("ta", 1, |_| Err::<IncidentUpdate, _>("no"))
+        .await
+        .expect("refused");
+    assert_eq!(
+        store.incident_version("ta").await.expect("v"),
+        Some(after_insert)
+    );
+
+    let comment = IncidentUpdate {
+        comment: Some(IncidentCommentRow {
+            comment: "c".into(),
+            created_by: "x".into(),
+            created_time: t0,
+        }),
+        ..IncidentUpdate::default()
+    };
+    store
+        .update_incident_with("ta", 1, |_| Ok::<_, ()>(comment))
+        .await
+        .expect("comment");
+    let after_comment = store.incident_version("ta").await.expect("v").expect("set");
+    assert!(after_comment > after_insert);
+
+    // A write outside the store's methods (another process, raw SQL) moves it too.
+    for sql in [
+        "UPDATE incident_comments SET comment = 'edited' WHERE tenant_id = 'ta'",
+        "UPDATE incidents SET severity = 'Low' WHERE tenant_id = 'ta'",
+        "DELETE FROM incidents WHERE tenant_id = 'ta'",
+    ] {
+        let before = store.incident_version("ta").await.expect("v").expect("set");
+        sqlx::query(sql).execute(store.pool()).await.expect(sql);
+        let after = store.incident_version("ta").await.expect("v").expect("set");
+        assert!(after > before, "{sql}: {before} -> {after}");
+    }
+}

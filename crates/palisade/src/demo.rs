@@ -5,7 +5,7 @@
 
 use crate::server::RunningServer;
 use crate::tls::write_private;
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use palisade_directory::{ApplicationDefinition, NewApplication, SignInAudience, MTP_APP_ID};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -302,36 +302,7 @@ pub async fn ensure(server: &RunningServer, data_dir: &Path) -> Result<Demo> {
     let events_dir = crate::hunting::events_dir(data_dir);
     let tenant_events = events_dir.join(format!("tenant={}", demo.tenant_id));
     if !tenant_events.exists() {
-        let store = palisade_events::EventStore::open(&events_dir)?;
-        let estate = crate::hunting::estate_for(&demo.tenant_id, &demo.domain);
-        let now = crate::hunting::chrono_time(directory.clock().now());
-        demo.events = palisade_events::seed_events(
-            &store,
-            &demo.tenant_id,
-            &estate,
-            DEMO_EVENTS,
-            now,
-            |_| {},
-        )
-        .await?;
-        if let Some(ws) = server.store.sentinel_workspace(&demo.tenant_id).await? {
-            demo.events += palisade_events::seed_sentinel_tables(
-                &store,
-                &demo.tenant_id,
-                &ws.workspace_id,
-                &estate,
-                DEMO_EVENTS / 5,
-                now,
-            )?;
-        }
-        demo.events += palisade_events::seed_estate_tables(
-            &store,
-            &demo.tenant_id,
-            &estate,
-            DEMO_EVENTS,
-            now,
-        )?;
-        palisade_events::seed_file_profiles(&store, &estate, now)?;
+        demo.events = seed_events_in_child(data_dir, &demo.tenant_id).await?;
     }
     let ca = server
         .ca_path
@@ -346,4 +317,40 @@ pub async fn ensure(server: &RunningServer, data_dir: &Path) -> Result<Demo> {
     }
     write_private(&data_dir.join(CLIENT_CONFIG_FILE), config.as_bytes())?;
     Ok(demo)
+}
+
+/// Seeds the demo's first slice of advanced-hunting events by running `palisade seed` (this
+/// same executable) as a child process, and returns how many events it wrote.
+///
+/// In a child, so the server keeps none of it: the generator's Parquet writers allocate a
+/// 2 MB bloom filter per column and file (about 4 GB over the 20,000 events), and the
+/// allocator keeps pages freed on other threads until their owner allocates again, while
+/// the writer code stays mapped; in process this left 6–10 MB of text and up to 15 MB of
+/// zeroed heap resident in an idle server (BENCHMARKS.md, "Issue 13, fourth pass").
+async fn seed_events_in_child(data_dir: &Path, tenant_id: &str) -> Result<u64> {
+    let exe = std::env::current_exe().context("locating this executable to seed the events")?;
+    let out = tokio::process::Command::new(&exe)
+        .arg("seed")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--tenant", tenant_id, "--events", &DEMO_EVENTS.to_string()])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .with_context(|| format!("running {} seed", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "seeding the demo's events failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    // `seed` reports "{written} events written for tenant …" (cli/events.rs).
+    stdout
+        .lines()
+        .find_map(|l| l.split_once(" events written for tenant "))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .with_context(|| format!("`palisade seed` did not report its count: {stdout}"))
 }

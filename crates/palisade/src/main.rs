@@ -14,22 +14,47 @@ mod allocator {
     extern "C" {
         fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
     }
+    #[cfg(target_os = "linux")]
+    extern "C" {
+        fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
+    }
+    /// `PR_SET_THP_DISABLE` (linux/prctl.h).
+    #[cfg(target_os = "linux")]
+    const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
     /// `mi_option_purge_delay`: milliseconds before freed pages go back to the OS (default 10).
     const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
     /// `mi_option_arena_purge_mult`: the purge delay's multiplier for arenas (default 10).
     const MI_OPTION_ARENA_PURGE_MULT: std::ffi::c_int = 24;
+    /// `mi_option_allow_thp`: transparent huge pages for the arenas (default 1).
+    const MI_OPTION_ALLOW_THP: std::ffi::c_int = 43;
 
     /// Freed memory goes back to the OS at once instead of after a delay that an idle thread
     /// never reaches (mimalloc purges on a thread's next allocation): the server's idle RSS
     /// then follows what is live. `MIMALLOC_PURGE_DELAY` in the environment still wins.
+    ///
+    /// And no transparent huge pages: mimalloc advises its arena for 2 MiB pages, and a huge
+    /// page stays resident whole while any of it is in use (the kernel splits a partly purged
+    /// one only under memory pressure): an idle `serve --demo` held 14 MB of mostly zero huge
+    /// pages (BENCHMARKS.md, "Issue 13, fourth pass"). `MIMALLOC_ALLOW_THP` in the
+    /// environment still wins.
     pub fn purge_freed_memory_promptly() {
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-            return;
-        }
         // SAFETY: mi_option_set only stores an integer option; any id and value are accepted.
+        // prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) only sets a flag of this process.
         unsafe {
-            mi_option_set(MI_OPTION_PURGE_DELAY, 0);
-            mi_option_set(MI_OPTION_ARENA_PURGE_MULT, 1);
+            if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+                mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+                mi_option_set(MI_OPTION_ARENA_PURGE_MULT, 1);
+            }
+            if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+                mi_option_set(MI_OPTION_ALLOW_THP, 0);
+                // The arena was reserved (and advised for huge pages) by the first allocation,
+                // before `main`; the process-wide switch also covers it, for every later fault.
+                #[cfg(target_os = "linux")]
+                {
+                    let (on, unused): (std::ffi::c_ulong, std::ffi::c_ulong) = (1, 0);
+                    prctl(PR_SET_THP_DISABLE, on, unused, unused, unused);
+                }
+            }
         }
     }
 }

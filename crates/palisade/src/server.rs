@@ -322,7 +322,7 @@ impl SigningKeySource for PublishedKeys {
 }
 
 /// Serves `app` over TLS on `listener` until the task is dropped: HTTP/1.1 and HTTP/2,
-/// a 10-second handshake limit, one task per connection.
+/// a 10-second handshake limit, one task per connection, `TCP_NODELAY` on every connection.
 pub async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, app: Router) {
     serve_tls_until(listener, acceptor, app, std::future::pending()).await
 }
@@ -351,6 +351,12 @@ pub async fn serve_tls_until(
             },
             () = &mut stop => break,
         };
+        // No Nagle delay: a response's last small segment would otherwise wait for the
+        // client's delayed ACK (40 ms on Linux), which set the p99 of every page size
+        // (BENCHMARKS.md, "Issue 13, fourth pass").
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
+        }
         let acceptor = acceptor.clone();
         let app = app.clone();
         let builder = builder.clone();

@@ -476,3 +476,83 @@ async fn quotas_follow_the_injected_clock() {
         200
     );
 }
+
+/// A list page is kept whole while its tenant's incidents are unchanged (BENCHMARKS.md,
+/// issue 13); every write shows on the very next list: through the API (PATCH, comment),
+/// straight into the database by another process, and never across tenants.
+#[tokio::test]
+async fn a_kept_list_page_shows_every_write_at_once() {
+    let t = start().await;
+    let a = t.app(&["Incident.ReadWrite.All"]).await;
+    let b = t.app(&["Incident.ReadWrite.All"]).await;
+    seed(&t, &a.tenant_id, 6).await;
+    seed(&t, &b.tenant_id, 4).await;
+    let (tok_a, tok_b) = (token(&t, &a).await, token(&t, &b).await);
+    let list = |bearer: String| {
+        let t = &t;
+        async move {
+            let resp = t
+                .http
+                .get(t.url("/api/incidents?$top=3"))
+                .bearer_auth(bearer)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let length = resp.content_length();
+            let body = resp.bytes().await.unwrap();
+            assert_eq!(length, Some(body.len() as u64), "one body with its length");
+            serde_json::from_slice::<Value>(&body).unwrap()
+        }
+    };
+    let theirs_before = list(tok_b.clone()).await;
+    let first = list(tok_a.clone()).await;
+    assert_eq!(first, list(tok_a.clone()).await, "the same page again");
+    assert!(first["@odata.nextLink"].as_str().is_some());
+    let top = first["value"][0]["incidentId"].as_i64().unwrap();
+
+    let (s, _, body) = api(
+        &t,
+        reqwest::Method::PATCH,
+        &format!("/api/incidents/{top}"),
+        &tok_a,
+        Some(json!({"assignedTo": "kept@pages.example", "comment": "kept pages move"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let patched = list(tok_a.clone()).await;
+    assert_eq!(patched["value"][0]["assignedTo"], "kept@pages.example");
+    let comments = patched["value"][0]["comments"].as_array().unwrap();
+    assert!(
+        comments.iter().any(|c| c["comment"] == "kept pages move"),
+        "{comments:?}"
+    );
+
+    // Another process writes the row and then the comment.
+    crate::snapshot::sql_from_another_process(
+        &t,
+        "UPDATE incidents SET assigned_to = 'elsewhere@pages.example' WHERE tenant_id = ? AND incident_id = ?",
+        &[&a.tenant_id, &top.to_string()],
+    );
+    assert_eq!(
+        list(tok_a.clone()).await["value"][0]["assignedTo"],
+        "elsewhere@pages.example"
+    );
+    crate::snapshot::sql_from_another_process(
+        &t,
+        "UPDATE incident_comments SET comment = 'edited elsewhere' WHERE tenant_id = ? AND incident_id = ? AND comment = 'kept pages move'",
+        &[&a.tenant_id, &top.to_string()],
+    );
+    let edited = list(tok_a.clone()).await;
+    assert!(edited["value"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["comment"] == "edited elsewhere"));
+
+    // The same request of another tenant gets that tenant's page, unchanged by A's writes.
+    let theirs = list(tok_b.clone()).await;
+    assert_eq!(theirs, theirs_before);
+    assert_eq!(theirs["value"].as_array().unwrap().len(), 3);
+    assert_ne!(theirs, edited);
+}

@@ -18,7 +18,7 @@ fn roles(body: &serde_json::Value) -> Vec<String> {
 }
 
 /// Runs SQL against the server's database from another process (python3's sqlite3).
-fn sql_from_another_process(t: &TestServer, sql: &str, args: &[&str]) {
+pub(crate) fn sql_from_another_process(t: &TestServer, sql: &str, args: &[&str]) {
     let db = t
         .dir
         .path()
