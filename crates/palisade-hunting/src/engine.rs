@@ -66,6 +66,7 @@ use palisade_events::{valid_tenant, EventStore};
 use palisade_kql::{bind_with_probe, explain_bound, parse, Catalog, KqlError, Schema};
 
 use crate::budget::Budget;
+use crate::geoip::GeoIpDatabase;
 use crate::plan::Planner;
 use crate::probe::EngineProbe;
 use crate::result::{batches_to_rows, process_cpu, HuntResult, HuntStats};
@@ -127,6 +128,9 @@ pub struct HuntingEngine {
     store: Arc<EventStore>,
     limits: Limits,
     tuning: Tuning,
+    /// The operator's City database for `geo_info_from_ip_address` (none: it answers null,
+    /// and the result's stats say why).
+    geoip: Option<Arc<GeoIpDatabase>>,
 }
 
 impl HuntingEngine {
@@ -137,6 +141,7 @@ impl HuntingEngine {
             store,
             limits: Limits::default(),
             tuning: Tuning::default(),
+            geoip: None,
         }
     }
 
@@ -150,6 +155,17 @@ impl HuntingEngine {
     pub fn with_tuning(mut self, tuning: Tuning) -> Self {
         self.tuning = tuning;
         self
+    }
+
+    /// Answers `geo_info_from_ip_address` from `db` (see [`GeoIpDatabase`]).
+    pub fn with_geoip(mut self, db: Option<Arc<GeoIpDatabase>>) -> Self {
+        self.geoip = db;
+        self
+    }
+
+    /// The GeoIP database, if the operator gave one.
+    pub fn geoip(&self) -> Option<&Arc<GeoIpDatabase>> {
+        self.geoip.as_ref()
     }
 
     /// The limits in force.
@@ -250,7 +266,11 @@ impl HuntingEngine {
             sorted_files: self.tuning.sorted_files,
         };
         let pool = self.pool();
-        let (bound, plan, _) = self.plan(&scan, query, now, &pool)?;
+        let Planned {
+            explained: bound,
+            plan,
+            ..
+        } = self.plan(&scan, query, now, &pool)?;
         let ctx = self.context(&pool)?;
         let optimized = ctx.state().optimize(&plan)?;
         Ok(format!(
@@ -271,7 +291,7 @@ impl HuntingEngine {
         query: &str,
         now: i64,
         pool: &Arc<TrackingPool>,
-    ) -> Result<(String, LogicalPlan, Schema), HuntError> {
+    ) -> Result<Planned, HuntError> {
         let budget = Budget::new(pool.clone());
         crate::budget::planning(&budget, || self.plan_in_budget(scan, query, now))
             .map_err(|e| self.limit_error(e))
@@ -282,7 +302,7 @@ impl HuntingEngine {
         scan: &TenantScan<'_>,
         query: &str,
         now: i64,
-    ) -> Result<(String, LogicalPlan, Schema), HuntError> {
+    ) -> Result<Planned, HuntError> {
         let ast = parse(query)?;
         let probe = EngineProbe {
             engine: self,
@@ -307,10 +327,15 @@ impl HuntingEngine {
             pos: None,
             message: "the query has no result statement".into(),
         })?;
-        let mut planner = Planner::new(scan, now);
+        let mut planner = Planner::new(scan, now).with_geoip(self.geoip.clone());
         let plan = planner.plan(first)?;
         let plan = planner.finish(plan, &first.schema)?;
-        Ok((explain_bound(&bound), plan, first.schema.clone()))
+        Ok(Planned {
+            explained: explain_bound(&bound),
+            plan,
+            schema: first.schema.clone(),
+            notes: planner.notes,
+        })
     }
 
     /// A fresh memory pool of [`Limits::memory_bytes`] for one query (or one probe).
@@ -369,7 +394,12 @@ impl HuntingEngine {
             sorted_files: self.tuning.sorted_files,
         };
         let pool = self.pool();
-        let (_, plan, schema) = self.plan(&scan, query, now_ns, &pool)?;
+        let Planned {
+            plan,
+            schema,
+            notes,
+            ..
+        } = self.plan(&scan, query, now_ns, &pool)?;
         let max = self.limits.max_rows;
         let plan = LogicalPlanBuilder::from(plan)
             .limit(0, Some(max.saturating_add(1)))?
@@ -396,6 +426,7 @@ impl HuntingEngine {
         let mut stats = scan.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
         stats.peak_memory_bytes = pool.peak.load(std::sync::atomic::Ordering::Relaxed) as u64;
         stats.execution_time_secs = started.elapsed().as_secs_f64();
+        stats.notes = notes;
         let cpu_after = process_cpu();
         stats.cpu_user_secs = (cpu_after.0 - cpu_before.0).max(0.0);
         stats.cpu_kernel_secs = (cpu_after.1 - cpu_before.1).max(0.0);
@@ -406,6 +437,15 @@ impl HuntingEngine {
             truncated,
         })
     }
+}
+
+/// A query planned: its bound tree explained, the plan, the result schema, and the notes the
+/// planner left for the result's stats.
+struct Planned {
+    explained: String,
+    plan: LogicalPlan,
+    schema: Schema,
+    notes: Vec<String>,
 }
 
 /// `bytes` for people: `1 GiB`, `512 MiB`.

@@ -10,6 +10,8 @@ mod fileprofile;
 mod hostile;
 mod library;
 mod projections;
+mod series;
+mod geoip;
 mod store;
 mod support;
 mod tuning;
