@@ -34,6 +34,9 @@ pub struct HuntingStats {
     pub cpu_kernel_secs: f64,
     /// Peak bytes of the query's memory pool.
     pub peak_memory_bytes: u64,
+    /// What the caller should know about the answer (e.g. a function that answered null for
+    /// want of the operator's data); rendered as `Stats.notes` when there are any.
+    pub notes: Vec<String>,
 }
 
 /// A query's result, typed; [`defender_response`] renders Defender's wire shape.
@@ -157,7 +160,7 @@ pub fn defender_response(out: &HuntingOutput) -> Value {
         .map(|r| serde_json::to_string(r).map(|s| s.len()).unwrap_or(0))
         .sum();
     let st = &out.stats;
-    json!({
+    let mut response = json!({
         "Stats": {
             "ExecutionTime": st.execution_time_secs,
             "resource_usage": {
@@ -173,7 +176,12 @@ pub fn defender_response(out: &HuntingOutput) -> Value {
         },
         "Schema": out.schema.iter().map(|c| json!({"Name": c.name, "Type": c.ty.dotnet_name()})).collect::<Vec<_>>(),
         "Results": out.results,
-    })
+    });
+    // Palisade's own addition to Defender's `Stats`, only when there is something to say.
+    if !st.notes.is_empty() {
+        response["Stats"]["notes"] = json!(st.notes);
+    }
+    response
 }
 
 /// Whose rows a hunting query may read: one tenant, and inside it every device or only the
@@ -275,6 +283,7 @@ mod tests {
                 cpu_user_secs: 0.25,
                 cpu_kernel_secs: 0.125,
                 peak_memory_bytes: 4096,
+                notes: vec![],
             },
             schema: vec![
                 HuntingColumn {
@@ -304,6 +313,13 @@ mod tests {
             4096
         );
         assert_eq!(v["Stats"]["dataset_statistics"][0]["table_row_count"], 1);
+        assert!(v["Stats"].get("notes").is_none(), "no notes, no key");
+        let mut noted = out.clone();
+        noted.stats.notes = vec!["a note".into()];
+        assert_eq!(
+            defender_response(&noted)["Stats"]["notes"],
+            json!(["a note"])
+        );
     }
 
     #[test]

@@ -78,11 +78,10 @@ impl GeoIpDatabase {
 
     /// A database from its bytes; `path` names it in errors.
     pub fn from_bytes(bytes: Vec<u8>, path: &Path) -> Result<GeoIpDatabase, GeoIpError> {
-        let reader =
-            maxminddb::Reader::from_source(bytes).map_err(|e| GeoIpError::Invalid {
-                path: path.to_path_buf(),
-                detail: e.to_string(),
-            })?;
+        let reader = maxminddb::Reader::from_source(bytes).map_err(|e| GeoIpError::Invalid {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
         let database_type = reader.metadata().database_type.clone();
         if !database_type.to_ascii_lowercase().contains("city") {
             return Err(GeoIpError::NotCity {
@@ -143,9 +142,7 @@ impl GeoIpDatabase {
 fn parse_address(text: &str) -> Option<IpAddr> {
     let ip: IpAddr = text.trim().parse().ok()?;
     Some(match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     })
 }
@@ -206,7 +203,11 @@ mod tests {
             let ip = parse_address(s).unwrap();
             assert!(!has_location(ip), "{s}");
         }
-        for s in ["20.53.203.50", "2a03:2880:f12c:83:face:b00c::25de", "::ffff:8.8.8.8"] {
+        for s in [
+            "20.53.203.50",
+            "2a03:2880:f12c:83:face:b00c::25de",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(has_location(parse_address(s).unwrap()), "{s}");
         }
         assert_eq!(parse_address(" 1.2.3.4 "), Some("1.2.3.4".parse().unwrap()));

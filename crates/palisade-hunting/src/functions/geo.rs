@@ -106,12 +106,14 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
             .row(
                 c.name,
                 KqlType::Bool,
-                Box::new(|a| match (point(a[0], a[1]), point(a[2], a[3]), a[4].f64()) {
-                    (Some(x), Some(centre), Some(r)) if r >= 0.0 => {
-                        Out::Bool(distance(x, centre) <= r)
-                    }
-                    _ => Out::Null,
-                }),
+                Box::new(
+                    |a| match (point(a[0], a[1]), point(a[2], a[3]), a[4].f64()) {
+                        (Some(x), Some(centre), Some(r)) if r >= 0.0 => {
+                            Out::Bool(distance(x, centre) <= r)
+                        }
+                        _ => Out::Null,
+                    },
+                ),
             )
             .call(reals()?),
         F::Azimuth => c
@@ -125,7 +127,10 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
             )
             .call(reals()?),
         F::PointToGeohash => {
-            let mut args = vec![c.arg_as(p, 0, KqlType::Real)?, c.arg_as(p, 1, KqlType::Real)?];
+            let mut args = vec![
+                c.arg_as(p, 0, KqlType::Real)?,
+                c.arg_as(p, 1, KqlType::Real)?,
+            ];
             if c.n > 2 {
                 args.push(c.arg_as(p, 2, KqlType::Long)?);
             }
@@ -179,7 +184,10 @@ mod tests {
         assert_eq!(geohash(-80.195829, 25.802215, 8), "dhwfz15h");
         // geo_geohash_to_central_point("sunny")
         let ((x0, x1), (y0, y1)) = geohash_cell("sunny").unwrap();
-        assert_eq!(((x0 + x1) / 2.0, (y0 + y1) / 2.0), (42.47314453125, 23.70849609375));
+        assert_eq!(
+            ((x0 + x1) / 2.0, (y0 + y1) / 2.0),
+            (42.47314453125, 23.70849609375)
+        );
         // geo_geohash_to_polygon("dr5ru")
         assert_eq!(
             geohash_cell("dr5ru").unwrap(),

@@ -52,7 +52,11 @@ fn cidr_list(lo: u32, hi: u32) -> Vec<String> {
     let mut out = Vec::new();
     while start <= end {
         // The largest block aligned at `start` that stays inside the range.
-        let mut size = if start == 0 { 1u64 << 32 } else { start & start.wrapping_neg() };
+        let mut size = if start == 0 {
+            1u64 << 32
+        } else {
+            start & start.wrapping_neg()
+        };
         while start + size - 1 > end {
             size >>= 1;
         }
@@ -93,7 +97,8 @@ fn masked(a: &[Val]) -> Option<(u32, u32)> {
 
 /// The stats' note when a query calls `geo_info_from_ip_address` on a server without a
 /// GeoIP database.
-pub(crate) const NO_GEOIP_NOTE: &str = "geo_info_from_ip_address returned null: this server has no GeoIP \
+pub(crate) const NO_GEOIP_NOTE: &str =
+    "geo_info_from_ip_address returned null: this server has no GeoIP \
      database (the operator starts it with `palisade serve --geoip FILE`, a MaxMind City database)";
 
 /// Plans `f` applied to `c`.
@@ -214,12 +219,14 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
             .row(
                 c.name,
                 KqlType::Dynamic,
-                Box::new(|a| match (parse_ipv4(a[0].text()), parse_ipv4(a[1].text())) {
-                    (Some((lo, 32)), Some((hi, 32))) if lo <= hi => dyn_out(Json::Array(
-                        cidr_list(lo, hi).into_iter().map(Json::String).collect(),
-                    )),
-                    _ => Out::Null,
-                }),
+                Box::new(
+                    |a| match (parse_ipv4(a[0].text()), parse_ipv4(a[1].text())) {
+                        (Some((lo, 32)), Some((hi, 32))) if lo <= hi => dyn_out(Json::Array(
+                            cidr_list(lo, hi).into_iter().map(Json::String).collect(),
+                        )),
+                        _ => Out::Null,
+                    },
+                ),
             )
             .call(c.all_as(p, KqlType::String)?),
         F::ParseIpv4 => c
@@ -296,12 +303,21 @@ mod tests {
     #[test]
     fn ranges_become_the_docs_cidr_lists() {
         let ip = |s: &str| u32::from(s.parse::<std::net::Ipv4Addr>().unwrap());
-        assert_eq!(cidr_list(ip("127.0.0.0"), ip("127.0.0.255")), ["127.0.0.0/24"]);
+        assert_eq!(
+            cidr_list(ip("127.0.0.0"), ip("127.0.0.255")),
+            ["127.0.0.0/24"]
+        );
         assert_eq!(
             cidr_list(ip("127.0.0.1"), ip("127.0.0.255")),
             [
-                "127.0.0.1/32", "127.0.0.2/31", "127.0.0.4/30", "127.0.0.8/29",
-                "127.0.0.16/28", "127.0.0.32/27", "127.0.0.64/26", "127.0.0.128/25"
+                "127.0.0.1/32",
+                "127.0.0.2/31",
+                "127.0.0.4/30",
+                "127.0.0.8/29",
+                "127.0.0.16/28",
+                "127.0.0.32/27",
+                "127.0.0.64/26",
+                "127.0.0.128/25"
             ]
         );
         assert_eq!(cidr_list(0, u32::MAX), ["0.0.0.0/0"]);

@@ -92,7 +92,10 @@ fn zip(a: &Json, b: &Json, f: impl Fn(&Json, &Json) -> Json) -> Json {
 fn arith(p: &Json, q: &Json, int: fn(i64, i64) -> Option<i64>, real: fn(f64, f64) -> f64) -> Json {
     match (p.as_i64(), q.as_i64()) {
         (Some(x), Some(y)) => int(x, y).map_or(Json::Null, Json::from),
-        _ => num(real(p.as_f64().unwrap_or(f64::NAN), q.as_f64().unwrap_or(f64::NAN))),
+        _ => num(real(
+            p.as_f64().unwrap_or(f64::NAN),
+            q.as_f64().unwrap_or(f64::NAN),
+        )),
     }
 }
 
@@ -140,17 +143,32 @@ fn series_op(f: F, a: &[Json]) -> Json {
         F::Exp => map(&a[0], None, f64::exp),
         F::Floor => map(&a[0], Some(|i| i), f64::floor),
         F::Log => map(&a[0], None, f64::ln),
-        F::Sign => map(&a[0], Some(i64::signum), |x| if x == 0.0 { 0.0 } else { x.signum() }),
+        F::Sign => map(&a[0], Some(i64::signum), |x| {
+            if x == 0.0 {
+                0.0
+            } else {
+                x.signum()
+            }
+        }),
         F::Sin => map(&a[0], None, f64::sin),
         F::Tan => map(&a[0], None, f64::tan),
-        F::Add => zip(&a[0], &a[1], |p, q| arith(p, q, i64::checked_add, |x, y| x + y)),
-        F::Subtract => zip(&a[0], &a[1], |p, q| arith(p, q, i64::checked_sub, |x, y| x - y)),
-        F::Multiply => zip(&a[0], &a[1], |p, q| arith(p, q, i64::checked_mul, |x, y| x * y)),
+        F::Add => zip(&a[0], &a[1], |p, q| {
+            arith(p, q, i64::checked_add, |x, y| x + y)
+        }),
+        F::Subtract => zip(&a[0], &a[1], |p, q| {
+            arith(p, q, i64::checked_sub, |x, y| x - y)
+        }),
+        F::Multiply => zip(&a[0], &a[1], |p, q| {
+            arith(p, q, i64::checked_mul, |x, y| x * y)
+        }),
         F::Divide => zip(&a[0], &a[1], |p, q| {
             num(p.as_f64().unwrap_or(f64::NAN) / q.as_f64().unwrap_or(f64::NAN))
         }),
         F::Pow => zip(&a[0], &a[1], |p, q| {
-            num(p.as_f64().unwrap_or(f64::NAN).powf(q.as_f64().unwrap_or(f64::NAN)))
+            num(p
+                .as_f64()
+                .unwrap_or(f64::NAN)
+                .powf(q.as_f64().unwrap_or(f64::NAN)))
         }),
         F::Greater => zip(&a[0], &a[1], |p, q| compare(p, q, |o| o.is_gt())),
         F::GreaterEquals => zip(&a[0], &a[1], |p, q| compare(p, q, |o| o.is_ge())),
@@ -182,7 +200,8 @@ fn series_op(f: F, a: &[Json]) -> Json {
             match f {
                 F::DotProduct => num(dot),
                 F::CosineSimilarity => {
-                    let mag = |v: &[Option<f64>]| v.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
+                    let mag =
+                        |v: &[Option<f64>]| v.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
                     let m1 = a.get(2).and_then(Json::as_f64).unwrap_or_else(|| mag(&x));
                     let m2 = a.get(3).and_then(Json::as_f64).unwrap_or_else(|| mag(&y));
                     num(dot / (m1 * m2))
@@ -219,20 +238,31 @@ fn series_op(f: F, a: &[Json]) -> Json {
             }
             // Points with no value on that side keep the placeholder.
             let placeholder = a.get(1).cloned().unwrap_or(Json::Null);
-            Json::Array(v.into_iter().map(|e| e.unwrap_or_else(|| placeholder.clone())).collect())
+            Json::Array(
+                v.into_iter()
+                    .map(|e| e.unwrap_or_else(|| placeholder.clone()))
+                    .collect(),
+            )
         }
         F::FillConst => {
             let Some(v) = with_missing(&a[0], a.get(2)) else {
                 return Json::Null;
             };
             let c = a.get(1).cloned().unwrap_or(Json::from(0));
-            Json::Array(v.into_iter().map(|e| e.unwrap_or_else(|| c.clone())).collect())
+            Json::Array(
+                v.into_iter()
+                    .map(|e| e.unwrap_or_else(|| c.clone()))
+                    .collect(),
+            )
         }
         F::FillLinear => {
             let Some(v) = with_missing(&a[0], a.get(1)) else {
                 return Json::Null;
             };
-            let y: Vec<Option<f64>> = v.iter().map(|e| e.as_ref().and_then(Json::as_f64)).collect();
+            let y: Vec<Option<f64>> = v
+                .iter()
+                .map(|e| e.as_ref().and_then(Json::as_f64))
+                .collect();
             if y.iter().all(Option::is_none) {
                 let c = a.get(3).cloned().unwrap_or(Json::Null);
                 return Json::Array(vec![c; y.len()]);
@@ -250,13 +280,19 @@ fn series_op(f: F, a: &[Json]) -> Json {
                 return Json::Null;
             };
             let filter: Vec<f64> = filter.iter().map(|v| v.unwrap_or(0.0)).collect();
-            nums(m::fir(&x, &filter, arg_bool(a, 2, true), arg_bool(a, 3, false)))
+            nums(m::fir(
+                &x,
+                &filter,
+                arg_bool(a, 2, true),
+                arg_bool(a, 3, false),
+            ))
         }
         F::Iir => {
             let (Some(x), Some(b), Some(den)) = (s0(), series(&a[1]), series(&a[2])) else {
                 return Json::Null;
             };
-            let flat = |v: Vec<Option<f64>>| v.into_iter().map(|x| x.unwrap_or(0.0)).collect::<Vec<_>>();
+            let flat =
+                |v: Vec<Option<f64>>| v.into_iter().map(|x| x.unwrap_or(0.0)).collect::<Vec<_>>();
             m::iir(&x, &flat(b), &flat(den)).map_or(Json::Null, nums)
         }
         F::Outliers => {
@@ -291,7 +327,9 @@ fn series_op(f: F, a: &[Json]) -> Json {
 }
 
 fn stats_bag(a: &[Json]) -> Json {
-    let Some(y) = series(&a[0]) else { return Json::Null };
+    let Some(y) = series(&a[0]) else {
+        return Json::Null;
+    };
     match m::stats(&y, arg_bool(a, 1, false)) {
         Some(s) => serde_json::json!({
             "min": num(s.min), "min_idx": s.min_idx, "max": num(s.max), "max_idx": s.max_idx,
@@ -305,7 +343,9 @@ fn stats_bag(a: &[Json]) -> Json {
 }
 
 fn fit_bag(a: &[Json]) -> Json {
-    let Some(y) = series(&a[0]) else { return Json::Null };
+    let Some(y) = series(&a[0]) else {
+        return Json::Null;
+    };
     match m::line_fit(&y) {
         Some(f) => serde_json::json!({
             "rsquare": num(f.rsquare), "slope": num(f.slope), "variance": num(f.variance),

@@ -146,8 +146,18 @@ const INFINITE_SCORE: f64 = 1e9;
 
 /// Tukey-fence scores of every point of `y` against the `[low, high]` percentiles of the
 /// present values of `learn` (missing points score 0).
-pub(crate) fn outlier_scores(y: &[Option<f64>], learn: &[Option<f64>], low: f64, high: f64) -> Vec<f64> {
-    let mut sorted: Vec<f64> = learn.iter().flatten().copied().filter(|v| v.is_finite()).collect();
+pub(crate) fn outlier_scores(
+    y: &[Option<f64>],
+    learn: &[Option<f64>],
+    low: f64,
+    high: f64,
+) -> Vec<f64> {
+    let mut sorted: Vec<f64> = learn
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
     sorted.sort_by(f64::total_cmp);
     let (q1, q3) = (percentile(&sorted, low), percentile(&sorted, high));
     let width = q3 - q1;
@@ -263,7 +273,9 @@ pub(crate) fn detect_period(y: &[f64], threshold: f64) -> Option<usize> {
         return None;
     }
     let acf = |k: usize| (0..n - k).map(|t| d[t] * d[t + k]).sum::<f64>() / c0;
-    let r: Vec<f64> = (0..=n / 2 + 1).map(|k| if k < n { acf(k) } else { 0.0 }).collect();
+    let r: Vec<f64> = (0..=n / 2 + 1)
+        .map(|k| if k < n { acf(k) } else { 0.0 })
+        .collect();
     (2..=n / 2)
         .filter(|&k| r[k] >= r[k - 1] && r[k] >= r[k + 1])
         .filter(|&k| r[k] >= threshold)
@@ -326,7 +338,9 @@ pub(crate) fn decompose(
             vec![m; n]
         }
         Trend::LineFit => match line_fit(&deseason) {
-            Some(fit) => (1..=n).map(|i| fit.slope * i as f64 + fit.interception).collect(),
+            Some(fit) => (1..=n)
+                .map(|i| fit.slope * i as f64 + fit.interception)
+                .collect(),
             None => vec![deseason.first().copied().flatten().unwrap_or(0.0); n],
         },
     };
@@ -364,7 +378,10 @@ mod tests {
     #[test]
     fn stats_need_finite_values_unless_told_to_ignore() {
         let s = stats(&some(&[1., 3., 2.]), false).unwrap();
-        assert_eq!((s.min, s.min_idx, s.max, s.max_idx, s.avg), (1., 0, 3., 1, 2.));
+        assert_eq!(
+            (s.min, s.min_idx, s.max, s.max_idx, s.avg),
+            (1., 0, 3., 1, 2.)
+        );
         assert_eq!(s.variance, 1.0);
         assert!(stats(&[Some(1.), None], false).is_none());
         assert_eq!(stats(&[Some(1.), None, Some(3.)], true).unwrap().avg, 2.0);
@@ -416,7 +433,14 @@ mod tests {
         let f = fill_linear(&y, true);
         assert_eq!(
             f,
-            vec![Some(1.0), Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(4.0)]
+            vec![
+                Some(1.0),
+                Some(1.0),
+                Some(2.0),
+                Some(3.0),
+                Some(4.0),
+                Some(4.0)
+            ]
         );
         assert_eq!(fill_linear(&y, false)[0], None);
     }

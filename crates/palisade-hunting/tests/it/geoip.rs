@@ -79,7 +79,10 @@ async fn answers_the_docs_examples_from_the_operators_database() {
     for i in [3, 4, 5, 6, 8] {
         assert_eq!(g[i], Value::Null, "row {i}");
     }
-    assert_eq!(g[7], sydney, "an IPv4-mapped IPv6 address is looked up as IPv4");
+    assert_eq!(
+        g[7], sydney,
+        "an IPv4-mapped IPv6 address is looked up as IPv4"
+    );
     assert_eq!(r.rows[0]["country"], "Australia");
     assert!(r.stats.notes.is_empty(), "{:?}", r.stats.notes);
     // The result's type is dynamic, and the key order is Kusto's.
@@ -99,8 +102,17 @@ async fn without_a_database_the_answer_is_null_and_the_stats_say_why() {
         .await
         .unwrap();
     assert_eq!(r.rows[0]["g"], Value::Null);
-    assert_eq!(r.stats.notes.len(), 1, "one note per reason: {:?}", r.stats.notes);
-    assert!(r.stats.notes[0].contains("no GeoIP database"), "{:?}", r.stats.notes);
+    assert_eq!(
+        r.stats.notes.len(),
+        1,
+        "one note per reason: {:?}",
+        r.stats.notes
+    );
+    assert!(
+        r.stats.notes[0].contains("no GeoIP database"),
+        "{:?}",
+        r.stats.notes
+    );
     assert!(r.stats.notes[0].contains("--geoip"));
     // A query that does not call it carries no note.
     let r = e.run("t1", "print x = 1", now()).await.unwrap();

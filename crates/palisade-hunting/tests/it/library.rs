@@ -324,9 +324,7 @@ async fn statistics_and_bitwise_aggregates() {
 #[tokio::test]
 async fn declared_functions_the_engine_does_not_run_are_rejected_by_name() {
     let (_d, e) = engine();
-    let queries = [
-        ("ingestion_time", "print t = ingestion_time()"),
-    ];
+    let queries = [("ingestion_time", "print t = ingestion_time()")];
     let not_run: Vec<&str> = ScalarFunction::all()
         .filter(|f| !f.runs())
         .map(|f| f.name())

@@ -7,11 +7,11 @@
 mod corpus;
 mod exec;
 mod fileprofile;
+mod geoip;
 mod hostile;
 mod library;
 mod projections;
 mod series;
-mod geoip;
 mod store;
 mod support;
 mod tuning;

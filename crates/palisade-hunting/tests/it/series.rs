@@ -80,7 +80,10 @@ async fn filling_and_filters_follow_the_docs() {
     assert_eq!(r["lin"], json!([1.0, 1.0, 2.0, 3.0, 4.0, 4.0]));
     assert_eq!(r["lin_no_edges"], json!([null, 1.0, 2.0, 3.0, 4.0, null]));
     assert_eq!(r["ph"], json!([2, 2, 2, 5]));
-    assert_eq!(r["fir"], json!([0.0, 1.0, 3.0, 6.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0]));
+    assert_eq!(
+        r["fir"],
+        json!([0.0, 1.0, 3.0, 6.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0])
+    );
     assert!(close(&r["avg"][0], 0.6) && close(&r["avg"][5], 5.0), "{r}");
     assert_eq!(r["cum"], json!([1.0, 3.0, 6.0, 10.0]));
 }
@@ -103,8 +106,14 @@ async fn fit_line_and_stats_give_the_docs_values() {
     assert!(close(&r["RVariance"], 1.686));
     assert!(close(&r["Interception"], -1.666));
     assert!(close(&r["LineFit"][0], 1.064));
-    assert_eq!((r["mn"].clone(), r["mn_idx"].clone()), (json!(2.0), json!(0)));
-    assert_eq!((r["mx"].clone(), r["mx_idx"].clone()), (json!(30.0), json!(10)));
+    assert_eq!(
+        (r["mn"].clone(), r["mn_idx"].clone()),
+        (json!(2.0), json!(0))
+    );
+    assert_eq!(
+        (r["mx"].clone(), r["mx_idx"].clone()),
+        (json!(30.0), json!(10))
+    );
     assert!(close(&r["vr"], 98.628));
     assert!(close(&r["bag"]["slope"], 2.730));
     assert_eq!(r["st"]["avg"], json!(2.0));
@@ -138,7 +147,10 @@ async fn decompose_anomalies_flags_the_docs_outliers() {
         .map(|(i, f)| (i + 1, f.as_i64().unwrap()))
         .collect();
     // t = 780 is beyond the 672 points; the other five are the docs' outliers.
-    assert_eq!(flagged, vec![(150, -1), (200, -1), (300, 1), (400, 1), (600, 1)]);
+    assert_eq!(
+        flagged,
+        vec![(150, -1), (200, -1), (300, 1), (400, 1), (600, 1)]
+    );
     assert!(r["score"][299].as_f64().unwrap() > 1.5);
     assert_eq!(r["seasonal"].as_array().unwrap().len(), 672);
     assert_eq!(r["outliers"].as_array().unwrap().len(), 672);
@@ -174,9 +186,15 @@ async fn geospatial_functions_follow_the_docs() {
          poly = geo_geohash_to_polygon('dr5ru'), az = geo_azimuth(0, 0, 1, 0)",
     )
     .await;
-    assert!((r["d"].as_f64().unwrap() - 1_546_754.352).abs() < 0.01, "{r}");
+    assert!(
+        (r["d"].as_f64().unwrap() - 1_546_754.352).abs() < 0.01,
+        "{r}"
+    );
     assert_eq!(r["bad"], Value::Null);
-    assert_eq!((r["inside"].clone(), r["outside"].clone()), (json!(true), json!(false)));
+    assert_eq!(
+        (r["inside"].clone(), r["outside"].clone()),
+        (json!(true), json!(false))
+    );
     assert_eq!(r["gh"], "dhwfz15h");
     assert_eq!(r["gh5"], "dhwfz");
     assert_eq!(r["ghbad"], "");
@@ -198,8 +216,16 @@ async fn geospatial_functions_follow_the_docs() {
     .await;
     assert_eq!(
         r["a"],
-        json!(["127.0.0.1/32", "127.0.0.2/31", "127.0.0.4/30", "127.0.0.8/29", "127.0.0.16/28",
-               "127.0.0.32/27", "127.0.0.64/26", "127.0.0.128/25"])
+        json!([
+            "127.0.0.1/32",
+            "127.0.0.2/31",
+            "127.0.0.4/30",
+            "127.0.0.8/29",
+            "127.0.0.16/28",
+            "127.0.0.32/27",
+            "127.0.0.64/26",
+            "127.0.0.128/25"
+        ])
     );
     assert_eq!(r["b"], Value::Null);
 }

@@ -255,10 +255,7 @@ impl ScalarFunction {
     /// are known) but that the engine rejects by name when it plans them. The hunting
     /// engine's tests check that each of these is rejected.
     pub fn runs(self) -> bool {
-        !matches!(
-            self,
-            ScalarFunction::DateTime(DateTimeFn::IngestionTime)
-        )
+        !matches!(self, ScalarFunction::DateTime(DateTimeFn::IngestionTime))
     }
 }
 
