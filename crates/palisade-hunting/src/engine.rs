@@ -46,11 +46,13 @@
 //!   [`palisade_kql::MAX_PROBE_COLUMNS`] columns may be added (see `binder/plugins.rs`).
 //! - Not implemented (rejected by name): multi-level `top-nested` and
 //!   `with others`, `partition` bodies other than `top N by ...`, `invoke` of anything but
-//!   `FileProfile`, `DeviceFromIP` and user functions, `SeenBy()`, multi-result `series_*`
-//!   functions, `hash()` of anything but string, datetime and timespan (the other types' byte
-//!   encodings are undocumented), `ipv6_*`,
-//!   `geo_info_from_ip_address`, `ingestion_time`,
-//!   `column_ifexists`, and the constructs the parser/binder already reject.
+//!   `FileProfile`, `DeviceFromIP` and user functions, `SeenBy()`, `hash()` of anything but
+//!   string, datetime and timespan (the other types' byte encodings are undocumented),
+//!   `ingestion_time`, `column_ifexists`, and the constructs the parser/binder already reject.
+//! - `geo_info_from_ip_address` answers from the operator's City database
+//!   ([`HuntingEngine::with_geoip`], `serve --geoip FILE`); without one it answers null and
+//!   [`HuntStats::notes`] says so. The multi-result `series_*` functions compute all their
+//!   results once per output column named (see `functions/series.rs`).
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
