@@ -3,9 +3,9 @@
 //! confidential clients; nothing, and nothing allowed, for public clients).
 
 use crate::assertion::{verify_client_assertion, JWT_BEARER};
-use crate::error::{AadError, ErrorCode};
+use crate::error::{internal, AadError, ErrorCode};
 use crate::form::{basic_credentials, Form};
-use crate::request::{app_directory, TokenRequest};
+use crate::request::TokenRequest;
 use crate::Authority;
 use axum::http::HeaderMap;
 use palisade_directory::{AppDirectory, Application, SecretCheck, SignInAudience};
@@ -73,13 +73,24 @@ pub fn app_not_found(client_id: &str, tenant_name: &str) -> AadError {
     )
 }
 
-/// The registered (non built-in) application with this client id.
+/// The registered (non built-in) application with this client id, its whole registration
+/// (redirect URIs, `requiredResourceAccess`) read from the store: the user flows need it,
+/// and they may name a client of any tenant (`/common`).
 pub async fn find_client(
     authority: &Authority,
     client_id: &str,
     tenant_name: &str,
 ) -> Result<Application, AadError> {
-    client_in(&*app_directory(authority).await?, client_id, tenant_name).cloned()
+    if Uuid::parse_str(client_id).is_err() {
+        return Err(app_not_found(client_id, tenant_name));
+    }
+    authority
+        .directory()
+        .find_application_by_app_id(client_id)
+        .await
+        .map_err(internal)?
+        .filter(|a| a.tenant_id.is_some())
+        .ok_or_else(|| app_not_found(client_id, tenant_name))
 }
 
 /// [`find_client`] in a directory already read.
@@ -158,7 +169,15 @@ pub async fn authenticate(
         ));
     };
     let now = authority.clock().now().unix_timestamp();
-    match request.directory.check_client_secret(app, secret, now) {
+    let check = match request.directory.check_client_secret(app, secret, now) {
+        Some(check) => check,
+        None => authority
+            .directory()
+            .check_client_secret(app, secret)
+            .await
+            .map_err(internal)?,
+    };
+    match check {
         SecretCheck::Valid(_) => Ok(ClientAuthMethod::Secret),
         SecretCheck::Expired(_) => Err(AadError::new(
             ErrorCode::ClientSecretExpired,

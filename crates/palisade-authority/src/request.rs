@@ -107,7 +107,7 @@ pub async fn resolve_segment(
     authority: &Authority,
     segment: &str,
 ) -> Result<Option<TenantRow>, AadError> {
-    tenant_of_segment(&*app_directory(authority).await?, segment)
+    tenant_of_segment(&*app_directory(authority, segment, &[]).await?, segment)
 }
 
 /// [`resolve_segment`] in a directory already read.
@@ -125,11 +125,59 @@ pub fn tenant_of_segment(
         .ok_or_else(|| AadError::tenant_not_found(segment))
 }
 
-/// The app-only directory in memory as of now (AADSTS50000 if the store fails).
-pub async fn app_directory(authority: &Authority) -> Result<Arc<DirectorySnapshot>, AadError> {
+/// The app-only directory in memory as of now for a request to tenant path segment
+/// `segment` naming the applications `names` (AADSTS50000 if the store fails).
+pub async fn app_directory(
+    authority: &Authority,
+    segment: &str,
+    names: &[&str],
+) -> Result<Arc<DirectorySnapshot>, AadError> {
     authority
         .directory()
-        .app_directory()
+        .app_directory(segment, names)
         .await
         .map_err(internal)
+}
+
+/// The applications a token request's form names, for [`app_directory`]: the client id
+/// (form or HTTP Basic), the `resource`, and the resource of every prefixed `scope`.
+pub fn names_in_request<'a>(form: Option<&'a Form>, basic: Option<&'a str>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = basic.into_iter().collect();
+    let Some(form) = form else {
+        return names;
+    };
+    names.extend(form.get("client_id"));
+    names.extend(form.get("resource"));
+    for scope in form
+        .get("scope")
+        .into_iter()
+        .flat_map(|s| s.split([' ', '+']))
+    {
+        if let Some((resource, _)) = scope.rsplit_once('/') {
+            if !resource.is_empty() && !resource.ends_with(':') && !resource.ends_with('/') {
+                names.push(resource);
+            }
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Parses a token endpoint's form and reads the directory it needs: the form's error is
+/// kept for after the tenant is resolved (an unknown tenant is reported first).
+pub async fn form_and_directory(
+    authority: &Authority,
+    segment: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Result<Form, AadError>, Arc<DirectorySnapshot>), AadError> {
+    let form = Form::parse(headers, body);
+    let basic = crate::form::basic_credentials(headers).ok().flatten();
+    let names = names_in_request(
+        form.as_ref().ok(),
+        basic.as_ref().map(|(id, _)| id.as_str()),
+    );
+    let directory = app_directory(authority, segment, &names).await?;
+    Ok((form, directory))
 }

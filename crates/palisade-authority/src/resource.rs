@@ -28,7 +28,7 @@ pub async fn resolve_resource(
     resource: &str,
 ) -> Result<RequestedResource, AadError> {
     resource_in(
-        &*app_directory(authority).await?,
+        &*app_directory(authority, tenant_id, &[resource]).await?,
         tenant_id,
         tenant_name,
         resource,
@@ -54,7 +54,7 @@ pub fn resource_in(
     };
     let app = directory.resource(resource).ok_or_else(not_found)?;
     if directory
-        .service_principal(tenant_id, &app.app_id)
+        .service_principal_id(tenant_id, &app.app_id)
         .is_none()
     {
         return Err(not_found());

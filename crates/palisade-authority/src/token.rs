@@ -14,9 +14,8 @@
 //! - Unknown parameters (MSAL telemetry, `client_info`, `claims`, …) are ignored.
 
 use crate::error::{AadError, ErrorCode};
-use crate::form::Form;
 use crate::request::{
-    app_directory, correlation_id, tenant_of_segment, ClientIp, EndpointVersion, TokenRequest,
+    correlation_id, form_and_directory, tenant_of_segment, ClientIp, EndpointVersion, TokenRequest,
 };
 use crate::Authority;
 use axum::extract::{Path, State};
@@ -68,9 +67,9 @@ async fn token(
 ) -> Response {
     let correlation = correlation_id(&headers);
     let result = async {
-        let directory = app_directory(&authority).await?;
+        let (form, directory) = form_and_directory(&authority, &tenant, &headers, &body).await?;
         let tenant_row = tenant_of_segment(&*directory, &tenant)?;
-        let form = Form::parse(&headers, &body)?;
+        let form = form?;
         let request = TokenRequest {
             authority: &authority,
             tenant_segment: &tenant,

@@ -73,10 +73,21 @@ impl Directory {
         }
     }
 
-    /// The app-only directory in memory as of now (see [`crate::snapshot`]): every write
-    /// committed before this call, by any process, is in it.
-    pub async fn app_directory(&self) -> Result<Arc<DirectorySnapshot>> {
-        self.snapshots.current().await
+    /// The app-only directory in memory as of now (see [`crate::snapshot`]) for a request
+    /// to tenant path segment `tenant_segment` naming the applications `names` (client
+    /// ids, resources as sent): every write committed before this call, by any process,
+    /// is in it.
+    pub async fn app_directory(
+        &self,
+        tenant_segment: &str,
+        names: &[&str],
+    ) -> Result<Arc<DirectorySnapshot>> {
+        self.snapshots.view(tenant_segment, names).await
+    }
+
+    /// The in-memory directory's parts held now and the applications in them.
+    pub fn app_directory_held(&self) -> (usize, usize) {
+        self.snapshots.held()
     }
 
     /// The store underneath.

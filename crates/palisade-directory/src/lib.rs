@@ -47,7 +47,7 @@ pub use owners::{OwnedKind, OwnedRef, Owner, OWNER_EXISTS};
 pub use redirect::{check_redirect_uri, redirect_uri_matches, RedirectKind};
 pub use roles::{DefenderRight, DirectoryRole};
 pub use secret::{generate_secret, hash_secret, verify_secret_hash, GeneratedSecret, SecretCheck};
-pub use snapshot::{AppDirectory, DirectorySnapshot, Snapshots};
+pub use snapshot::{AppDirectory, DirectorySnapshot, Snapshots, TenantPart};
 pub use users::{
     DeviceGroupScope, NewUser, SignInFailure, User, UserAccess, UserPatch, LOCKOUT_SECONDS,
     LOCKOUT_THRESHOLD,

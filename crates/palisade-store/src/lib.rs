@@ -24,7 +24,7 @@ mod users;
 pub use alerts::{AlertOrder, AlertRow};
 pub use certificates::*;
 pub use directory::*;
-pub use directory_rows::DirectoryRows;
+pub use directory_rows::{DirectoryChanges, TenantDirectoryRows, BUILTIN_SLICE};
 pub use grants::*;
 pub use incident_time::{format_incident_time, parse_incident_time};
 pub use incidents::*;
@@ -62,6 +62,9 @@ pub enum StoreError {
 /// Result alias for store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Seconds a pooled connection beyond the first stays open unused.
+const IDLE_CONNECTION_SECONDS: u64 = 30;
+
 /// The database handle. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -85,6 +88,10 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // An idle server keeps one connection: each open one holds a worker thread and
+            // up to 2 MB of SQLite page cache (BENCHMARKS.md, "Memory").
+            .min_connections(1)
+            .idle_timeout(Duration::from_secs(IDLE_CONNECTION_SECONDS))
             .connect_with(options)
             .await?;
         Self::migrate(pool).await
@@ -105,8 +112,20 @@ impl Store {
         Ok(Self { pool })
     }
 
-    /// Closes every connection (SQLite checkpoints the WAL when the last one closes).
+    /// Checkpoints the WAL into the database file, then closes every connection.
+    ///
+    /// The explicit `wal_checkpoint(TRUNCATE)` matters: SQLite checkpoints by itself only
+    /// when the last connection closes, and a connection the pool's `min_connections`
+    /// upkeep opens while the pool closes is dropped (and closed on its worker thread)
+    /// after `close` returns, so the file would be completed later, by another process's
+    /// start, instead of when the server stopped.
     pub async fn close(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint before closing the database failed");
+        }
         self.pool.close().await;
     }
 

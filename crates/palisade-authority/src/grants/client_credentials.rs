@@ -60,7 +60,7 @@ pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
     // The client, in this tenant: everything from the directory in memory.
     let app = client_in(&*directory, &client_id, &tenant_row.display_name)?;
     let client_sp = directory
-        .service_principal(&tenant_row.id, &app.app_id)
+        .service_principal_id(&tenant_row.id, &app.app_id)
         .ok_or_else(|| app_not_found(&client_id, &tenant_row.display_name))?;
     let auth_method = authenticate(&request, app, presented_secret.as_deref(), false).await?;
 
@@ -70,7 +70,8 @@ pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
         &tenant_row.display_name,
         &resource_name,
     )?;
-    let roles = directory.granted_roles(&tenant_row.id, &client_sp.id, &resource.app);
+    let roles = directory.granted_roles(&tenant_row.id, client_sp, &resource.app);
+    let client_sp = client_sp.to_string();
 
     // Mint.
     let now = authority.clock().now().unix_timestamp();
@@ -108,12 +109,12 @@ pub async fn issue(request: TokenRequest<'_>) -> Result<Response, AadError> {
         );
     }
     claims.insert("idtyp".into(), json!("app"));
-    claims.insert("oid".into(), json!(client_sp.id));
+    claims.insert("oid".into(), json!(client_sp));
     claims.insert("rh".into(), json!(format!("0.{}.", opaque(40))));
     if !roles.is_empty() {
         claims.insert("roles".into(), json!(roles));
     }
-    claims.insert("sub".into(), json!(client_sp.id));
+    claims.insert("sub".into(), json!(client_sp));
     claims.insert("tid".into(), json!(tid));
     claims.insert("uti".into(), json!(opaque(16)));
     claims.insert("ver".into(), json!(if v2_token { "2.0" } else { "1.0" }));

@@ -9,10 +9,9 @@
 
 use crate::client_auth::{app_not_found, authenticate, client_identity, find_client, usable_in};
 use crate::error::{internal, AadError, ErrorCode};
-use crate::form::Form;
 use crate::grants::scopes_of_request;
 use crate::request::{
-    app_directory, correlation_id, tenant_of_segment, EndpointVersion, TokenRequest,
+    correlation_id, form_and_directory, tenant_of_segment, EndpointVersion, TokenRequest,
 };
 use crate::resource::{consent_required, evaluate_consent, resolve_scopes, Consent, ScopeRequest};
 use crate::response::{opaque, token_json};
@@ -84,9 +83,9 @@ async fn devicecode(
 ) -> Response {
     let correlation = correlation_id(&headers);
     let result = async {
-        let directory = app_directory(&authority).await?;
+        let (form, directory) = form_and_directory(&authority, &segment, &headers, &body).await?;
         let tenant = tenant_of_segment(&*directory, &segment)?;
-        let form = Form::parse(&headers, &body)?;
+        let form = form?;
         let request = TokenRequest {
             authority: &authority,
             tenant_segment: &segment,

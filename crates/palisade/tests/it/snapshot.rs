@@ -120,6 +120,11 @@ async fn token_requests_see_every_directory_write_at_once() {
     );
     let (s, body) = t.v1_token(&second, MTP).await;
     assert_aad_error(s, &body, 400, "unauthorized_client", 700016);
+
+    // The tenant deleted by another process: its path segment names nothing any more.
+    sql_from_another_process(&t, "DELETE FROM tenants WHERE id = ?1", &[&app.tenant_id]);
+    let (s, body) = t.v1_token(&second, MTP).await;
+    assert_aad_error(s, &body, 400, "invalid_request", 90002);
 }
 
 #[tokio::test]
