@@ -34,6 +34,9 @@ pub struct HuntingStats {
     pub cpu_kernel_secs: f64,
     /// Peak bytes of the query's memory pool.
     pub peak_memory_bytes: u64,
+    /// What the caller should know about the answer (e.g. a function that answered null for
+    /// want of the operator's data); rendered as `Stats.notes` when there are any.
+    pub notes: Vec<String>,
 }
 
 /// A query's result, typed; [`defender_response`] renders Defender's wire shape.
@@ -193,6 +196,10 @@ pub fn defender_response(out: &HuntingOutput) -> Value {
     if let Some(v) = &out.visualization {
         response["Stats"]["visualization"] = Value::Object(v.clone());
     }
+    // Palisade's own addition to Defender's `Stats`, only when there is something to say.
+    if !out.stats.notes.is_empty() {
+        response["Stats"]["notes"] = json!(out.stats.notes);
+    }
     response
 }
 
@@ -295,6 +302,7 @@ mod tests {
                 cpu_user_secs: 0.25,
                 cpu_kernel_secs: 0.125,
                 peak_memory_bytes: 4096,
+                notes: vec![],
             },
             schema: vec![
                 HuntingColumn {
@@ -337,6 +345,13 @@ mod tests {
             4096
         );
         assert_eq!(v["Stats"]["dataset_statistics"][0]["table_row_count"], 1);
+        assert!(v["Stats"].get("notes").is_none(), "no notes, no key");
+        let mut noted = out.clone();
+        noted.stats.notes = vec!["a note".into()];
+        assert_eq!(
+            defender_response(&noted)["Stats"]["notes"],
+            json!(["a note"])
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!   whose every case goes through a whole router and store, scaled by N / 10.
 //! - [`json_value`], [`edits`]/[`mutate`]: generators several targets share (hostile JSON of
 //!   every type; random character edits of grammar-built text).
+//! - [`mmdb`]: a tiny MaxMind DB writer, so the GeoIP tests build their own database.
 //!
 //! The targets themselves live beside the code they attack: `crates/palisade-kql/tests/fuzz.rs`
 //! (the KQL front end: grammar-built, mutated, truncated and raw queries; value round trips),
@@ -18,6 +19,8 @@ use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use serde_json::{json, Value};
 
 pub use proptest;
+
+pub mod mmdb;
 
 /// The case multiplier from `PALISADE_FUZZ_SCALE` (default 1).
 pub fn scale() -> u32 {

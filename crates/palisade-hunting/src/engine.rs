@@ -46,11 +46,13 @@
 //!   [`palisade_kql::MAX_PROBE_COLUMNS`] columns may be added (see `binder/plugins.rs`).
 //! - Not implemented (rejected by name): multi-level `top-nested` and
 //!   `with others`, `partition` bodies other than `top N by ...`, `invoke` of anything but
-//!   `FileProfile`, `DeviceFromIP` and user functions, `SeenBy()`, multi-result `series_*`
-//!   functions, `hash()` of anything but string, datetime and timespan (the other types' byte
-//!   encodings are undocumented), `ipv6_*`,
-//!   `geo_info_from_ip_address`, `ingestion_time`,
-//!   `column_ifexists`, and the constructs the parser/binder already reject.
+//!   `FileProfile`, `DeviceFromIP` and user functions, `SeenBy()`, `hash()` of anything but
+//!   string, datetime and timespan (the other types' byte encodings are undocumented),
+//!   `ingestion_time`, `column_ifexists`, and the constructs the parser/binder already reject.
+//! - `geo_info_from_ip_address` answers from the operator's City database
+//!   ([`HuntingEngine::with_geoip`], `serve --geoip FILE`); without one it answers null and
+//!   [`HuntStats::notes`] says so. The multi-result `series_*` functions compute all their
+//!   results once per output column named (see `functions/series.rs`).
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -66,6 +68,7 @@ use palisade_events::{valid_tenant, EventStore};
 use palisade_kql::{bind_with_probe, explain_bound, parse, Catalog, KqlError, Schema};
 
 use crate::budget::Budget;
+use crate::geoip::GeoIpDatabase;
 use crate::plan::Planner;
 use crate::probe::EngineProbe;
 use crate::result::{batches_to_rows, process_cpu, HuntResult, HuntStats};
@@ -130,6 +133,9 @@ pub struct HuntingEngine {
     store: Arc<EventStore>,
     limits: Limits,
     tuning: Tuning,
+    /// The operator's City database for `geo_info_from_ip_address` (none: it answers null,
+    /// and the result's stats say why).
+    geoip: Option<Arc<GeoIpDatabase>>,
 }
 
 impl HuntingEngine {
@@ -142,6 +148,7 @@ impl HuntingEngine {
             store,
             limits: Limits::default(),
             tuning: Tuning::default(),
+            geoip: None,
         }
     }
 
@@ -155,6 +162,17 @@ impl HuntingEngine {
     pub fn with_tuning(mut self, tuning: Tuning) -> Self {
         self.tuning = tuning;
         self
+    }
+
+    /// Answers `geo_info_from_ip_address` from `db` (see [`GeoIpDatabase`]).
+    pub fn with_geoip(mut self, db: Option<Arc<GeoIpDatabase>>) -> Self {
+        self.geoip = db;
+        self
+    }
+
+    /// The GeoIP database, if the operator gave one.
+    pub fn geoip(&self) -> Option<&Arc<GeoIpDatabase>> {
+        self.geoip.as_ref()
     }
 
     /// The limits in force.
@@ -278,7 +296,7 @@ impl HuntingEngine {
         };
         let pool = self.pool();
         let Planned {
-            explain: bound,
+            explained: bound,
             plan,
             ..
         } = self.plan(&scan, query, now, &pool)?;
@@ -342,14 +360,15 @@ impl HuntingEngine {
             pos: None,
             message: "the query has no result statement".into(),
         })?;
-        let mut planner = Planner::new(scan, now);
+        let mut planner = Planner::new(scan, now).with_geoip(self.geoip.clone());
         let plan = planner.plan(first)?;
         let plan = planner.finish(plan, &first.schema)?;
         Ok(Planned {
-            explain: explain_bound(&bound),
+            explained: explain_bound(&bound),
             plan,
             schema: first.schema.clone(),
             visualization: bound.visualization.as_ref().map(|v| v.to_json()),
+            notes: planner.notes,
         })
     }
 
@@ -415,6 +434,7 @@ impl HuntingEngine {
             plan,
             schema,
             visualization,
+            notes,
             ..
         } = self.plan(&scan, query, now_ns, &pool)?;
         let max = self.limits.max_rows;
@@ -443,6 +463,7 @@ impl HuntingEngine {
         let mut stats = scan.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
         stats.peak_memory_bytes = pool.peak.load(std::sync::atomic::Ordering::Relaxed) as u64;
         stats.execution_time_secs = started.elapsed().as_secs_f64();
+        stats.notes = notes;
         let cpu_after = process_cpu();
         stats.cpu_user_secs = (cpu_after.0 - cpu_before.0).max(0.0);
         stats.cpu_kernel_secs = (cpu_after.1 - cpu_before.1).max(0.0);
@@ -456,16 +477,15 @@ impl HuntingEngine {
     }
 }
 
-/// A query's first result statement, planned.
+/// A query planned: its bound tree explained, the plan, the result schema, and the notes the
+/// planner left for the result's stats.
 struct Planned {
-    /// The bound tree as text.
-    explain: String,
-    /// The logical plan.
+    explained: String,
     plan: LogicalPlan,
-    /// The result schema.
     schema: Schema,
     /// Its `render` annotation ([`palisade_kql::render`]).
     visualization: Option<serde_json::Map<String, serde_json::Value>>,
+    notes: Vec<String>,
 }
 
 /// `bytes` for people: `1 GiB`, `512 MiB`.

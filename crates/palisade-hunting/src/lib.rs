@@ -15,6 +15,7 @@ mod budget;
 mod engine;
 mod error;
 mod functions;
+mod geoip;
 mod plan;
 mod probe;
 mod result;
@@ -24,6 +25,7 @@ mod udf;
 
 pub use engine::{HuntingEngine, Limits};
 pub use error::HuntError;
+pub use geoip::{GeoIpDatabase, GeoIpError};
 pub use result::{HuntResult, HuntStats};
 pub use scan::{DeviceScope, WINDOW_NS};
 pub use tuning::Tuning;

@@ -45,7 +45,9 @@ impl EngineProbe<'_> {
             .ok_or_else(|| HuntError::Internal("probe table without columns".into()))?;
         let pool = self.engine.pool();
         let plan = crate::budget::planning(&crate::budget::Budget::new(pool.clone()), || {
-            Planner::new(self.scan, self.now).plan(table)
+            Planner::new(self.scan, self.now)
+                .with_geoip(self.engine.geoip().cloned())
+                .plan(table)
         })?;
         let plan = LogicalPlanBuilder::from(plan)
             .limit(0, Some(max_rows))?

@@ -29,6 +29,9 @@ pub struct HuntStats {
     pub rows_scanned: u64,
     /// Peak bytes reserved in DataFusion's memory pool.
     pub peak_memory_bytes: u64,
+    /// What the caller should know about the answer, e.g. that `geo_info_from_ip_address`
+    /// answered null because the server has no GeoIP database.
+    pub notes: Vec<String>,
 }
 
 /// A query's result.

@@ -47,6 +47,7 @@ async fn main() -> Result<()> {
             hostnames: vec![],
             quotas: palisade_defender::QuotaConfig::disabled(),
             kek: Default::default(),
+            geoip: None,
         },
         clock.clone(),
     )

@@ -7,7 +7,7 @@ use palisade_defender::{
     HuntingService, HuntingStats, QueryPosition,
 };
 use palisade_events::{Estate, EstateDevice, EstateFile, EstateUser, EventStore};
-use palisade_hunting::{DeviceScope, HuntError, HuntingEngine};
+use palisade_hunting::{DeviceScope, GeoIpDatabase, HuntError, HuntingEngine};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -19,8 +19,25 @@ pub fn events_dir(data_dir: &Path) -> PathBuf {
 
 /// Opens the engine over `<data_dir>/events`.
 pub fn engine(data_dir: &Path) -> Result<Arc<HuntingEngine>> {
+    engine_with_geoip(data_dir, None)
+}
+
+/// [`engine`] answering `geo_info_from_ip_address` from `geoip`.
+pub fn engine_with_geoip(
+    data_dir: &Path,
+    geoip: Option<Arc<GeoIpDatabase>>,
+) -> Result<Arc<HuntingEngine>> {
     let store = EventStore::open(events_dir(data_dir)).context("opening the event store")?;
-    Ok(Arc::new(HuntingEngine::new(Arc::new(store))))
+    Ok(Arc::new(
+        HuntingEngine::new(Arc::new(store)).with_geoip(geoip),
+    ))
+}
+
+/// Opens the operator's GeoIP (MaxMind City) database, `serve --geoip FILE`.
+pub fn open_geoip(path: &Path) -> Result<Arc<GeoIpDatabase>> {
+    let db = GeoIpDatabase::open(path).context("--geoip")?;
+    tracing::info!(path = %path.display(), database_type = db.database_type(), "GeoIP database loaded");
+    Ok(Arc::new(db))
 }
 
 /// `time` → `chrono` for the engine.
@@ -105,6 +122,7 @@ impl HuntingService for EngineService {
                     cpu_user_secs: st.cpu_user_secs,
                     cpu_kernel_secs: st.cpu_kernel_secs,
                     peak_memory_bytes: st.peak_memory_bytes,
+                    notes: st.notes,
                 },
                 schema: result
                     .schema

@@ -37,6 +37,10 @@ pub struct ServerConfig {
     pub quotas: QuotaConfig,
     /// Where the key-encryption key that seals the signing keys comes from.
     pub kek: crate::kek::KekSource,
+    /// The MaxMind City database `geo_info_from_ip_address` answers from (none: it answers
+    /// null and the hunting response's stats say so). A file that cannot be read or is not
+    /// a City database fails the start.
+    pub geoip: Option<PathBuf>,
 }
 
 /// A running server.
@@ -145,6 +149,12 @@ async fn host_from_authority(mut request: Request, next: Next) -> Response {
 
 /// Opens the data directory (creating what is missing) and starts serving.
 pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningServer> {
+    // The operator's files first: a start refused for a bad GeoIP database writes nothing.
+    let geoip = config
+        .geoip
+        .as_deref()
+        .map(crate::hunting::open_geoip)
+        .transpose()?;
     let store = open_store(&config.data_dir).await?;
     let directory = Directory::new(store.clone(), clock.clone());
     // The keys first: a start refused for its key-encryption key writes nothing.
@@ -193,7 +203,7 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
     )
     .with_quotas(config.quotas.clone())
     .with_hunting(Arc::new(crate::hunting::EngineService {
-        engine: crate::hunting::engine(&config.data_dir)?,
+        engine: crate::hunting::engine_with_geoip(&config.data_dir, geoip)?,
         store: store.clone(),
     }));
     // The Graph security API: the same store and engine, Graph's own limits (off when the

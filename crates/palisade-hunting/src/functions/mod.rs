@@ -5,8 +5,7 @@
 //! without an implementation here does not compile. Each arm turns the bound arguments into a
 //! DataFusion expression: a DataFusion built-in where its semantics are Kusto's, a row-wise
 //! UDF (see [`crate::udf`]) otherwise. The few declared functions Palisade cannot run
-//! (`ipv6_is_match`, `geo_info_from_ip_address`, the multi-result
-//! `series_*`) are explicit arms that reject them by name.
+//! (none today) would be explicit arms that reject them by name.
 
 use arrow::datatypes::DataType;
 use chrono::{Datelike, Timelike};
@@ -28,10 +27,13 @@ mod conditional;
 mod conversion;
 mod datetime;
 mod dynamic;
+mod geo;
 mod hashing;
 mod ipv6;
 mod math;
 mod network;
+mod series;
+mod series_math;
 mod string;
 mod string_ext;
 pub(crate) mod window;
@@ -140,8 +142,10 @@ pub(crate) fn plan_scalar(
             "{}() needs a row order: use it in extend, project or where",
             f.name()
         ))),
-        // The multi-result series functions bind (their result names are known) but do not run.
-        ScalarFunction::Series(f) => unsupported(f.name()),
+        // One dynamic array of the results; `ExprNode::Output` picks one.
+        ScalarFunction::Series(f) => series::plan_multi(p, f, &c),
+        ScalarFunction::SeriesOp(f) => series::plan(p, f, &c),
+        ScalarFunction::Geo(f) => geo::plan(p, f, &c),
     }
 }
 

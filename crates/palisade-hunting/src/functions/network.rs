@@ -46,6 +46,27 @@ fn ipv4_tokens(text: &str) -> Vec<&str> {
     out
 }
 
+/// The fewest CIDR blocks covering `lo..=hi` exactly, in address order.
+fn cidr_list(lo: u32, hi: u32) -> Vec<String> {
+    let (mut start, end) = (u64::from(lo), u64::from(hi));
+    let mut out = Vec::new();
+    while start <= end {
+        // The largest block aligned at `start` that stays inside the range.
+        let mut size = if start == 0 {
+            1u64 << 32
+        } else {
+            start & start.wrapping_neg()
+        };
+        while start + size - 1 > end {
+            size >>= 1;
+        }
+        let bits = 32 - size.trailing_zeros();
+        out.push(format!("{}/{bits}", std::net::Ipv4Addr::from(start as u32)));
+        start += size;
+    }
+    out
+}
+
 /// An IPv4 argument given as text (`a.b.c.d[/bits]`) or as its 32-bit number.
 fn ipv4_val(v: Val) -> Option<(u32, u32)> {
     match v {
@@ -73,6 +94,12 @@ fn masked(a: &[Val]) -> Option<(u32, u32)> {
     };
     Some((ip & mask(bits), bits))
 }
+
+/// The stats' note when a query calls `geo_info_from_ip_address` on a server without a
+/// GeoIP database.
+pub(crate) const NO_GEOIP_NOTE: &str =
+    "geo_info_from_ip_address returned null: this server has no GeoIP \
+     database (the operator starts it with `palisade serve --geoip FILE`, a MaxMind City database)";
 
 /// Plans `f` applied to `c`.
 pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
@@ -173,8 +200,35 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
                 }),
             )?
         }
-        // Needs a geolocation database Palisade does not have.
-        F::GeoInfoFromIpAddress => return unsupported("geo_info_from_ip_address"),
+        // From the operator's City database; without one every answer is null, and the
+        // result's stats say why.
+        F::GeoInfoFromIpAddress => match p.geoip.clone() {
+            Some(db) => c
+                .row(
+                    c.name,
+                    KqlType::Dynamic,
+                    Box::new(move |a| dyn_out(db.lookup(a[0].text()))),
+                )
+                .call(vec![c.arg_as(p, 0, KqlType::String)?]),
+            None => {
+                p.note(NO_GEOIP_NOTE);
+                lit(datafusion::common::ScalarValue::Utf8(None))
+            }
+        },
+        F::Ipv4RangeToCidrList => c
+            .row(
+                c.name,
+                KqlType::Dynamic,
+                Box::new(
+                    |a| match (parse_ipv4(a[0].text()), parse_ipv4(a[1].text())) {
+                        (Some((lo, 32)), Some((hi, 32))) if lo <= hi => dyn_out(Json::Array(
+                            cidr_list(lo, hi).into_iter().map(Json::String).collect(),
+                        )),
+                        _ => Out::Null,
+                    },
+                ),
+            )
+            .call(c.all_as(p, KqlType::String)?),
         F::ParseIpv4 => c
             .row(
                 c.name,
@@ -240,4 +294,33 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
             )
             .call(c.all_as(p, KqlType::String)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cidr_list;
+
+    #[test]
+    fn ranges_become_the_docs_cidr_lists() {
+        let ip = |s: &str| u32::from(s.parse::<std::net::Ipv4Addr>().unwrap());
+        assert_eq!(
+            cidr_list(ip("127.0.0.0"), ip("127.0.0.255")),
+            ["127.0.0.0/24"]
+        );
+        assert_eq!(
+            cidr_list(ip("127.0.0.1"), ip("127.0.0.255")),
+            [
+                "127.0.0.1/32",
+                "127.0.0.2/31",
+                "127.0.0.4/30",
+                "127.0.0.8/29",
+                "127.0.0.16/28",
+                "127.0.0.32/27",
+                "127.0.0.64/26",
+                "127.0.0.128/25"
+            ]
+        );
+        assert_eq!(cidr_list(0, u32::MAX), ["0.0.0.0/0"]);
+        assert_eq!(cidr_list(ip("1.2.3.4"), ip("1.2.3.4")), ["1.2.3.4/32"]);
+    }
 }

@@ -139,10 +139,12 @@ impl Planner<'_> {
                     .build()?;
                 Ok(scalar_subquery(Arc::new(sub)))
             }
-            ExprNode::Output { call, .. } => match &call.node {
-                ExprNode::Call { func, .. } => unsupported(func.name()),
-                _ => unsupported("multi-result function"),
-            },
+            // The call plans as one array of its results (computed once per output that a
+            // query names; the outputs share no work).
+            ExprNode::Output { call, index } => {
+                let all = self.expr(call)?;
+                Ok(dynamic::index_udf().call(vec![all, lit(*index as i64)]))
+            }
             ExprNode::TypeOf(t) => Err(PlanError::Invalid(format!(
                 "typeof({t}) is only valid as a function argument"
             ))),

@@ -20,6 +20,7 @@ use palisade_kql::{
     const_eval, BoundExpr, BoundTable, ExprNode, KqlType, Literal, Schema, TableNode,
 };
 
+use crate::geoip::GeoIpDatabase;
 use crate::udf::arrow_type;
 
 mod aggregate;
@@ -150,6 +151,11 @@ pub struct Planner<'a> {
     computed: Vec<(BoundExpr, String)>,
     /// How deep [`Planner::plan`] is in its recursion (0: not planning).
     depth: usize,
+    /// The operator's GeoIP database (`geo_info_from_ip_address`).
+    pub(crate) geoip: Option<Arc<GeoIpDatabase>>,
+    /// Notes for the result's stats (e.g. a function answering null for want of data),
+    /// each once.
+    pub(crate) notes: Vec<String>,
     /// Whether the query calls `ingestion_time()` (decided at the root): then table scans
     /// carry the hidden [`INGESTION_TIME`] column after their `_i` columns, and `where`,
     /// `extend`/`project` and `sort` pass it on.
@@ -197,6 +203,22 @@ impl<'a> Planner<'a> {
             ingestion: None,
             hidden_input: false,
             depth: 0,
+            geoip: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Answers `geo_info_from_ip_address` from `db`.
+    pub fn with_geoip(mut self, db: Option<Arc<GeoIpDatabase>>) -> Self {
+        self.geoip = db;
+        self
+    }
+
+    /// Adds `note` to the result's stats (once).
+    pub(crate) fn note(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
         }
     }
 

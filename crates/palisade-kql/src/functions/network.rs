@@ -19,6 +19,7 @@ super::family! {
         HasIpv4Prefix = ["has_ipv4_prefix"] (2, 2, Fixed(Bool)),
         HasAnyIpv4 = ["has_any_ipv4"] (2, VARIADIC, Fixed(Bool)),
         HasAnyIpv4Prefix = ["has_any_ipv4_prefix"] (2, VARIADIC, Fixed(Bool)),
+        Ipv4RangeToCidrList = ["ipv4_range_to_cidr_list"] (2, 2, Fixed(Dynamic)),
         // IPv6 (implemented in the engine's `ipv6` module).
         ParseIpv6 = ["parse_ipv6"] (1, 1, Fixed(String)),
         ParseIpv6Mask = ["parse_ipv6_mask"] (2, 2, Fixed(String)),

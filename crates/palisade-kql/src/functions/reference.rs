@@ -430,6 +430,18 @@ pub fn render_markdown() -> String {
          results (`hll`, `tdigest` and their `*_merge`, `dcount_hll`, `percentile_tdigest`) are \
          not implemented: a query that needs them is rejected by name.\n",
     );
+    out.push_str(
+        "\nThe series functions follow Kusto's documented algorithms; where Kusto leaves a detail \
+         unpublished, Palisade's choice is documented in the engine (`series_math.rs`): \
+         `series_decompose`/`series_decompose_anomalies` detect seasonality with the \
+         autocorrelation's strongest local maximum (Kusto's `series_periods_detect` is an \
+         unpublished FFT/autocorrelation estimate, so on series with several comparable \
+         periods Kusto may pick another one); percentiles in `series_outliers` interpolate \
+         linearly. Geospatial distances are on a sphere of radius 6,371,010 m, as Kusto's. \
+         `geo_info_from_ip_address` answers from the operator's MaxMind City database \
+         (`palisade serve --geoip FILE`); without one it answers null and the response's \
+         `Stats.notes` says so.\n",
+    );
     let mut family = "";
     for r in &rows {
         if r.function.family != family {

@@ -26,7 +26,7 @@ fn functions_page_is_current() {
 fn rejected_functions_fail_to_bind_by_name() {
     use palisade_kql::{analyze, Catalog, KqlError};
     let catalog = Catalog::defender();
-    for name in ["geo_distance_2points", "series_fir", "SeenBy", "graph"] {
+    for name in ["geo_h3cell_level", "series_fft", "SeenBy", "graph"] {
         let q = format!("print x = {name}(1, 2)");
         match analyze(&q, &catalog) {
             Err(e @ KqlError::Bind(_)) => assert_eq!(e.unsupported_name(), Some(name), "{e}"),

@@ -39,6 +39,11 @@ pub(crate) struct ServeArgs {
     /// not named keep the documented defaults.
     #[arg(long = "quota", value_name = "OP=N/WINDOW", value_parser = parse_quota)]
     quotas: Vec<(String, palisade_defender::QuotaLimit)>,
+    /// A MaxMind City database (GeoLite2-City or GeoIP2-City, `.mmdb`) for the hunting
+    /// function `geo_info_from_ip_address`; without one it answers null and the response's
+    /// stats say so. An unreadable or invalid file stops the start.
+    #[arg(long, env = "PALISADE_GEOIP", value_name = "FILE")]
+    geoip: Option<std::path::PathBuf>,
     #[command(flatten)]
     kek: KekArg,
 }
@@ -119,6 +124,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         hostnames: args.hosts,
         quotas: quota_config(args.no_quotas, &args.quotas),
         kek: crate::kek::KekSource::from_args(args.kek.kek_file),
+        geoip: args.geoip,
     };
     let running = server::start(config, Arc::new(SystemClock)).await?;
     println!("Palisade listening on {}", running.base_url);

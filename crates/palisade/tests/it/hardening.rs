@@ -398,6 +398,7 @@ async fn start_on(
         hostnames: vec![],
         quotas: Default::default(),
         kek,
+        geoip: None,
     };
     palisade::server::start(config, std::sync::Arc::new(palisade_clock::SystemClock)).await
 }

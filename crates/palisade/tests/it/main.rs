@@ -12,6 +12,7 @@ mod defender;
 mod delegated;
 mod discovery;
 mod errors;
+mod geoip;
 mod graph;
 mod hardening;
 mod hostile_queries;

@@ -24,6 +24,14 @@ pub async fn start() -> TestServer {
 
 /// [`start`] with these quotas (the Defender API's, and the Graph directory's).
 pub async fn start_with_quotas(quotas: palisade_defender::QuotaConfig) -> TestServer {
+    start_with(quotas, None).await
+}
+
+/// [`start`] with these quotas and GeoIP database (`serve --geoip`).
+pub async fn start_with(
+    quotas: palisade_defender::QuotaConfig,
+    geoip: Option<std::path::PathBuf>,
+) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let clock = ManualClock::starting_now();
     let config = ServerConfig {
@@ -33,6 +41,7 @@ pub async fn start_with_quotas(quotas: palisade_defender::QuotaConfig) -> TestSe
         hostnames: vec!["palisade.test".into()],
         quotas,
         kek: Default::default(),
+        geoip,
     };
     let server = server::start(config, Arc::new(clock.clone()))
         .await
