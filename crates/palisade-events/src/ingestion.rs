@@ -5,14 +5,13 @@
 use arrow::array::{ArrayRef, RecordBatch};
 
 use crate::schema::INGESTION_TIME;
-use crate::store::StoreError;
 
 /// `batch` (the catalog's columns, or the stored ones with the last column replaced) with
 /// [`INGESTION_TIME`] set row by row by `at`.
 pub(crate) fn with_ingestion_time(
     batch: &RecordBatch,
     at: impl Fn(usize) -> Option<i64>,
-) -> Result<RecordBatch, StoreError> {
+) -> Result<RecordBatch, arrow::error::ArrowError> {
     use arrow::array::TimestampNanosecondArray;
     use arrow::datatypes::{Field, Schema as ArrowSchema};
     let n = batch.num_rows();
@@ -29,10 +28,7 @@ pub(crate) fn with_ingestion_time(
     }
     fields.push(Field::new(INGESTION_TIME, times.data_type().clone(), true));
     columns.push(times);
-    Ok(RecordBatch::try_new(
-        std::sync::Arc::new(ArrowSchema::new(fields)),
-        columns,
-    )?)
+    RecordBatch::try_new(std::sync::Arc::new(ArrowSchema::new(fields)), columns)
 }
 
 /// The ingestion time of a seeded row with event time `t`: 15 s to 5 min later, drawn from `t`.
