@@ -163,14 +163,14 @@ async fn bad_queries_permissions_and_quota() {
     let (s, _, e) = hunt(
         &t,
         &tok,
-        json!({"Query": "print d = geo_distance_2points(-122.3, 47.6, -118.2, 34.0)"}),
+        json!({"Query": "print d = parse_user_agent('Mozilla/5.0', 'browser')"}),
     )
     .await;
     assert_eq!(s, 400, "{e}");
     assert_eq!(e["error"]["code"], "BadRequest");
     assert_eq!(
         e["error"]["message"],
-        "'geo_distance_2points' is not supported by this advanced hunting service (line 1, column 11).",
+        "'parse_user_agent' is not supported by this advanced hunting service (line 1, column 11).",
         "{e}"
     );
     // Operators and statements of the Kusto reference that Palisade does not implement: by
@@ -346,7 +346,7 @@ async fn sdk_and_cli_hunt() {
             .map(|f| f["status"].clone())
     };
     assert_eq!(status("strcat"), Some(json!("implemented")));
-    assert_eq!(status("geo_distance_2points"), Some(json!("rejected")));
+    assert_eq!(status("parse_user_agent"), Some(json!("rejected")));
     assert_eq!(
         list["counts"]["total"],
         palisade_kql::functions::counts(&palisade_kql::functions::coverage())
