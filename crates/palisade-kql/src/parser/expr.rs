@@ -1,6 +1,8 @@
 //! Scalar expressions by precedence (`or`, `and`, comparisons and string operators,
 //! `+`/`-`, `*`/`/`/`%`, unary, postfix member/index/call), literals, `datatable` and
 //! `dynamic(...)` JSON.
+//!
+//! (Just over 800 lines on purpose: one precedence climb, whose levels read best together.)
 
 use super::*;
 
