@@ -240,9 +240,17 @@ fn parse_iso_datetime(s: &str) -> Option<i64> {
     }
     let date =
         chrono::NaiveDate::from_ymd_opt(digits(y)? as i32, digits(mo)? as u32, digits(d)? as u32)?;
-    let midnight = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_nanos_opt()?;
+    // Seconds first, nanoseconds at the end: the first day of the range (1677-09-21) starts
+    // before i64 nanoseconds do, but its later instants are representable.
+    let midnight_s = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp();
+    let at = |since_midnight: i64| {
+        i64::try_from(
+            i128::from(midnight_s) * i128::from(NANOS_PER_SEC) + i128::from(since_midnight),
+        )
+        .ok()
+    };
     if rest.is_empty() {
-        return Some(midnight);
+        return at(0);
     }
     let (time, offset_ns) = if let Some(t) = rest.strip_suffix('Z') {
         (t, 0)
@@ -266,7 +274,7 @@ fn parse_iso_datetime(s: &str) -> Option<i64> {
     if clock >= NANOS_PER_DAY {
         return None;
     }
-    midnight.checked_add(clock)?.checked_sub(offset_ns)
+    at(clock - offset_ns)
 }
 
 /// `HH:mm[:ss[.f]]` as nanoseconds; hours above 23 only with `any_hours`.
@@ -459,6 +467,26 @@ pub fn is_guid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by `fuzz_kql_values` at scale 400: the last instant of 1677-09-21 printed but
+    /// did not parse back, because that day's midnight is before i64 nanoseconds begin.
+    #[test]
+    fn the_first_representable_day_round_trips() {
+        let ts = -9_223_286_400_000_000_100;
+        assert_eq!(format_datetime(ts), "1677-09-21T23:59:59.9999999Z");
+        assert_eq!(parse_datetime(&format_datetime(ts)), Some(ts));
+        assert_eq!(
+            parse_datetime("1677-09-21T00:00:00Z"),
+            None,
+            "before i64::MIN ns"
+        );
+        assert_eq!(parse_datetime("1677-09-21"), None);
+        assert_eq!(
+            parse_datetime("2262-04-11T23:47:16.854775807Z"),
+            Some(i64::MAX)
+        );
+        assert_eq!(parse_datetime("2262-04-12T00:00:00Z"), None);
+    }
 
     fn ns(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
         chrono::NaiveDate::from_ymd_opt(y, mo, d)
