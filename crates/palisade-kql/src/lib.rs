@@ -30,6 +30,7 @@ pub mod ast;
 mod binder;
 pub mod bound;
 pub mod catalog;
+mod coverage;
 mod error;
 mod explain;
 mod fold;

@@ -160,24 +160,7 @@ fn family_label(kind: FunctionKind, region: &'static str) -> &'static str {
     }
 }
 
-/// How Palisade answers a call of a function name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Status {
-    /// The engine runs it.
-    Implemented,
-    /// It is rejected by name with a 400 "is not supported".
-    Rejected,
-}
-
-impl Status {
-    /// `implemented` or `rejected`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Implemented => "implemented",
-            Status::Rejected => "rejected",
-        }
-    }
-}
+pub use crate::coverage::{Counts, Status};
 
 /// The status of function `name` of kind `kind`.
 pub fn status(kind: FunctionKind, name: &str) -> Status {
@@ -225,29 +208,6 @@ pub struct Covered {
     pub function: ReferenceFunction,
     /// Palisade's answer.
     pub status: Status,
-}
-
-/// Implemented and rejected counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Functions the engine runs.
-    pub implemented: usize,
-    /// Functions rejected by name.
-    pub rejected: usize,
-}
-
-impl Counts {
-    /// Implemented plus rejected.
-    pub fn total(&self) -> usize {
-        self.implemented + self.rejected
-    }
-
-    fn add(&mut self, s: Status) {
-        match s {
-            Status::Implemented => self.implemented += 1,
-            Status::Rejected => self.rejected += 1,
-        }
-    }
 }
 
 /// The coverage of the whole reference: one row per reference function, sorted by family
@@ -357,13 +317,7 @@ pub fn render_text() -> String {
 pub fn render_json() -> serde_json::Value {
     let rows = coverage();
     let (per, all) = counts(&rows);
-    let count = |c: &Counts| {
-        serde_json::json!({
-            "implemented": c.implemented,
-            "rejected": c.rejected,
-            "total": c.total(),
-        })
-    };
+    let count = |c: &Counts| c.to_json();
     serde_json::json!({
         "counts": count(&all),
         "families": per

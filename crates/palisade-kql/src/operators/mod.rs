@@ -137,24 +137,7 @@ pub fn is_reference_name(name: &str) -> bool {
     })
 }
 
-/// How Palisade answers an operator or statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Status {
-    /// The parser reads it and the engine runs it.
-    Implemented,
-    /// It is rejected by name with a 400 "is not supported".
-    Rejected,
-}
-
-impl Status {
-    /// `implemented` or `rejected`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Implemented => "implemented",
-            Status::Rejected => "rejected",
-        }
-    }
-}
+pub use crate::coverage::{Counts, Status};
 
 /// A minimal query that puts `name` (a spelling of an entry of kind `kind`) where the parser
 /// decides on it.
@@ -188,22 +171,6 @@ pub struct Covered {
     pub status: Status,
 }
 
-/// Implemented and rejected counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Entries Palisade runs.
-    pub implemented: usize,
-    /// Entries rejected by name.
-    pub rejected: usize,
-}
-
-impl Counts {
-    /// Implemented plus rejected.
-    pub fn total(&self) -> usize {
-        self.implemented + self.rejected
-    }
-}
-
 /// The coverage of the whole reference, in the data's order (sources, operators, statements).
 pub fn coverage() -> Vec<Covered> {
     reference()
@@ -227,12 +194,8 @@ pub fn counts(rows: &[Covered]) -> (Vec<(OperatorKind, Counts)>, Counts) {
                 per.len() - 1
             }
         };
-        for c in [&mut per[idx].1, &mut all] {
-            match r.status {
-                Status::Implemented => c.implemented += 1,
-                Status::Rejected => c.rejected += 1,
-            }
-        }
+        per[idx].1.add(r.status);
+        all.add(r.status);
     }
     (per, all)
 }
@@ -308,13 +271,7 @@ pub fn render_text() -> String {
 pub fn render_json() -> serde_json::Value {
     let rows = coverage();
     let (per, all) = counts(&rows);
-    let count = |c: &Counts| {
-        serde_json::json!({
-            "implemented": c.implemented,
-            "rejected": c.rejected,
-            "total": c.total(),
-        })
-    };
+    let count = |c: &Counts| c.to_json();
     serde_json::json!({
         "counts": count(&all),
         "kinds": per
