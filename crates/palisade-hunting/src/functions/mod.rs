@@ -4,8 +4,7 @@
 //! `palisade_kql::functions` declares, one file per family, so a function declared there
 //! without an implementation here does not compile. Each arm turns the bound arguments into a
 //! DataFusion expression: a DataFusion built-in where its semantics are Kusto's, a row-wise
-//! UDF (see [`crate::udf`]) otherwise. The few declared functions Palisade cannot run
-//! (none today) would be explicit arms that reject them by name.
+//! UDF (see [`crate::udf`]) otherwise. Every declared function runs.
 
 use arrow::datatypes::DataType;
 use chrono::{Datelike, Timelike};

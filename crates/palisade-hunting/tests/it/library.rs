@@ -6,11 +6,10 @@
 use std::sync::Arc;
 
 use palisade_events::EventStore;
-use palisade_hunting::{HuntError, HuntingEngine};
-use palisade_kql::functions::ScalarFunction;
+use palisade_hunting::HuntingEngine;
 use serde_json::{json, Value};
 
-use crate::support::{now, rows};
+use crate::support::rows;
 
 fn engine() -> (tempfile::TempDir, HuntingEngine) {
     let dir = tempfile::tempdir().unwrap();
@@ -319,30 +318,6 @@ async fn statistics_and_bitwise_aggregates() {
         .await,
         vec![json!({"l": [1, null, 3], "n": [1, 3], "d": {"a": 1, "b": null, "c": 3}})]
     );
-}
-
-#[tokio::test]
-async fn declared_functions_the_engine_does_not_run_are_rejected_by_name() {
-    let (_d, e) = engine();
-    let queries: [(&str, &str); 0] = [];
-    let not_run: Vec<&str> = ScalarFunction::all()
-        .filter(|f| !f.runs())
-        .map(|f| f.name())
-        .collect();
-    let mut tested: Vec<&str> = queries.iter().map(|(n, _)| *n).collect();
-    let mut expected = not_run.clone();
-    tested.sort();
-    expected.sort();
-    assert_eq!(
-        tested, expected,
-        "ScalarFunction::runs() and this test disagree: a function that now runs must leave runs()'s list"
-    );
-    for (name, q) in queries {
-        match e.run("t1", q, now()).await {
-            Err(HuntError::Unsupported { name: n, .. }) => assert_eq!(n, name, "{q}"),
-            other => panic!("{q}: {other:?}"),
-        }
-    }
 }
 
 #[tokio::test]

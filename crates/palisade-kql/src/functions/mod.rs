@@ -250,14 +250,6 @@ impl ScalarFunction {
     pub fn signature(self) -> Signature {
         each_family!(self, f => f.signature())
     }
-
-    /// False for the functions declared so that queries bind (their arity and result names
-    /// are known) but that the engine rejects by name when it plans them. The hunting
-    /// engine's tests check that each of these is rejected.
-    pub fn runs(self) -> bool {
-        let _ = self;
-        true
-    }
 }
 
 impl std::fmt::Display for ScalarFunction {
