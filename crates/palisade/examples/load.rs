@@ -5,6 +5,8 @@
 //! ```text
 //! load tokens --url URL --form 'grant_type=…&…' [--ca FILE] [COMMON]
 //! load get    --url URL [--bearer TOKEN] [--ca FILE] [COMMON]
+//! load hunt   --base URL --bearer TOKEN --query KQL [--ca FILE] [COMMON]
+//!             POST /api/advancedhunting/run with that query
 //! load mix    --base URL --tenant TID --form 'grant_type=…&…' [--ca FILE] [COMMON]
 //!             token 20 %, incident list ($top=100) 30 %, get 25 %, PATCH (assignedTo) 15 %,
 //!             hunting 10 %; one line per operation and a total
@@ -62,6 +64,10 @@ fn is_loopback(url: &str) -> bool {
     host == "localhost" || host.starts_with("127.") || host == "[::1]"
 }
 
+/// The hunting query of the `mix` load.
+const MIX_HUNT_QUERY: &str =
+    "DeviceProcessEvents | summarize n = count() by DeviceName | top 5 by n";
+
 /// One kind of request in a load.
 #[derive(Clone)]
 enum Op {
@@ -90,6 +96,7 @@ enum Op {
     Hunt {
         base: String,
         bearer: String,
+        query: String,
     },
 }
 
@@ -129,10 +136,14 @@ impl Op {
                 .patch(format!("{base}/api/incidents/{}", pick(ids)))
                 .bearer_auth(bearer)
                 .json(&serde_json::json!({"assignedTo": format!("soak{}@palisadedemo.onmicrosoft.com", n % 50)})),
-            Op::Hunt { base, bearer } => http
+            Op::Hunt {
+                base,
+                bearer,
+                query,
+            } => http
                 .post(format!("{base}/api/advancedhunting/run"))
                 .bearer_auth(bearer)
-                .json(&serde_json::json!({"Query": "DeviceProcessEvents | summarize n = count() by DeviceName | top 5 by n"})),
+                .json(&serde_json::json!({ "Query": query })),
         }
     }
 }
@@ -373,7 +384,14 @@ async fn mix_ops(http: &reqwest::Client, o: &Opts) -> Result<Vec<(u32, Op)>> {
                 ids,
             },
         ),
-        (10, Op::Hunt { base, bearer }),
+        (
+            10,
+            Op::Hunt {
+                base,
+                bearer,
+                query: MIX_HUNT_QUERY.to_string(),
+            },
+        ),
     ])
 }
 
@@ -406,7 +424,7 @@ async fn serve_bare(data_dir: &str, body: &str) -> Result<()> {
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(mode) = args.first().cloned() else {
-        bail!("usage: load tokens|get|mix|serve-bare … (raw signing: palisade-authority's rsa_rate example)")
+        bail!("usage: load tokens|get|hunt|mix|serve-bare … (raw signing: palisade-authority's rsa_rate example)")
     };
     let o = Opts { args };
     let seconds = o.num("--seconds", 10)?.min(3600);
@@ -419,7 +437,7 @@ async fn main() -> Result<()> {
             )
             .await
         }
-        "tokens" | "get" | "mix" => {
+        "tokens" | "get" | "hunt" | "mix" => {
             let target = o
                 .get("--url")
                 .or_else(|| o.get("--base"))
@@ -441,6 +459,14 @@ async fn main() -> Result<()> {
                     Op::Get {
                         url: target,
                         bearer: o.get("--bearer"),
+                    },
+                )],
+                "hunt" => vec![(
+                    1,
+                    Op::Hunt {
+                        base: target,
+                        bearer: o.get("--bearer").context("--bearer")?,
+                        query: o.get("--query").context("--query")?,
                     },
                 )],
                 _ => mix_ops(&http, &o).await?,
