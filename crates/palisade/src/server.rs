@@ -236,6 +236,12 @@ pub async fn start(config: ServerConfig, clock: SharedClock) -> Result<RunningSe
     let (base_url, ca_path, task) = if config.plain_http {
         let task = tokio::spawn(async move {
             let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            // No Nagle delay here either (see serve_tls_until).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "TCP_NODELAY not set");
+                }
+            });
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(until_stopped)
                 .await
