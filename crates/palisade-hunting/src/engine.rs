@@ -62,6 +62,7 @@ use datafusion::execution::memory_pool::{
     GreedyMemoryPool, MemoryConsumer, MemoryPool, MemoryReservation,
 };
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use palisade_events::{valid_tenant, EventStore};
@@ -73,6 +74,7 @@ use crate::plan::Planner;
 use crate::probe::EngineProbe;
 use crate::result::{batches_to_rows, process_cpu, HuntResult, HuntStats};
 use crate::scan::{DeviceScope, TenantScan, WINDOW_NS};
+use crate::string_filters::NonNullStringFilters;
 use crate::tuning::Tuning;
 use crate::HuntError;
 
@@ -387,7 +389,13 @@ impl HuntingEngine {
             .build_arc()?;
         let mut config = SessionConfig::new().with_target_partitions(2);
         self.tuning.apply(&mut config);
-        Ok(SessionContext::new_with_config_rt(config, runtime))
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .with_optimizer_rule(Arc::new(NonNullStringFilters))
+            .build();
+        Ok(SessionContext::new_with_state(state))
     }
 
     /// [`HuntError::TooLarge`] naming the limit, for a failure of execution.

@@ -20,6 +20,7 @@ mod plan;
 mod probe;
 mod result;
 mod scan;
+mod string_filters;
 mod tuning;
 mod udf;
 

@@ -91,3 +91,55 @@ async fn every_tuning_step_gives_the_untuned_answers() {
         }
     }
 }
+
+/// String equality reaches the scan as `col = 'x'` (so the reader prunes on it) only where
+/// that keeps Kusto's answer: a missing string is stored as null and reads as "".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn string_filters_keep_the_empty_string_of_missing_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path()).unwrap();
+    let ts = now().to_rfc3339();
+    let row = |hash: Option<&str>| match hash {
+        Some(h) => format!(
+            "{{\"Timestamp\":\"{ts}\",\"DeviceId\":\"d\",\"FileName\":\"f\",\"SHA256\":\"{h}\"}}\n"
+        ),
+        None => format!("{{\"Timestamp\":\"{ts}\",\"DeviceId\":\"d\",\"FileName\":\"f\"}}\n"),
+    };
+    let lines: String = [Some("feed"), Some("beef"), Some("cafe"), None, None]
+        .into_iter()
+        .map(row)
+        .collect();
+    let rep = ingest_jsonl(
+        &store,
+        "t1",
+        "DeviceProcessEvents",
+        std::io::Cursor::new(lines),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rep.accepted, 5);
+    let store = Arc::new(store);
+    let cases = [
+        ("SHA256 == 'feed'", 1),
+        ("'feed' == SHA256", 1),
+        ("SHA256 == ''", 2),
+        ("isempty(SHA256)", 2),
+        ("SHA256 in ('feed', 'beef')", 2),
+        ("SHA256 in ('feed', '')", 3),
+        ("SHA256 != 'feed'", 4),
+        ("not(SHA256 == 'feed')", 4),
+        ("SHA256 !in ('feed', 'beef')", 3),
+        ("SHA256 == 'feed' or SHA256 == ''", 3),
+        ("SHA256 == 'feed' or FileName == 'f'", 5),
+        ("SHA256 == 'feed' and FileName == 'f'", 1),
+        ("SHA256 == 'nothing'", 0),
+    ];
+    for tuning in [Tuning::untuned(), Tuning::default()] {
+        let e = HuntingEngine::new(store.clone()).with_tuning(tuning);
+        for (filter, want) in cases {
+            let q = format!("DeviceProcessEvents | where {filter} | count");
+            let r = e.run("t1", &q, now()).await.unwrap();
+            assert_eq!(r.rows[0]["Count"], want, "{tuning:?}: {q}");
+        }
+    }
+}
