@@ -10,7 +10,8 @@
 //! Set `DUCKDB_PYTHON` to a Python with the `duckdb` package (default `python3`); the DuckDB
 //! side is required (`BENCH_NO_DUCKDB=1` skips it explicitly). `BENCH_STEPS=1` also times
 //! every query's KQL under each cumulative [`Tuning`] step (untuned, then filter pushdown,
-//! page index, bloom filters, sorted files, dynamic filters).
+//! page index, bloom filters, sorted files, dynamic filters). `BENCH_ONLY=NAME` runs one query
+//! (e.g. under `perf record`, with `BENCH_NO_DUCKDB=1`).
 //!
 //! Honesty rules, enforced here:
 //! - **Same files.** The baselines read exactly the files the store's listing returns for
@@ -283,7 +284,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Handle::current();
     let mut table = Vec::new();
     let mut mismatches = 0;
-    for q in QUERIES {
+    // `BENCH_ONLY=NAME` runs one query (for a profile; pair it with `BENCH_NO_DUCKDB=1`).
+    let only = std::env::var("BENCH_ONLY").ok();
+    for q in QUERIES
+        .iter()
+        .filter(|q| only.as_deref().is_none_or(|o| o == q.name))
+    {
         let sql = q.datafusion.replace("$SINCE", &since_sql);
         let kql_rows = |rows: Vec<serde_json::Map<String, Value>>| -> Result<Rows, String> {
             rows.iter()
