@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::DataType;
-use datafusion::common::{Result as DfResult, ScalarValue};
+use datafusion::common::{HashSet, Result as DfResult, ScalarValue};
 use datafusion::logical_expr::{create_udaf, Accumulator, AggregateUDF, ScalarUDF, Volatility};
 use palisade_kql::KqlType;
 use serde_json::Value as Json;
@@ -29,11 +29,12 @@ struct CollectAcc {
     kind: Collect,
     max: usize,
     items: Vec<Json>,
-    /// `make_set` keys of non-string values (their JSON text).
-    seen: std::collections::HashSet<String>,
+    /// `make_set` keys of non-string values (their JSON text). DataFusion's set (foldhash,
+    /// seeded per process), not std's SipHash, which was 13 % of a 10 M-row `make_set`.
+    seen: HashSet<String>,
     /// `make_set` keys of string values (the text itself), so a repeated string costs one
     /// hash lookup and no allocation.
-    seen_text: std::collections::HashSet<String>,
+    seen_text: HashSet<String>,
     bag: serde_json::Map<String, Json>,
     ty: KqlType,
     /// Bytes held (an estimate that counts the text of every item): what [`Accumulator::size`]
