@@ -69,6 +69,7 @@ use palisade_events::{valid_tenant, EventStore};
 use palisade_kql::{bind_with_probe, explain_bound, parse, Catalog, KqlError, Schema};
 
 use crate::budget::Budget;
+use crate::file_caches::FileCaches;
 use crate::geoip::GeoIpDatabase;
 use crate::plan::Planner;
 use crate::probe::EngineProbe;
@@ -138,6 +139,8 @@ pub struct HuntingEngine {
     /// The operator's City database for `geo_info_from_ip_address` (none: it answers null,
     /// and the result's stats say why).
     geoip: Option<Arc<GeoIpDatabase>>,
+    /// Parquet footers, page indexes and statistics, shared by this engine's sessions.
+    file_caches: FileCaches,
 }
 
 impl HuntingEngine {
@@ -151,6 +154,7 @@ impl HuntingEngine {
             limits: Limits::default(),
             tuning: Tuning::default(),
             geoip: None,
+            file_caches: FileCaches::new(),
         }
     }
 
@@ -295,6 +299,7 @@ impl HuntingEngine {
             stats: Mutex::new(HuntStats::default()),
             sorted_files: self.tuning.sorted_files,
             workspace: None,
+            file_caches: &self.file_caches,
         };
         let pool = self.pool();
         let Planned {
@@ -386,6 +391,7 @@ impl HuntingEngine {
     pub(crate) fn context(&self, pool: &Arc<TrackingPool>) -> Result<SessionContext, HuntError> {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(pool.clone())
+            .with_cache_manager(self.file_caches.config())
             .build_arc()?;
         let mut config = SessionConfig::new().with_target_partitions(2);
         self.tuning.apply(&mut config);
@@ -436,6 +442,7 @@ impl HuntingEngine {
             stats: Mutex::new(HuntStats::default()),
             sorted_files: self.tuning.sorted_files,
             workspace,
+            file_caches: &self.file_caches,
         };
         let pool = self.pool();
         let Planned {

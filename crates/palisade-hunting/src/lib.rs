@@ -14,6 +14,7 @@
 mod budget;
 mod engine;
 mod error;
+mod file_caches;
 mod functions;
 mod geoip;
 mod plan;

@@ -20,6 +20,7 @@ use palisade_kql::catalog::LATE_ARRIVAL_NS;
 use palisade_kql::value::{day_of, NANOS_PER_DAY};
 use palisade_kql::{Column, KqlType, Schema};
 
+use crate::file_caches::FileCaches;
 use crate::plan::{empty_plan, ncol, null_of, pcol, ts_lit, PlanError, ScanSource};
 use crate::result::HuntStats;
 
@@ -39,6 +40,8 @@ pub(crate) struct TenantScan<'a> {
     pub(crate) sorted_files: bool,
     /// The tenant's connected Sentinel workspace id (the `TenantId` column), if any.
     pub(crate) workspace: Option<&'a str>,
+    /// The engine's per-file statistics, kept across queries ([`FileCaches`]).
+    pub(crate) file_caches: &'a FileCaches,
 }
 
 /// Which devices' rows a query may read inside its tenant (Defender RBAC device groups).
@@ -129,6 +132,7 @@ impl ScanSource for TenantScan<'_> {
                 &files,
                 palisade_events::stored_arrow_schema(stored),
                 time_column.filter(|_| self.sorted_files),
+                self.file_caches,
             )?);
             if let Some(t) = time_column {
                 b = b.filter(ncol(t).gt_eq(ts_lit(since)))?;
@@ -174,7 +178,7 @@ impl ScanSource for TenantScan<'_> {
                 .build()?);
         }
         self.note_files(&files);
-        parquet_scan(name, &files, arrow_schema(schema), None)
+        parquet_scan(name, &files, arrow_schema(schema), None, self.file_caches)
     }
 }
 
@@ -214,12 +218,14 @@ impl TenantScan<'_> {
 }
 
 /// A scan of Parquet `files` with `schema`, named `table`; with `sorted_by` a time column, when
-/// every file was written in that column's order, the order is declared to the planner.
+/// every file was written in that column's order, the order is declared to the planner. Each
+/// file's statistics come from `caches` once computed.
 fn parquet_scan(
     table: &str,
     files: &[StoredFile],
     schema: arrow::datatypes::SchemaRef,
     sorted_by: Option<&str>,
+    caches: &FileCaches,
 ) -> Result<LogicalPlan, PlanError> {
     let urls = files
         .iter()
@@ -233,6 +239,6 @@ fn parquet_scan(
     let cfg = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(opts)
         .with_schema(schema);
-    let t = ListingTable::try_new(cfg)?;
+    let t = ListingTable::try_new(cfg)?.with_cache(Some(caches.statistics()));
     Ok(LogicalPlanBuilder::scan(table, provider_as_source(Arc::new(t)), None)?.build()?)
 }

@@ -143,3 +143,57 @@ async fn string_filters_keep_the_empty_string_of_missing_values() {
         }
     }
 }
+
+/// The engine keeps Parquet footers and file statistics across queries; what a query sees
+/// still follows the store: new files after an ingest, the compacted files after a compaction,
+/// and only its own tenant's files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_file_metadata_follows_ingest_compaction_and_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EventStore::open(dir.path()).unwrap());
+    let engine = HuntingEngine::new(store.clone());
+    let ts = now().to_rfc3339();
+    let ingest = |tenant: &'static str, hashes: &'static [&'static str]| {
+        let store = store.clone();
+        let ts = ts.clone();
+        async move {
+            let lines: String = hashes
+                .iter()
+                .map(|h| {
+                    format!("{{\"Timestamp\":\"{ts}\",\"DeviceId\":\"d\",\"SHA256\":\"{h}\"}}\n")
+                })
+                .collect();
+            let rep = ingest_jsonl(
+                &store,
+                tenant,
+                "DeviceProcessEvents",
+                std::io::Cursor::new(lines),
+            )
+            .await
+            .unwrap();
+            assert_eq!(rep.accepted, hashes.len() as u64);
+        }
+    };
+    let count = |tenant: &'static str, filter: &'static str| {
+        let engine = engine.clone();
+        async move {
+            let q = format!("DeviceProcessEvents | where {filter} | count");
+            engine.run(tenant, &q, now()).await.unwrap().rows[0]["Count"].clone()
+        }
+    };
+    ingest("t1", &["aa", "bb"]).await;
+    ingest("t2", &["aa", "aa", "aa"]).await;
+    for _ in 0..2 {
+        assert_eq!(count("t1", "true").await, 2);
+        assert_eq!(count("t1", "SHA256 == 'aa'").await, 1);
+        assert_eq!(count("t2", "SHA256 == 'aa'").await, 3);
+    }
+    ingest("t1", &["aa", "cc"]).await;
+    assert_eq!(count("t1", "true").await, 4);
+    assert_eq!(count("t1", "SHA256 == 'aa'").await, 2);
+    assert_eq!(count("t1", "SHA256 == 'cc'").await, 1);
+    store.compact_tenant("t1").unwrap();
+    assert_eq!(count("t1", "true").await, 4);
+    assert_eq!(count("t1", "SHA256 == 'aa'").await, 2);
+    assert_eq!(count("t2", "true").await, 3);
+}
