@@ -138,8 +138,7 @@ impl Lexer<'_> {
 
     fn skip_trivia(&mut self) {
         while let Some(c) = self.peek(0) {
-            // Zero-width space and BOM appear in pasted queries; treat them as whitespace.
-            if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' {
+            if is_blank(c) {
                 self.bump();
             } else if c == '/' && self.peek(1) == Some('/') {
                 while let Some(c) = self.peek(0) {
@@ -231,14 +230,14 @@ impl Lexer<'_> {
         // Whitespace (newlines included) may stand on either side of the `(`; treating every
         // kind alike keeps the decision the same however the query is laid out.
         let mut k = 0;
-        while self.peek(k).is_some_and(char::is_whitespace) {
+        while self.peek(k).is_some_and(is_blank) {
             k += 1;
         }
         if self.peek(k) != Some('(') {
             return Ok(None);
         }
         let mut j = k + 1;
-        while self.peek(j).is_some_and(char::is_whitespace) {
+        while self.peek(j).is_some_and(is_blank) {
             j += 1;
         }
         let first = self.peek(j);
@@ -270,7 +269,9 @@ impl Lexer<'_> {
                 }
             }
         }
-        let content = self.src[from..self.offset()].trim().to_string();
+        let content = self.src[from..self.offset()]
+            .trim_matches(is_blank)
+            .to_string();
         self.bump();
         let kind = match word {
             "datetime" => parse_datetime(&content).map(TokenKind::Datetime),
@@ -458,6 +459,14 @@ impl Lexer<'_> {
     }
 }
 
+/// Whitespace between tokens: Unicode whitespace, and the zero-width space and BOM that appear
+/// in pasted queries. The one definition for skipping trivia and for the space around a raw
+/// literal's `(` (so a query lexes alike however its blanks are laid out; found by the
+/// `kql-mutated` fuzz target).
+fn is_blank(c: char) -> bool {
+    c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}'
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,6 +508,25 @@ mod tests {
             ]
         );
         assert_eq!(kinds("```a\nb```")[0], TokenKind::Str("a\nb".into()));
+    }
+
+    /// A zero-width space or BOM around a raw literal's `(` or its content counts as the
+    /// whitespace it is elsewhere (the `kql-mutated` fuzz target found `datetime(\u{feff}9…)`
+    /// lexed as separate tokens, which lexed as a literal once laid out with spaces).
+    #[test]
+    fn zero_width_blanks_around_raw_literals_are_whitespace() {
+        let day = TokenKind::Datetime(18_628 * 86_400_000_000_000);
+        for q in [
+            "datetime(\u{feff}2021-01-01)",
+            "datetime\u{200b}(2021-01-01\u{feff})",
+            "datetime \u{feff}( 2021-01-01 )",
+        ] {
+            assert_eq!(kinds(q), vec![day.clone(), TokenKind::Eof], "{q:?}");
+        }
+        // A year of three digits is refused the same way however the blanks are laid out.
+        for q in ["datetime(\u{feff}999-12-31)", "datetime ( 999 - 12 - 31 )"] {
+            assert!(tokenize(q).is_err(), "{q:?}");
+        }
     }
 
     #[test]
