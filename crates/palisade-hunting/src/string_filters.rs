@@ -14,6 +14,7 @@
 //! under `NOT` or anywhere a value is kept, so only filter predicates and a scan's pushed
 //! filters are rewritten, and only down `AND`/`OR` chains.
 
+use arrow::datatypes::DataType;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::expr::{BinaryExpr, Case, InList};
@@ -108,7 +109,7 @@ fn truth_preserving(e: Expr) -> Transformed<Expr> {
 /// `CASE WHEN col IS NOT NULL THEN col ELSE '' END`, a same-type cast around either allowed.
 fn stored_string(e: &Expr) -> Option<&Expr> {
     match e {
-        Expr::Cast(c) => stored_string(&c.expr),
+        Expr::Cast(c) if is_string_type(c.field.data_type()) => stored_string(&c.expr),
         Expr::ScalarFunction(f) if f.name() == "coalesce" => match f.args.as_slice() {
             [c @ Expr::Column(_), empty] if is_empty_string(empty) => Some(c),
             _ => None,
@@ -136,9 +137,14 @@ fn string_literal(e: &Expr) -> Option<&str> {
             | ScalarValue::Utf8View(Some(s)),
             _,
         ) => Some(s),
-        Expr::Cast(c) => string_literal(&c.expr),
+        Expr::Cast(c) if is_string_type(c.field.data_type()) => string_literal(&c.expr),
         _ => None,
     }
+}
+
+/// A cast to one of these keeps a string's value, so it may be looked through.
+fn is_string_type(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
 fn is_empty_string(e: &Expr) -> bool {
@@ -153,7 +159,7 @@ fn non_empty_string(e: &Expr) -> bool {
 mod tests {
     use super::*;
     use datafusion::functions::expr_fn::coalesce;
-    use datafusion::logical_expr::{col, lit, not, when};
+    use datafusion::logical_expr::{cast, col, lit, not, when};
 
     fn kusto(c: &str) -> Expr {
         coalesce(vec![col(c), lit("")])
@@ -199,6 +205,8 @@ mod tests {
             kusto("A").in_list(vec![lit("x")], true),
             // Not the planner's read of a column.
             coalesce(vec![col("A"), lit("q")]).eq(lit("x")),
+            // A cast that can change the value (here to a number) is not looked through.
+            cast(kusto("A"), DataType::Int64).eq(cast(lit("5"), DataType::Int64)),
         ];
         for e in kept {
             let t = truth_preserving(e.clone());
