@@ -50,11 +50,15 @@ impl FileCaches {
         self.statistics.clone()
     }
 
-    /// A session runtime's cache configuration that uses these caches.
+    /// A session runtime's cache configuration: these two caches (so building the runtime
+    /// creates none), and no list-files cache (a scan names its files one by one).
     pub(crate) fn config(&self) -> CacheManagerConfig {
         CacheManagerConfig::default()
             .with_file_metadata_cache(Some(self.metadata.clone()))
             .with_metadata_cache_limit(FILE_METADATA_CACHE_BYTES)
+            .with_file_statistics_cache(Some(self.statistics.clone()))
+            .with_file_statistics_cache_limit(FILE_STATISTICS_CACHE_BYTES)
+            .with_list_files_cache_limit(0)
     }
 }
 
