@@ -368,6 +368,14 @@ impl HuntingEngine {
             message: "the query has no result statement".into(),
         })?;
         let mut planner = Planner::new(scan, now).with_geoip(self.geoip.clone());
+        if bound.results.len() > 1 {
+            // [inferred] The API's response holds one table: Kusto's first (primary) result.
+            planner.note(format!(
+                "the query has {} result tables (several statements, fork or facet); the \
+                 response holds the first",
+                bound.results.len()
+            ));
+        }
         let plan = planner.plan(first)?;
         let plan = planner.finish(plan, &first.schema)?;
         Ok(Planned {

@@ -520,6 +520,74 @@ pub enum OpKind {
         /// Operators applied to each partition.
         ops: Vec<Operator>,
     },
+    /// `fork [name =] (operators) ...`: one result table per branch (the last operator of a
+    /// query statement).
+    Fork(Vec<ForkBranch>),
+    /// `facet by c1, c2 [with (operators)]`: the `with` table, then one table of value counts
+    /// per column (the last operator of a query statement).
+    Facet {
+        /// The faceted columns.
+        by: Vec<Ident>,
+        /// The operators of the `with` table.
+        with: Option<Vec<Operator>>,
+    },
+    /// `scan [with_match_id = Name] [declare (c: type [= default], ...)] with (step ...; ...)`.
+    Scan(Box<ScanSpec>),
+}
+
+/// One branch of `fork`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForkBranch {
+    /// `name = (...)`: the result table's name.
+    pub name: Option<Ident>,
+    /// The branch's operators.
+    pub ops: Vec<Operator>,
+}
+
+/// `scan` arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanSpec {
+    /// `with_match_id = Name`.
+    pub match_id: Option<Ident>,
+    /// `declare (Name: type [= default], ...)`.
+    pub declare: Vec<ScanDeclared>,
+    /// The steps, in order.
+    pub steps: Vec<ScanStepSpec>,
+}
+
+/// One declared column of `scan`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanDeclared {
+    /// Its name.
+    pub name: Ident,
+    /// Its type.
+    pub ty: KqlType,
+    /// Its default value (null when absent).
+    pub default: Option<Expr>,
+}
+
+/// What a `scan` step outputs on its matches (`output=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ScanOutput {
+    /// Every matching record (the default).
+    All,
+    /// The last record of a run of matches of the step.
+    Last,
+    /// No record.
+    None,
+}
+
+/// `step Name [output = all|last|none]: Condition [=> Column = Value, ...];`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanStepSpec {
+    /// The step's name.
+    pub name: Ident,
+    /// `output=`.
+    pub output: ScanOutput,
+    /// The condition.
+    pub condition: Expr,
+    /// The assignments to declared columns.
+    pub assignments: Vec<(Ident, Expr)>,
 }
 
 /// `make-series` arguments.

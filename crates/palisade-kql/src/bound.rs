@@ -286,6 +286,13 @@ pub enum TableNode {
     },
     /// The rows of the current partition (only inside [`TableNode::Partition`]'s body).
     PartitionSource,
+    /// `scan`: the steps' state machine over the input in its order (see [`BoundScan`]).
+    ScanSteps {
+        /// Input.
+        input: Box<BoundTable>,
+        /// The steps and declared columns.
+        scan: Box<BoundScan>,
+    },
     /// `invoke FileProfile(x, y)`: enrich rows with file-profile columns.
     Invoke {
         /// Input.
@@ -406,4 +413,39 @@ pub enum ExprNode {
     },
     /// `typeof(t)` as a function argument (e.g. `extract(re, 1, s, typeof(long))`).
     TypeOf(KqlType),
+}
+
+/// A bound `scan`. The output is the input's columns, the declared columns, then the match id
+/// (when `with_match_id` names it).
+///
+/// Step conditions and assignments are bound over the *state schema*: the input's `n`
+/// columns, the `d` declared columns (which read as their defaults: the record before its
+/// step's assignments), then for each step `k` (0-based) its state record, `n + d` columns
+/// named `Step.Column` at `(n + d) * (k + 1)`; a step without a record reads as nulls (its
+/// declared columns as their defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundScan {
+    /// The partition key column of `partition by K (sort by ... | scan ...)`: the steps run
+    /// on each partition's rows separately, match ids counted per partition.
+    pub partition: Option<usize>,
+    /// The declared columns' defaults (constants, of the declared types), in order.
+    pub defaults: Vec<BoundExpr>,
+    /// The steps, in order.
+    pub steps: Vec<BoundScanStep>,
+    /// Whether the output ends with the match id column (`long`).
+    pub match_id: bool,
+}
+
+/// One bound `scan` step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundScanStep {
+    /// The step's name.
+    pub name: String,
+    /// `output=`.
+    pub output: crate::ast::ScanOutput,
+    /// The condition (bool), over the state schema.
+    pub condition: BoundExpr,
+    /// Assignments: declared column index (0-based among the declared) and value, over the
+    /// state schema.
+    pub assignments: Vec<(usize, BoundExpr)>,
 }

@@ -158,6 +158,24 @@ fn table(t: &BoundTable, depth: usize, out: &mut String) {
             format!("Partition by {}", input.schema.columns[*key].name)
         }
         TableNode::PartitionSource => "PartitionSource".into(),
+        TableNode::ScanSteps { scan, .. } => format!(
+            "ScanSteps {}{}",
+            scan.steps
+                .iter()
+                .map(|s| format!(
+                    "{} ({:?}): {}{}",
+                    s.name,
+                    s.output,
+                    expr(&s.condition),
+                    s.assignments
+                        .iter()
+                        .map(|(i, e)| format!(" => #{i} = {}", expr(e)))
+                        .collect::<String>()
+                ))
+                .collect::<Vec<_>>()
+                .join("; "),
+            if scan.match_id { " with match id" } else { "" }
+        ),
         TableNode::Invoke { function, args, .. } => format!("Invoke {function}({})", list(args)),
     };
     let cols = t

@@ -44,7 +44,9 @@ pub mod value;
 mod visit;
 
 pub use binder::{bind, bind_with_probe, ProbeError, SchemaProbe, MAX_PROBE_COLUMNS};
-pub use bound::{BoundExpr, BoundQuery, BoundTable, ExprNode, JoinKind, TableNode};
+pub use bound::{
+    BoundExpr, BoundQuery, BoundScan, BoundScanStep, BoundTable, ExprNode, JoinKind, TableNode,
+};
 pub use catalog::{Catalog, Column, Schema};
 pub use error::{BindError, KqlError, ParseError, Pos, Span};
 pub use explain::explain_bound;

@@ -192,6 +192,7 @@ impl BoundTable {
             | TableNode::Parse { input, .. }
             | TableNode::MakeSeries { input, .. }
             | TableNode::TopNested { input, .. }
+            | TableNode::ScanSteps { input, .. }
             | TableNode::Invoke { input, .. } => vec![&**input],
         }
     }
@@ -249,6 +250,13 @@ impl BoundTable {
                 }
             }
             TableNode::Invoke { args, .. } => v.extend(args),
+            TableNode::ScanSteps { scan, .. } => {
+                v.extend(&scan.defaults);
+                for s in &scan.steps {
+                    v.push(&s.condition);
+                    v.extend(s.assignments.iter().map(|(_, e)| e));
+                }
+            }
         }
         v
     }

@@ -29,6 +29,7 @@ mod join;
 mod mv_expand;
 mod parse;
 mod range;
+mod scan_steps;
 mod series;
 mod top_nested;
 mod unique;
@@ -555,6 +556,7 @@ impl<'a> Planner<'a> {
                     .project(back)?
                     .build()?)
             }
+            TableNode::ScanSteps { input, scan } => self.scan_steps(schema, input, scan),
             TableNode::PartitionSource => match self.partition.last() {
                 Some(p) => Ok(p.clone()),
                 None => Err(PlanError::Invalid(

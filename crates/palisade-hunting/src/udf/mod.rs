@@ -10,6 +10,7 @@ pub(crate) mod aggregates;
 pub(crate) mod capped;
 pub(crate) mod dynamic;
 pub(crate) mod json;
+pub(crate) mod scan_steps;
 mod strmatch;
 pub(crate) mod text;
 pub(crate) mod weighted;

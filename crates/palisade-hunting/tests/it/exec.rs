@@ -623,8 +623,8 @@ async fn limits_and_errors() {
         .await
         .unwrap();
     assert_eq!(r.schema.columns.len(), 4);
-    match e.run("t1", "print x = 1 | fork (take 1)", now()).await {
-        Err(HuntError::Unsupported { name, .. }) => assert_eq!(name, "fork"),
+    match e.run("t1", "print x = 1 | reduce by x", now()).await {
+        Err(HuntError::Unsupported { name, .. }) => assert_eq!(name, "reduce"),
         other => panic!("expected unsupported, got {other:?}"),
     }
     let text = e

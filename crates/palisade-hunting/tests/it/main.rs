@@ -13,6 +13,7 @@ mod hostile;
 mod library;
 mod operators;
 mod projections;
+mod scan;
 mod sentinel;
 mod series;
 mod store;

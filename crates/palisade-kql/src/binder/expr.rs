@@ -19,6 +19,11 @@ impl Binder<'_> {
                 span,
             )),
             ExprKind::Member { base, name } => {
+                if let Some(row) = ctx.row {
+                    if let Some(state) = self.scan_state_column(base, name, row)? {
+                        return Ok(Bound::Scalar(col_ref(row, state, span)));
+                    }
+                }
                 let b = self.scalar(base, ctx)?;
                 if b.ty != KqlType::Dynamic {
                     return Err(invalid(

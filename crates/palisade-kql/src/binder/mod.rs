@@ -18,9 +18,11 @@ use crate::visit::Walk;
 mod builtins;
 mod calls;
 mod expr;
+mod fork;
 mod mv_apply;
 mod operators;
 mod plugins;
+mod scan;
 mod summarize;
 mod tables;
 
@@ -53,6 +55,7 @@ fn bind_inner(
         depth: 0,
         budget: MAX_INLINED_NODES,
         calls: MAX_CALLS,
+        scan_steps: Vec::new(),
     };
     let env = b.prelude()?;
     let (_, results) = b.statements(&query.statements, env)?;
@@ -188,6 +191,9 @@ struct Binder<'c> {
     budget: usize,
     /// User-function calls still allowed.
     calls: usize,
+    /// The step names of the `scan` whose steps are being bound: `Step.Column` reads the
+    /// step's state ([`scan`]).
+    scan_steps: Vec<String>,
 }
 
 /// Upper bound on nodes produced by inlining (`let a = T; let b = a | join a ...` doubles).
@@ -378,6 +384,10 @@ impl Binder<'_> {
                     env.vars.insert(name.name.clone(), Rc::new(binding));
                 }
                 Statement::Query(e) => {
+                    if let Some(tables) = self.result_tables(e, &env)? {
+                        results.extend(tables.into_iter().map(|t| (Bound::Table(t), e.span)));
+                        continue;
+                    }
                     let ctx = Ctx {
                         env: &env,
                         row: None,

@@ -73,6 +73,9 @@ fn label(kind: &OpKind) -> &'static str {
         OpKind::Evaluate { .. } => "evaluate",
         OpKind::Partition { .. } => "partition",
         OpKind::MvApply(_) => "mv-apply",
+        OpKind::Scan(_) => "scan",
+        OpKind::Fork(_) => "fork",
+        OpKind::Facet { .. } => "facet",
         _ => "this operator",
     }
 }
@@ -278,7 +281,45 @@ impl Binder<'_> {
     /// `partition by K (ops)` in general: `ops` once per value of K, bound with
     /// [`Binder::per_group`] (K carried), and the output is what the subquery itself returns
     /// (its columns, by name). `partition by K (top N by ...)` alone is planned directly.
+    /// `partition by key (ops)`: a `scan` runs per partition natively, a lone `top N by`
+    /// as the planner's partition form, anything else as [`Binder::per_group`] operators.
     pub(super) fn partition(
+        &mut self,
+        t: BoundTable,
+        by: &Ident,
+        ops: &[Operator],
+        env: &Env,
+    ) -> Result<BoundTable, BindError> {
+        if ops.iter().any(|o| matches!(o.kind, OpKind::Scan(_))) {
+            return self.partitioned_scan(t, by, ops, env);
+        }
+        let [Operator {
+            kind: OpKind::Top { .. },
+            ..
+        }] = ops
+        else {
+            return self.partition_per_group(t, by, ops, env);
+        };
+        let (key, _) = t
+            .schema
+            .find(&by.name)
+            .ok_or_else(|| unknown("column", &by.name, by.span))?;
+        let mut body = table(TableNode::PartitionSource, t.schema.clone());
+        for op in ops {
+            body = self.operator(body, op, env)?;
+        }
+        let schema = body.schema.clone();
+        Ok(table(
+            TableNode::Partition {
+                input: Box::new(t),
+                key,
+                body: Box::new(body),
+            },
+            schema,
+        ))
+    }
+
+    fn partition_per_group(
         &mut self,
         t: BoundTable,
         by: &Ident,

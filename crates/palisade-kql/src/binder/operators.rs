@@ -520,37 +520,21 @@ impl Binder<'_> {
                     Schema::new(cols),
                 ))
             }
-            OpKind::Partition { by, ops, .. }
-                if !matches!(
-                    ops.as_slice(),
-                    [Operator {
-                        kind: OpKind::Top { .. },
-                        ..
-                    }]
-                ) =>
-            {
-                self.partition(t, by, ops, env)
-            }
-            OpKind::Partition { by, ops, .. } => {
-                let (key, _) = t
-                    .schema
-                    .find(&by.name)
-                    .ok_or_else(|| unknown("column", &by.name, by.span))?;
-                let mut body = table(TableNode::PartitionSource, t.schema.clone());
-                for op in ops {
-                    body = self.operator(body, op, env)?;
-                }
-                let schema = body.schema.clone();
-                Ok(table(
-                    TableNode::Partition {
-                        input: Box::new(t),
-                        key,
-                        body: Box::new(body),
-                    },
-                    schema,
-                ))
-            }
+            OpKind::Partition { by, ops, .. } => self.partition(t, by, ops, env),
             OpKind::Evaluate { call, .. } => self.evaluate(t, call, env),
+            OpKind::Scan(spec) => self.scan(t, spec, env),
+            OpKind::Fork(_) | OpKind::Facet { .. } => Err(invalid(
+                format!(
+                    "'{}' must be the last operator of a query statement (its result tables \
+                     cannot be used by other operators)",
+                    if matches!(op.kind, OpKind::Fork(_)) {
+                        "fork"
+                    } else {
+                        "facet"
+                    }
+                ),
+                span,
+            )),
         }
     }
 

@@ -33,6 +33,18 @@ pub const LIMITED_FORMS: &[(&str, &str, &str)] = &[
          `take` run; other operators are rejected by name (`'<op> inside partition'`)",
     ),
     (
+        "partition",
+        "operators other than one 'sort' before 'scan' inside partition",
+        "a `scan` inside `partition` runs per partition after at most one `sort`",
+    ),
+    (
+        "scan",
+        "a subquery or row-order function in a scan step",
+        "step conditions and assignments read the row and the steps' state; a subquery \
+         (`toscalar()`, tabular `in`) or `prev()`/`next()`/`row_number()` in them is rejected by \
+         name",
+    ),
+    (
         "mv-apply",
         "distinct inside mv-apply",
         "inside `mv-apply`, the operators `partition` runs; others are rejected by name \

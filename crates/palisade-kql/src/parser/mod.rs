@@ -5,6 +5,7 @@ use crate::error::{ParseError, Span};
 use crate::lexer::{tokenize, Token, TokenKind};
 use crate::value::KqlType;
 
+mod branching;
 mod expr;
 mod operators;
 

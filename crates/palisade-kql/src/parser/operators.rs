@@ -321,6 +321,9 @@ impl Parser<'_> {
                 OpKind::Partition { params, by, ops }
             }
             "sample" => OpKind::Sample(self.expr()?),
+            "fork" => OpKind::Fork(self.fork_branches()?),
+            "facet" => self.facet()?,
+            "scan" => OpKind::Scan(Box::new(self.scan_spec()?)),
             "search" => OpKind::Search(Box::new(self.search_spec(false)?)),
             other
                 if crate::operators::is_reference_name(other)

@@ -510,7 +510,7 @@ fn unsupported_rejected_by_name() {
         name("let a = 1;\nlet f = (externaldata(x:string) ['u']);\nf"),
         ("externaldata".into(), 2, 10)
     );
-    assert_eq!(name("T | fork (take 1)"), ("fork".into(), 1, 5));
+    assert_eq!(name("T | reduce by A"), ("reduce".into(), 1, 5));
     assert_eq!(
         name("T | graph-match (a)-->(b)"),
         ("graph-match".into(), 1, 5)
@@ -520,9 +520,12 @@ fn unsupported_rejected_by_name() {
         ("declare query_parameters".into(), 1, 1)
     );
     assert_eq!(name("T | find where x == 1"), ("find".into(), 1, 5));
-    assert_eq!(name("T | scan with (step s: true;)"), ("scan".into(), 1, 5));
-    let e = err("T | facet by A").to_string();
-    assert_eq!(e, "operator 'facet' is not supported at 1:5");
+    assert_eq!(
+        name("T | sample-distinct 1 of A"),
+        ("sample-distinct".into(), 1, 5)
+    );
+    let e = err("T | consume").to_string();
+    assert_eq!(e, "operator 'consume' is not supported at 1:5");
     let e = err("externaldata(x:string) ['u']").to_string();
     assert!(e.contains("externaldata"), "{e}");
 }
