@@ -385,3 +385,4 @@ async fn scan_inside_partition_runs_per_partition() {
         other => panic!("{other:?}"),
     }
 }
+
