@@ -27,8 +27,9 @@ mod schema;
 mod store;
 
 pub use generator::{
-    seed_estate_tables, seed_events, seed_sentinel_tables, seed_tables, Estate, EstateDevice,
-    EstateFile, EstateUser, ESTATE_TABLES, FLUSH_ROWS, GENERATED_TABLES, SEEDED_SENTINEL_TABLES,
+    seed_estate_tables, seed_estate_tables_only, seed_events, seed_sentinel_tables,
+    seed_sentinel_tables_only, seed_tables, Estate, EstateDevice, EstateFile, EstateUser,
+    ESTATE_TABLES, FLUSH_ROWS, GENERATED_TABLES, SEEDED_SENTINEL_TABLES,
 };
 pub use ingest::{ingest_jsonl, ingest_reference_jsonl, IngestReport, RowError};
 pub use profiles::seed_file_profiles;

@@ -91,13 +91,14 @@ pub(super) fn seed_cloud(
     estate: &Estate,
     rows: u64,
     now: i64,
+    only: Option<&[&str]>,
 ) -> Result<u64, StoreError> {
     if estate.users.is_empty() || estate.remote_ips.is_empty() {
         return Ok(0);
     }
     let apps = apps();
     let mut r = Rng::new(rows ^ 0xc10d_a995);
-    let mut out = FamilyRows::new(store, tenant_id, CLOUD_TABLES)?;
+    let mut out = FamilyRows::new(store, tenant_id, CLOUD_TABLES, only)?;
     let days = window_days(now);
     let window_start = days.first().map_or(now, |d| d.0);
     // App activities per day (the daily app records come on top): at least a few.

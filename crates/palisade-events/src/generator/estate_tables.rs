@@ -38,15 +38,41 @@ pub fn seed_estate_tables(
     events: u64,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    seed_estate_tables_only(store, tenant_id, estate, events, now, None)
+}
+
+/// [`seed_estate_tables`] writing only the family tables in `only` (all when `None`). A
+/// family none of whose tables is asked for does not run; the tables asked for hold the rows
+/// a full seed gives them.
+pub fn seed_estate_tables_only(
+    store: &EventStore,
+    tenant_id: &str,
+    estate: &Estate,
+    events: u64,
+    now: DateTime<Utc>,
+    only: Option<&[&str]>,
+) -> Result<u64, StoreError> {
     if !crate::store::valid_tenant(tenant_id) {
         return Err(StoreError::InvalidTenant(tenant_id.to_string()));
     }
+    let runs = |family: &[&str]| only.is_none_or(|o| family.iter().any(|t| o.contains(t)));
     let now = now.timestamp_nanos_opt().unwrap_or(0);
     let since_day = day_of(now - WINDOW_NS);
-    let mut written = seed_identity(store, tenant_id, estate, events / 40, now)?;
-    written += seed_mail(store, tenant_id, estate, &since_day, now)?;
-    written += seed_cloud(store, tenant_id, estate, events / 60, now)?;
-    written += seed_tvm(store, tenant_id, estate, now)?;
-    written += seed_exposure(store, tenant_id, estate)?;
+    let mut written = 0;
+    if runs(IDENTITY_TABLES) {
+        written += seed_identity(store, tenant_id, estate, events / 40, now, only)?;
+    }
+    if runs(MAIL_TABLES) {
+        written += seed_mail(store, tenant_id, estate, &since_day, now, only)?;
+    }
+    if runs(CLOUD_TABLES) {
+        written += seed_cloud(store, tenant_id, estate, events / 60, now, only)?;
+    }
+    if runs(TVM_TABLES) {
+        written += seed_tvm(store, tenant_id, estate, now, only)?;
+    }
+    if runs(EXPOSURE_TABLES) {
+        written += seed_exposure(store, tenant_id, estate, only)?;
+    }
     Ok(written)
 }

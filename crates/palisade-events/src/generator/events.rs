@@ -814,12 +814,32 @@ impl<'a> Gen<'a> {
         let fi = self.r.below(self.e.files.len() as u64) as usize;
         let f = &self.e.files[fi];
         let categories = format!("[\"{cat}\"]");
+        // The entity as the alert's evidence JSON describes it (the shape of Defender's
+        // `AdditionalFields`, which queries unpack with `bag_unpack`).
+        let host =
+            serde_json::json!({"HostName": d.name, "MachineId": d.device_id, "Type": "host"});
+        let details = [
+            host.to_string(),
+            serde_json::json!({
+                "Type": "account", "Name": user.account_name, "Sid": user.sid,
+                "AadUserId": user.object_id,
+            })
+            .to_string(),
+            serde_json::json!({
+                "Type": "file", "Name": f.name, "Directory": f.folder, "Host": host,
+                "SHA1": f.sha1, "SHA256": f.sha256,
+            })
+            .to_string(),
+        ];
         if let Some(w) = out.get("AlertEvidence") {
-            for (etype, role) in [
+            for ((etype, role), details) in [
                 ("Machine", "Impacted"),
                 ("User", "Impacted"),
                 ("File", "Related"),
-            ] {
+            ]
+            .into_iter()
+            .zip(&details)
+            {
                 let (is_user, is_file) = (etype == "User", etype == "File");
                 let pick = |yes: bool, v: &'a str| if yes { v } else { "" };
                 w.set("Timestamp", T(t));
@@ -841,7 +861,7 @@ impl<'a> Gen<'a> {
                 w.set("SHA1", S(pick(is_file, &f.sha1)));
                 w.set("SHA256", S(pick(is_file, &f.sha256)));
                 w.set("FolderPath", S(pick(is_file, &f.folder)));
-                w.set("AdditionalFields", S("{}"));
+                w.set("AdditionalFields", S(details));
                 w.end_row()?;
             }
         }

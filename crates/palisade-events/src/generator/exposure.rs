@@ -36,6 +36,7 @@ pub(super) fn seed_exposure(
     store: &EventStore,
     tenant_id: &str,
     estate: &Estate,
+    only: Option<&[&str]>,
 ) -> Result<u64, StoreError> {
     if estate.devices.is_empty() {
         return Ok(0);
@@ -46,7 +47,7 @@ pub(super) fn seed_exposure(
         }
     }
     let mut r = Rng::new(estate.devices.len() as u64 ^ 0xe4_905e);
-    let mut out = FamilyRows::new(store, tenant_id, EXPOSURE_TABLES)?;
+    let mut out = FamilyRows::new(store, tenant_id, EXPOSURE_TABLES, only)?;
     let mut devices = Vec::new();
     for d in &estate.devices {
         let server = d.name.starts_with("srv") || d.os_platform.contains("Server");

@@ -59,15 +59,20 @@ pub(super) struct FamilyRows<'s> {
     tenant: &'s str,
     /// Per table: its rows, the day partition they belong to, the table's time column.
     open: Vec<(&'static str, RowBatch, String, Option<&'static str>)>,
+    /// The tables to write (all when `None`): the others' rows are built, so the written
+    /// tables hold the rows a full seed gives them, and dropped.
+    only: Option<Vec<String>>,
     written: u64,
 }
 
 impl<'s> FamilyRows<'s> {
-    /// Rows for `tables` of `tenant` (each must be in the store's catalog).
+    /// Rows for `tables` of `tenant` (each must be in the store's catalog), written only for
+    /// the tables in `only` (all when `None`).
     pub(super) fn new(
         store: &'s EventStore,
         tenant: &'s str,
         tables: &[&'static str],
+        only: Option<&[&str]>,
     ) -> Result<Self, StoreError> {
         let mut open = Vec::with_capacity(tables.len());
         for t in tables {
@@ -86,6 +91,7 @@ impl<'s> FamilyRows<'s> {
             store,
             tenant,
             open,
+            only: only.map(|o| o.iter().map(|t| t.to_string()).collect()),
             written: 0,
         })
     }
@@ -121,6 +127,11 @@ impl<'s> FamilyRows<'s> {
             return Ok(());
         }
         let batch = rows.finish();
+        if let Some(only) = &self.only {
+            if !only.iter().any(|t| t == table) {
+                return Ok(());
+            }
+        }
         let mut w = self.store.part_writer(self.tenant, table, day)?;
         w.write(&batch)?;
         w.commit()?;

@@ -49,12 +49,13 @@ pub(super) fn seed_identity(
     estate: &Estate,
     rows: u64,
     now: i64,
+    only: Option<&[&str]>,
 ) -> Result<u64, StoreError> {
     if estate.users.is_empty() || estate.devices.is_empty() {
         return Ok(0);
     }
     let mut r = Rng::new(rows ^ 0x1d_e7_17_75);
-    let mut out = FamilyRows::new(store, tenant_id, IDENTITY_TABLES)?;
+    let mut out = FamilyRows::new(store, tenant_id, IDENTITY_TABLES, only)?;
     let days = window_days(now);
     // Events per day (the daily snapshots come on top): at least a few, so every table of
     // the family has rows however small the seed.

@@ -58,6 +58,7 @@ pub(super) fn seed_mail(
     estate: &Estate,
     since_day: &str,
     now: i64,
+    only: Option<&[&str]>,
 ) -> Result<u64, StoreError> {
     let mails = read_mail(store, tenant_id, since_day)?;
     if mails.is_empty() {
@@ -114,7 +115,7 @@ pub(super) fn seed_mail(
         let u = estate.users.iter().position(|u| u.upn == upn).unwrap_or(0);
         estate.devices.get(u % estate.devices.len().max(1))
     };
-    let mut out = FamilyRows::new(store, tenant_id, MAIL_TABLES)?;
+    let mut out = FamilyRows::new(store, tenant_id, MAIL_TABLES, only)?;
     for f in &follow {
         let m = &mails[f.mail];
         let rid = r.guid();

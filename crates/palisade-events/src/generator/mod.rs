@@ -24,8 +24,8 @@ use chrono::{DateTime, Utc};
 use palisade_kql::value::{day_of, NANOS_PER_DAY};
 
 pub use estate::{Estate, EstateDevice, EstateFile, EstateUser, Rng};
-pub use estate_tables::{seed_estate_tables, ESTATE_TABLES};
-pub use sentinel::{seed_sentinel_tables, SEEDED_SENTINEL_TABLES};
+pub use estate_tables::{seed_estate_tables, seed_estate_tables_only, ESTATE_TABLES};
+pub use sentinel::{seed_sentinel_tables, seed_sentinel_tables_only, SEEDED_SENTINEL_TABLES};
 
 use crate::columns::{Mismatch, RowBatch};
 use crate::store::{EventStore, PartWriter, StoreError};

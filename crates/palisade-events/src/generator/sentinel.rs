@@ -38,6 +38,20 @@ pub fn seed_sentinel_tables(
     rows: u64,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    seed_sentinel_tables_only(store, tenant_id, workspace_id, estate, rows, now, None)
+}
+
+/// [`seed_sentinel_tables`] writing only the tables in `only` (all when `None`); the tables
+/// written hold the rows a full seed gives them.
+pub fn seed_sentinel_tables_only(
+    store: &EventStore,
+    tenant_id: &str,
+    workspace_id: &str,
+    estate: &Estate,
+    rows: u64,
+    now: DateTime<Utc>,
+    only: Option<&[&str]>,
+) -> Result<u64, StoreError> {
     let now = now.timestamp_nanos_opt().unwrap_or(0);
     let start = now - WINDOW_NS;
     let mut r = Rng::new(rows ^ 0x5e47_1e1e);
@@ -71,7 +85,7 @@ pub fn seed_sentinel_tables(
             for t in times {
                 g.row(table, &mut batch, t).map_err(schema_error)?;
             }
-            if !batch.is_empty() {
+            if !batch.is_empty() && only.is_none_or(|o| o.contains(table)) {
                 let mut w = store.part_writer(tenant_id, table, &day)?;
                 let b = batch.finish();
                 written += b.num_rows() as u64;

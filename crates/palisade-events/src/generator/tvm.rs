@@ -418,6 +418,7 @@ pub(super) fn seed_tvm(
     tenant_id: &str,
     estate: &Estate,
     now: i64,
+    only: Option<&[&str]>,
 ) -> Result<u64, StoreError> {
     let mut skip = Vec::new();
     for t in TVM_TABLES {
@@ -435,7 +436,7 @@ pub(super) fn seed_tvm(
         .copied()
         .filter(|t| !skip.contains(t))
         .collect();
-    let mut out = FamilyRows::new(store, tenant_id, &tables)?;
+    let mut out = FamilyRows::new(store, tenant_id, &tables, only)?;
     let mut row = |table: &'static str,
                    t: i64,
                    fill: &mut dyn FnMut(&mut RowBatch)|

@@ -385,4 +385,3 @@ async fn scan_inside_partition_runs_per_partition() {
         other => panic!("{other:?}"),
     }
 }
-

@@ -51,42 +51,51 @@ pub(crate) async fn seed(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let only: Vec<&str> = tables.iter().map(String::as_str).collect();
-    let written = palisade_events::seed_tables(
-        &store,
-        &tenant_id,
-        &estate,
-        events,
-        crate::hunting::chrono_time(OffsetDateTime::now_utc()),
-        (!only.is_empty()).then_some(only.as_slice()),
-        |n| bar.set_position(n),
-    )
-    .await?;
-    bar.finish();
-    // A connected Sentinel workspace gets its common tables from the same estate (a fifth
-    // as many rows), unless only some tables were asked for.
-    let sentinel = match &workspace {
-        Some(ws) if only.is_empty() => palisade_events::seed_sentinel_tables(
+    let asked = SeedTables::of(&store, &only, workspace.is_some())?;
+    let written = if asked.main.as_ref().is_some_and(|m| m.is_empty()) {
+        0
+    } else {
+        palisade_events::seed_tables(
             &store,
             &tenant_id,
-            ws,
             &estate,
-            events / 5,
+            events,
             crate::hunting::chrono_time(OffsetDateTime::now_utc()),
-        )?,
+            asked.main.as_deref(),
+            |n| bar.set_position(n),
+        )
+        .await?
+    };
+    bar.finish();
+    // A connected Sentinel workspace gets its common tables from the same estate (a fifth
+    // as many rows).
+    let sentinel = match &workspace {
+        Some(ws) if asked.sentinel.as_ref().is_none_or(|s| !s.is_empty()) => {
+            palisade_events::seed_sentinel_tables_only(
+                &store,
+                &tenant_id,
+                ws,
+                &estate,
+                events / 5,
+                crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+                asked.sentinel.as_deref(),
+            )?
+        }
         _ => 0,
     };
     if sentinel > 0 {
         println!("{sentinel} Sentinel rows written (SigninLogs, AADNonInteractiveUserSignInLogs, AuditLogs, SecurityEvent)");
     }
     // The identity, mail follow-up, OAuth app, vulnerability-management and exposure-graph
-    // tables of the same estate, unless only some tables were asked for.
-    if only.is_empty() {
-        let family = palisade_events::seed_estate_tables(
+    // tables of the same estate.
+    if asked.family.as_ref().is_none_or(|f| !f.is_empty()) {
+        let family = palisade_events::seed_estate_tables_only(
             &store,
             &tenant_id,
             &estate,
             events,
             crate::hunting::chrono_time(OffsetDateTime::now_utc()),
+            asked.family.as_deref(),
         )?;
         println!(
             "{family} identity, mail follow-up, OAuth app, vulnerability and exposure rows written"
@@ -201,5 +210,75 @@ pub(crate) fn ingest_reference(
         Ok(())
     } else {
         bail!("{} rows were rejected", report.rejected.len())
+    }
+}
+
+/// The tables `palisade seed --tables` asked for, by the generator that writes them (`None`:
+/// all of that generator's tables, when no `--tables` was given).
+struct SeedTables<'a> {
+    main: Option<Vec<&'a str>>,
+    family: Option<Vec<&'a str>>,
+    sentinel: Option<Vec<&'a str>>,
+}
+
+impl<'a> SeedTables<'a> {
+    /// Sorts `only` (empty: everything) by generator; a table no generator writes, or a
+    /// Sentinel table without a connected workspace, is an error that says so.
+    fn of(
+        store: &palisade_events::EventStore,
+        only: &[&'a str],
+        sentinel_connected: bool,
+    ) -> Result<Self> {
+        if only.is_empty() {
+            return Ok(SeedTables {
+                main: None,
+                family: None,
+                sentinel: None,
+            });
+        }
+        let family_tables: Vec<&str> = palisade_events::ESTATE_TABLES
+            .iter()
+            .flat_map(|f| f.iter().copied())
+            .collect();
+        let sentinel_tables: Vec<&str> = palisade_events::SEEDED_SENTINEL_TABLES
+            .iter()
+            .map(|(t, _)| *t)
+            .collect();
+        let (mut main, mut family, mut sentinel) = (Vec::new(), Vec::new(), Vec::new());
+        for t in only {
+            let mut found = false;
+            if palisade_events::GENERATED_TABLES.contains(t) {
+                main.push(*t);
+                found = true;
+            }
+            if family_tables.contains(t) {
+                family.push(*t);
+                found = true;
+            }
+            if sentinel_tables.contains(t) {
+                if !sentinel_connected {
+                    bail!(
+                        "{t} is a Sentinel table: connect the tenant's workspace first \
+                         (palisade admin -t TENANT sentinel connect)"
+                    );
+                }
+                sentinel.push(*t);
+                found = true;
+            }
+            if !found {
+                if store.catalog().table(t).is_none() {
+                    bail!("unknown table '{t}'");
+                }
+                bail!(
+                    "the generator writes no rows for {t}: it exists typed and empty \
+                     (docs/hunting-tables.md lists the seeded tables)"
+                );
+            }
+        }
+        Ok(SeedTables {
+            main: Some(main),
+            family: Some(family),
+            sentinel: Some(sentinel),
+        })
     }
 }

@@ -136,8 +136,10 @@ enum Command {
         /// How many events.
         #[arg(long)]
         events: u64,
-        /// Only these tables (comma-separated, e.g. DeviceProcessEvents,DeviceNetworkEvents);
-        /// all generated tables by default.
+        /// Only these tables (comma-separated, e.g. DeviceProcessEvents,IdentityInfo,SigninLogs):
+        /// the device and alert events, the identity, mail follow-up, cloud-app, TVM and
+        /// exposure-graph tables, and (with a connected Sentinel workspace) its seeded tables;
+        /// all of them by default. Mail follow-ups derive from the stored mail.
         #[arg(long, value_delimiter = ',')]
         tables: Vec<String>,
         /// Tenant id (default: the demo tenant of `serve --demo`).

@@ -524,6 +524,54 @@ async fn seed_ingest_and_compact_from_the_cli_while_serving() {
     .await;
     assert!(!ok);
     assert!(err.contains("unknown table 'Nope'"), "{err}");
+
+    // A family table (written by the identity family) can be asked for alone; the tables not
+    // asked for stay as they were.
+    let (ok, out, err) = data_cli(
+        &t,
+        &[
+            "seed",
+            "--events",
+            "2000",
+            "--tables",
+            "IdentityInfo",
+            "--tenant",
+            &a.tenant_id,
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("identity, mail follow-up"), "{out}");
+    let q = json!({"Query": "union withsource=T IdentityInfo, IdentityQueryEvents, DeviceProcessEvents | summarize n = count() by T | sort by T asc"});
+    let (s, _, got) = hunt(&t, &ta, q).await;
+    assert_eq!(s, 200, "{got}");
+    let rows = got["Results"].as_array().unwrap();
+    let tables: Vec<&str> = rows.iter().map(|r| r["T"].as_str().unwrap()).collect();
+    assert_eq!(tables, ["DeviceProcessEvents", "IdentityInfo"], "{rows:?}");
+    assert_eq!(rows[0]["n"], before["Results"][1]["n"], "{rows:?} {before}");
+    assert!(rows[1]["n"].as_i64().unwrap() > 0, "{rows:?}");
+    // A table no generator writes, and a Sentinel table without a connected workspace, are
+    // refused with the reason.
+    for (table, want) in [
+        ("CloudAuditEvents", "exists typed and empty"),
+        ("SigninLogs", "connect the tenant's workspace"),
+    ] {
+        let (ok, _, err) = data_cli(
+            &t,
+            &[
+                "seed",
+                "--events",
+                "10",
+                "--tables",
+                table,
+                "--tenant",
+                &a.tenant_id,
+            ],
+        )
+        .await;
+        assert!(!ok, "{table}");
+        assert!(err.contains(want), "{table}: {err}");
+    }
 }
 
 /// Sentinel in the unified portal over HTTP with real tokens, connected through the admin API
