@@ -11,6 +11,8 @@
 //! way the advanced-hunting API returns rows; `ingest` loads such a file into a new store;
 //! `compare` checks that two stores hold the same `DeviceProcessEvents` rows (as multisets).
 //! Each step prints its rows per second; run it under `/usr/bin/time -v` for the peak RSS.
+//! `STORE_BENCH_NOW=RFC3339` fixes the seed's clock, so two builds' stores can be compared
+//! row for row.
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Write};
@@ -39,7 +41,10 @@ fn main() -> Result<(), Error> {
         "seed" => {
             let rows: u64 = arg(1)?.parse()?;
             let store = EventStore::open(arg(2)?)?;
-            let now = chrono::Utc::now();
+            let now = match std::env::var("STORE_BENCH_NOW") {
+                Ok(at) => chrono::DateTime::parse_from_rfc3339(&at)?.with_timezone(&chrono::Utc),
+                Err(_) => chrono::Utc::now(),
+            };
             let t = Instant::now();
             let written = rt.block_on(seed_tables(
                 &store,

@@ -1,6 +1,11 @@
 //! Building a table's Arrow record batch row by row, straight into typed column builders:
 //! the generator and JSON-lines ingest write values by column name, a row's unset columns
 //! become nulls, and no per-row map or JSON object is ever built.
+//!
+//! The generator names its columns with string literals and writes a table's rows in the
+//! same order every time, so [`RowBatch::set`] remembers the previous row's sequence of
+//! names (by the literal's address) and finds each column with one comparison; a name out
+//! of that sequence falls back to the hash lookup.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -170,6 +175,18 @@ pub(crate) struct RowBatch {
     rows: usize,
     /// The first value of the current row that did not fit its column.
     mismatch: Option<Mismatch>,
+    /// The names `set` was given, in order, since the first row (see the module docs).
+    trace: Vec<TraceStep>,
+    /// How many `set` calls the current row has made.
+    step: usize,
+}
+
+/// One `set` call remembered: the literal's address and length, and the column it found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct TraceStep {
+    addr: usize,
+    len: usize,
+    column: Option<usize>,
 }
 
 impl RowBatch {
@@ -190,6 +207,8 @@ impl RowBatch {
             index,
             rows: 0,
             mismatch: None,
+            trace: Vec::new(),
+            step: 0,
         }
     }
 
@@ -214,8 +233,29 @@ impl RowBatch {
 
     /// Sets column `name` of the current row; a column the table does not have is ignored
     /// (the generator's shared column groups cover several tables).
-    pub(crate) fn set(&mut self, name: &str, v: Value) {
-        if let Some(i) = self.column(name) {
+    ///
+    /// `name` is `'static` because the lookup is remembered by its address: a static
+    /// string's bytes never move or change, so the same address and length are the same name.
+    pub(crate) fn set(&mut self, name: &'static str, v: Value) {
+        let here = TraceStep {
+            addr: name.as_ptr() as usize,
+            len: name.len(),
+            column: None,
+        };
+        let column = match self.trace.get(self.step) {
+            Some(t) if t.addr == here.addr && t.len == here.len => t.column,
+            _ => {
+                let column = self.column(name);
+                let step = TraceStep { column, ..here };
+                match self.trace.get_mut(self.step) {
+                    Some(t) => *t = step,
+                    None => self.trace.push(step),
+                }
+                column
+            }
+        };
+        self.step += 1;
+        if let Some(i) = column {
             self.set_at(i, v);
         }
     }
@@ -230,6 +270,7 @@ impl RowBatch {
             }
         }
         self.rows = next;
+        self.step = 0;
         match self.mismatch.take() {
             Some(m) => Err(m),
             None => Ok(()),
@@ -250,6 +291,7 @@ impl RowBatch {
     pub(crate) fn finish(&mut self) -> RecordBatch {
         let columns: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
         self.rows = 0;
+        self.step = 0;
         self.mismatch = None;
         // The columns are built from the schema's own types, one value per row each.
         RecordBatch::try_new(self.schema.clone(), columns)
@@ -303,5 +345,41 @@ mod tests {
         let extra = batch.column(4).as_string::<i32>();
         assert_eq!((extra.value(0), extra.value(1)), ("\"x\"", "{\"k\":1}"));
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn remembered_lookups_follow_rows_whose_names_change_order() {
+        let schema = Schema::new(vec![
+            Col::new("A", KqlType::Long),
+            Col::new("B", KqlType::Long),
+            Col::new("C", KqlType::Long),
+        ]);
+        let mut b = RowBatch::new(&schema, 8);
+        // Rows of different shapes, in turn: the remembered sequence is wrong at some step
+        // of every row, and each value must still land in its own column.
+        let shapes: [&[&'static str]; 4] = [
+            &["A", "B", "C"],
+            &["C", "A"],
+            &["B", "Missing", "A", "C"],
+            &["A", "B", "C"],
+        ];
+        for (row, names) in shapes.iter().cycle().take(8).enumerate() {
+            for (k, name) in names.iter().enumerate() {
+                b.set(name, Value::Int((row * 10 + k) as i64));
+            }
+            b.end_row().unwrap();
+        }
+        let batch = b.finish();
+        for (row, names) in shapes.iter().cycle().take(8).enumerate() {
+            for (c, col) in ["A", "B", "C"].iter().enumerate() {
+                let want = names
+                    .iter()
+                    .position(|n| n == col)
+                    .map(|k| (row * 10 + k) as i64);
+                let got = batch.column(c).as_primitive::<Int64Type>();
+                let got = (!got.is_null(row)).then(|| got.value(row));
+                assert_eq!(got, want, "row {row}, column {col}");
+            }
+        }
     }
 }
