@@ -12,6 +12,7 @@
 //! every query's KQL under each cumulative [`Tuning`] step (untuned, then filter pushdown,
 //! page index, bloom filters, sorted files, dynamic filters). `BENCH_ONLY=NAME` runs one query
 //! (e.g. under `perf record`, with `BENCH_NO_DUCKDB=1`).
+//! `BENCH_SQL_UTF8=1` makes the DataFusion SQL side read strings as `Utf8`, as the KQL engine does.
 //!
 //! Honesty rules, enforced here:
 //! - **Same files.** The baselines read exactly the files the store's listing returns for
@@ -259,8 +260,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Limits::default()
     });
     // DataFusion SQL as a user gets it from `register_parquet` (default options, schema read
-    // from the files), but over the listed files only.
-    let ctx = SessionContext::new();
+    // from the files), but over the listed files only. `BENCH_SQL_UTF8=1` reads strings as
+    // `Utf8`, as the KQL engine does, instead of DataFusion's default `Utf8View` (to tell how
+    // much of a gap is the string layout).
+    let mut sql_config = datafusion::prelude::SessionConfig::new();
+    if std::env::var_os("BENCH_SQL_UTF8").is_some() {
+        sql_config
+            .options_mut()
+            .execution
+            .parquet
+            .schema_force_view_types = false;
+    }
+    let ctx = SessionContext::new_with_config(sql_config);
     for (alias, files) in &listed {
         let urls = files
             .iter()
