@@ -80,16 +80,34 @@ fn run<S: Strategy>(
 
 /// The generator's seed: `PALISADE_FUZZ_SEED` when set; otherwise a fixed seed for the
 /// short pass (scale 1, what CI runs: a red CI reproduces exactly) and a random one for
-/// longer runs (each explores new inputs; a failure prints its seed).
+/// longer runs (each explores new inputs). The random seed is drawn here and passed to
+/// proptest as a fixed one, so a failure prints the number that reproduces it.
 fn seed() -> RngSeed {
-    match std::env::var("PALISADE_FUZZ_SEED")
+    let from_env = std::env::var("PALISADE_FUZZ_SEED")
         .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        Some(seed) => RngSeed::Fixed(seed),
-        None if scale() == 1 => RngSeed::Fixed(0x005E_ED0F_CA11),
-        None => RngSeed::Random,
+        .and_then(|v| v.parse().ok());
+    RngSeed::Fixed(choose_seed(from_env, scale(), random_seed))
+}
+
+/// The seed for `PALISADE_FUZZ_SEED` = `from_env` at `scale`; `random` draws a new one.
+fn choose_seed(from_env: Option<u64>, scale: u32, random: impl FnOnce() -> u64) -> u64 {
+    match from_env {
+        Some(seed) => seed,
+        None if scale == 1 => 0x005E_ED0F_CA11,
+        None => random(),
     }
+}
+
+/// A random `u64` from the standard library's per-process random hash keys.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }
 
 /// A JSON scalar: null, booleans, integers, floats, short strings, and `words` (the values
@@ -178,6 +196,14 @@ pub fn add_noise(mut bytes: Vec<u8>, noise: &(Vec<(usize, u8)>, Vec<u8>)) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_run_draws_a_seed_it_can_print_and_the_env_seed_wins() {
+        assert_eq!(choose_seed(Some(7), 600, || 1), 7);
+        assert_eq!(choose_seed(None, 1, || 1), 0x005E_ED0F_CA11);
+        assert_eq!(choose_seed(None, 600, || 42), 42);
+        assert_ne!(random_seed(), random_seed());
+    }
 
     #[test]
     fn mutate_applies_each_kind_of_edit() {
