@@ -182,7 +182,7 @@ pub(crate) struct RowBatch {
 }
 
 /// One `set` call remembered: the literal's address and length, and the column it found.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 struct TraceStep {
     addr: usize,
     len: usize,

@@ -98,16 +98,13 @@ fn choose_seed(from_env: Option<u64>, scale: u32, random: impl FnOnce() -> u64) 
     }
 }
 
-/// A random `u64` from the standard library's per-process random hash keys.
+/// A random `u64`: the hash of nothing under fresh random keys (the standard library seeds
+/// them from the OS once per process and advances them for every new `RandomState`).
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 /// A JSON scalar: null, booleans, integers, floats, short strings, and `words` (the values

@@ -260,9 +260,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Limits::default()
     });
     // DataFusion SQL as a user gets it from `register_parquet` (default options, schema read
-    // from the files), but over the listed files only. `BENCH_SQL_UTF8=1` reads strings as
-    // `Utf8`, as the KQL engine does, instead of DataFusion's default `Utf8View` (to tell how
-    // much of a gap is the string layout).
+    // from the files), but over the listed files only; `BENCH_SQL_UTF8` as in the module docs.
     let mut sql_config = datafusion::prelude::SessionConfig::new();
     if std::env::var_os("BENCH_SQL_UTF8").is_some() {
         sql_config
