@@ -5,6 +5,7 @@ use palisade_kql::functions::StringFn as F;
 
 use super::base64::{base64_decode, base64_encode};
 use crate::udf::capped::capped;
+use crate::udf::dynamic::split_parts;
 
 pub(super) fn url_decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -140,13 +141,10 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
                     "split",
                     KqlType::Dynamic,
                     Box::new(|a| {
-                        let s = a[0].text();
-                        let d = a[1].text();
-                        let parts: Vec<Json> = if d.is_empty() {
-                            vec![Json::String(s.to_string())]
-                        } else {
-                            s.split(d).map(|x| Json::String(x.to_string())).collect()
-                        };
+                        let mut parts = Vec::new();
+                        split_parts(a[0].text(), a[1].text(), |x| {
+                            parts.push(Json::String(x.to_string()))
+                        });
                         match a.get(2) {
                             Some(i) => {
                                 let idx = i.i64().unwrap_or(0);

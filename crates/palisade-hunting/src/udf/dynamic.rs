@@ -95,18 +95,38 @@ pub(crate) fn json_contains_udf(ci: bool) -> ScalarUDF {
 /// while the list is built, so an expansion the memory limit cannot hold fails early.
 #[derive(Debug)]
 struct MvList {
-    name: &'static str,
+    source: MvSource,
     sig: Signature,
     ret: DataType,
     limit: Option<usize>,
-    indexes: bool,
     row_bytes: usize,
     budget: Option<Budget>,
 }
 
+/// What an [`MvList`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum MvSource {
+    /// A dynamic value's items, as JSON texts.
+    Items,
+    /// A dynamic value's item indexes.
+    Indexes,
+    /// The parts `split(s, d)` would put in its array, as strings: no JSON text in between.
+    SplitParts,
+}
+
+impl MvSource {
+    fn name(self) -> &'static str {
+        match self {
+            MvSource::Items => "kql_mv_items",
+            MvSource::Indexes => "kql_mv_indexes",
+            MvSource::SplitParts => "kql_mv_split_parts",
+        }
+    }
+}
+
 impl PartialEq for MvList {
     fn eq(&self, other: &Self) -> bool {
-        (self.name, self.limit, self.row_bytes) == (other.name, other.limit, other.row_bytes)
+        (self.source, self.limit, self.row_bytes) == (other.source, other.limit, other.row_bytes)
     }
 }
 
@@ -114,7 +134,7 @@ impl Eq for MvList {}
 
 impl std::hash::Hash for MvList {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.name, self.limit, self.row_bytes).hash(state)
+        (self.source, self.limit, self.row_bytes).hash(state)
     }
 }
 
@@ -136,7 +156,7 @@ fn items_of(text: &str) -> Vec<Json> {
 
 impl ScalarUDFImpl for MvList {
     fn name(&self) -> &str {
-        self.name
+        self.source.name()
     }
     fn signature(&self) -> &Signature {
         &self.sig
@@ -155,9 +175,12 @@ impl ScalarUDFImpl for MvList {
         let strs = arrow::compute::cast(&arr, &DataType::Utf8)?;
         let strs = strs.as_string::<i32>();
         let limit = self.limit.unwrap_or(usize::MAX);
-        let mut charge = Charge::new(self.name, self.budget.as_ref());
+        let mut charge = Charge::new(self.source.name(), self.budget.as_ref());
+        if self.source == MvSource::SplitParts {
+            return self.split_parts(&args, rows, limit, &mut charge);
+        }
         let mut cached: Option<Vec<Json>> = None;
-        let out: ArrayRef = if self.indexes {
+        let out: ArrayRef = if self.source == MvSource::Indexes {
             let mut b = ListBuilder::new(Int64Builder::new());
             for i in 0..rows {
                 let at = if scalar { 0 } else { i };
@@ -211,23 +234,70 @@ impl ScalarUDFImpl for MvList {
     }
 }
 
-fn list_udf(
-    name: &'static str,
-    limit: Option<usize>,
-    indexes: bool,
-    row_bytes: usize,
-) -> ScalarUDF {
-    let item = if indexes {
-        DataType::Int64
-    } else {
-        DataType::Utf8
+impl MvList {
+    /// `split(s, d)`'s parts per row, straight into the list (a constant delimiter is the
+    /// usual case; a column of them works too).
+    fn split_parts(
+        &self,
+        args: &ScalarFunctionArgs,
+        rows: usize,
+        limit: usize,
+        charge: &mut Charge,
+    ) -> DfResult<ColumnarValue> {
+        let [text, delim] = args.args.as_slice() else {
+            return Err(datafusion::error::DataFusionError::Internal(
+                "mv-expand split: two arguments".into(),
+            ));
+        };
+        let one = |v: &ColumnarValue| -> DfResult<(ArrayRef, bool)> {
+            let scalar = matches!(v, ColumnarValue::Scalar(_));
+            let arr = v.to_array(if scalar { 1 } else { rows })?;
+            Ok((arrow::compute::cast(&arr, &DataType::Utf8)?, scalar))
+        };
+        let ((texts, text_scalar), (delims, delim_scalar)) = (one(text)?, one(delim)?);
+        let (texts, delims) = (texts.as_string::<i32>(), delims.as_string::<i32>());
+        let mut b = ListBuilder::with_capacity(StringBuilder::new(), rows);
+        let mut failed = None;
+        for i in 0..rows {
+            let (t, d) = (
+                if text_scalar { 0 } else { i },
+                if delim_scalar { 0 } else { i },
+            );
+            if texts.is_null(t) || delims.is_null(d) {
+                b.append(false);
+                continue;
+            }
+            let mut taken = 0;
+            split_parts(texts.value(t), delims.value(d), |part| {
+                if taken == limit || failed.is_some() {
+                    return;
+                }
+                taken += 1;
+                match charge.add(part.len() + 8 + self.row_bytes) {
+                    Ok(()) => b.values().append_value(part),
+                    Err(e) => failed = Some(e),
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            b.append(true);
+        }
+        Ok(ColumnarValue::Array(Arc::new(b.finish())))
+    }
+}
+
+fn list_udf(source: MvSource, limit: Option<usize>, row_bytes: usize) -> ScalarUDF {
+    let (args, item) = match source {
+        MvSource::Items => (vec![DataType::Utf8], DataType::Utf8),
+        MvSource::Indexes => (vec![DataType::Utf8], DataType::Int64),
+        MvSource::SplitParts => (vec![DataType::Utf8, DataType::Utf8], DataType::Utf8),
     };
     ScalarUDF::new_from_impl(MvList {
-        name,
-        sig: Signature::exact(vec![DataType::Utf8], Volatility::Volatile),
+        source,
+        sig: Signature::exact(args, Volatility::Volatile),
         ret: DataType::List(Arc::new(Field::new("item", item, true))),
         limit,
-        indexes,
         row_bytes,
         budget: crate::budget::current(),
     })
@@ -236,10 +306,35 @@ fn list_udf(
 /// Dynamic array → `List<Utf8>` of element JSON texts (for `mv-expand`).
 /// `row_bytes`: what unnesting copies of the row's other columns per element (an estimate).
 pub(crate) fn json_list_udf(limit: Option<usize>, row_bytes: usize) -> ScalarUDF {
-    list_udf("kql_mv_items", limit, false, row_bytes)
+    list_udf(MvSource::Items, limit, row_bytes)
 }
 
 /// Dynamic array → `List<Int64>` of element indexes (for `with_itemindex`).
 pub(crate) fn json_index_list_udf(limit: Option<usize>, row_bytes: usize) -> ScalarUDF {
-    list_udf("kql_mv_indexes", limit, true, row_bytes)
+    list_udf(MvSource::Indexes, limit, row_bytes)
+}
+
+/// `(text, delimiter)` → `List<Utf8>` of the parts `split(text, delimiter)` gives, as
+/// strings (for `mv-expand` of a `split()`, with no JSON text between the two).
+pub(crate) fn split_list_udf(limit: Option<usize>, row_bytes: usize) -> ScalarUDF {
+    list_udf(MvSource::SplitParts, limit, row_bytes)
+}
+
+/// A string as a dynamic string value (`"a\"b"` as JSON text): what an element of a
+/// `split()` array is. Unlike `String → dynamic` conversion it never parses the text.
+pub(crate) fn json_string_udf() -> ScalarUDF {
+    row_udf("kql_json_string", DataType::Utf8, |a| match a[0] {
+        Val::Str(s) => Out::Str(Json::String(s.to_string()).to_string()),
+        _ => Out::Null,
+    })
+}
+
+/// Kusto's `split(s, d)`, part by part: an empty delimiter gives the whole string as the one
+/// part. The one home of the rule, shared by `split()` and `mv-expand`'s list of parts.
+pub(crate) fn split_parts<'a>(s: &'a str, d: &str, mut part: impl FnMut(&'a str)) {
+    if d.is_empty() {
+        part(s);
+    } else {
+        s.split(d).for_each(part);
+    }
 }

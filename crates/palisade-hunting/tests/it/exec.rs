@@ -251,6 +251,73 @@ async fn dynamic_values() {
     assert_eq!(count(&e, &format!("{t} | where d has 'x'")).await, 1);
 }
 
+/// `mv-expand` of a `split()` array lists the parts without JSON text in between (in the
+/// item, or in the column the `extend` before it defined); every answer is checked by hand
+/// and against the JSON path the same array takes when it is not a bare `split()`.
+#[tokio::test]
+async fn mv_expand_of_split_parts() {
+    let (_d, e) = engine();
+    let t = r#"datatable(n:long, s:string, d:string)[1, "a b 12", " ", 2, "", " ", 3, "x\"y z", " ", 4, "a-b", "-", 5, "whole", ""]"#;
+    // (query with split(), the same through the JSON path, expected rows)
+    let cases: Vec<(String, String, Value)> = vec![
+        (
+            format!("{t} | extend a = split(s, d) | mv-expand a | project n, a, ty = gettype(a)"),
+            format!("{t} | extend a = todynamic(tostring(split(s, d))) | mv-expand a | project n, a, ty = gettype(a)"),
+            json!([
+                {"n": 1, "a": "a", "ty": "string"}, {"n": 1, "a": "b", "ty": "string"},
+                {"n": 1, "a": "12", "ty": "string"}, {"n": 2, "a": "", "ty": "string"},
+                {"n": 3, "a": "x\"y", "ty": "string"}, {"n": 3, "a": "z", "ty": "string"},
+                {"n": 4, "a": "a", "ty": "string"}, {"n": 4, "a": "b", "ty": "string"},
+                {"n": 5, "a": "whole", "ty": "string"},
+            ]),
+        ),
+        (
+            format!("{t} | where n == 1 | mv-expand a = split(s, ' ') to typeof(long) | project n, a"),
+            format!("{t} | where n == 1 | mv-expand a = todynamic(tostring(split(s, ' '))) to typeof(long) | project n, a"),
+            json!([{"n": 1, "a": null}, {"n": 1, "a": null}, {"n": 1, "a": 12}]),
+        ),
+        (
+            format!("{t} | extend k = strcat(s, '!'), a = split(strcat(s, '!'), ' ') | mv-expand a to typeof(string) limit 2 | project n, a"),
+            format!("{t} | extend k = strcat(s, '!'), a = todynamic(tostring(split(strcat(s, '!'), ' '))) | mv-expand a to typeof(string) limit 2 | project n, a"),
+            json!([
+                {"n": 1, "a": "a"}, {"n": 1, "a": "b"}, {"n": 2, "a": "!"},
+                {"n": 3, "a": "x\"y"}, {"n": 3, "a": "z!"}, {"n": 4, "a": "a-b!"},
+                {"n": 5, "a": "whole!"},
+            ]),
+        ),
+        (
+            format!("{t} | where n < 3 | extend a = split(s, ' '), b = split('p q', ' ') | mv-expand a, b | project n, a, b"),
+            format!("{t} | where n < 3 | extend a = todynamic(tostring(split(s, ' '))), b = todynamic(tostring(split('p q', ' '))) | mv-expand a, b | project n, a, b"),
+            json!([
+                {"n": 1, "a": "a", "b": "p"}, {"n": 1, "a": "b", "b": "q"},
+                {"n": 1, "a": "12", "b": null}, {"n": 2, "a": "", "b": "p"},
+                {"n": 2, "a": null, "b": "q"},
+            ]),
+        ),
+        (
+            format!("{t} | where n == 1 | extend a = split(s, ' ') | mv-expand with_itemindex = i a | project i, a"),
+            format!("{t} | where n == 1 | extend a = todynamic(tostring(split(s, ' '))) | mv-expand with_itemindex = i a | project i, a"),
+            json!([{"i": 0, "a": "a"}, {"i": 1, "a": "b"}, {"i": 2, "a": "12"}]),
+        ),
+    ];
+    for (split, via_json, want) in cases {
+        let got = rows(&e, &split).await;
+        assert_eq!(Value::Array(got), want, "{split}");
+        let got = rows(&e, &via_json).await;
+        assert_eq!(Value::Array(got), want, "{via_json}");
+    }
+    // The list path is the one taken: no JSON array is written and parsed back.
+    let plan = e
+        .explain(
+            "t1",
+            &format!("{t} | extend a = split(s, d) | mv-expand a"),
+            now(),
+        )
+        .unwrap();
+    assert!(plan.contains("kql_mv_split_parts"), "{plan}");
+    assert!(!plan.contains("kql_mv_items"), "{plan}");
+}
+
 const L: &str = r#"datatable(k:string, a:long)["x", 1, "x", 2, "y", 3]"#;
 const R: &str = r#"datatable(k:string, b:long)["x", 10, "z", 30]"#;
 

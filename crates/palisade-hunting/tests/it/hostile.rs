@@ -73,6 +73,15 @@ async fn mv_expand_of_a_huge_range_is_the_memory_limit_not_a_panic() {
     )
     .await;
     assert!(m.contains("memory limit of 64 MiB"), "{m}");
+    // The parts of a `split()`, listed without JSON text, are charged the same way.
+    let m = too_large(
+        &e,
+        r#"DeviceProcessEvents | extend a = split(strrep(strrep("x ", 1000), 1000), " ") | mv-expand a | count"#,
+    )
+    .await;
+    assert!(m.contains("memory limit of 64 MiB"), "{m}");
+    assert!(m.contains("kql_mv_split_parts"), "{m}");
+    still_answers(&e).await;
 }
 
 #[tokio::test]
