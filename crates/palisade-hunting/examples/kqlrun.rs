@@ -1,6 +1,7 @@
 //! Runs a KQL query from stdin against an event store and prints the result as JSON.
 //! `cargo run -p palisade-hunting --example kqlrun -- [STORE_DIR] [TENANT] < query.kql`
 //! (an empty temporary store when no directory is given: `print`, `datatable`, `range` work).
+//! `KQLRUN_EXPLAIN=1` prints the bound query and its DataFusion plans instead of running it.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -18,6 +19,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::io::stdin().read_to_string(&mut q)?;
     let store = Arc::new(palisade_events::EventStore::open(&dir)?);
     let engine = palisade_hunting::HuntingEngine::new(store);
+    if std::env::var_os("KQLRUN_EXPLAIN").is_some_and(|v| v == "1") {
+        println!("{}", engine.explain(tenant, &q, chrono::Utc::now())?);
+        return Ok(());
+    }
     match engine.run(tenant, &q, chrono::Utc::now()).await {
         Ok(r) => {
             let schema: Vec<String> = r

@@ -80,16 +80,23 @@ impl Planner<'_> {
         };
         let src = self.expr(source)?;
         let src = self.conv(src, source.ty, KqlType::String)?;
-        // The converted value of every capture, in capture order.
+        // One regex run per row gives every capture (the struct column `__pg` below); then
+        // the converted value of every capture, in capture order.
+        let mut groups = Vec::with_capacity(captures.len());
+        for g in 0..captures.len() {
+            let name = format!("__pc{g}");
+            groups.push(
+                compiled
+                    .capture_names()
+                    .position(|n| n == Some(name.as_str()))
+                    .ok_or_else(|| PlanError::Invalid(format!("invalid parse pattern: {re}")))?,
+            );
+        }
+        let matched =
+            crate::udf::text::regex_groups_udf(compiled.clone(), groups).call(vec![src.clone()]);
         let mut values = Vec::with_capacity(captures.len());
         for (g, (_, ty)) in captures.iter().enumerate() {
-            let name = format!("__pc{g}");
-            let index = compiled
-                .capture_names()
-                .position(|n| n == Some(name.as_str()))
-                .ok_or_else(|| PlanError::Invalid(format!("invalid parse pattern: {re}")))?;
-            let x =
-                crate::udf::text::regex_group_udf(compiled.clone(), index).call(vec![src.clone()]);
+            let x = crate::udf::text::capture_udf(g).call(vec![ncol("__pg")]);
             values.push(self.conv(x, KqlType::String, *ty)?);
         }
         // Strict kinds: the row parses only if every typed capture converted.
@@ -125,7 +132,11 @@ impl Planner<'_> {
             };
             exprs.push(cast(e, arrow_type(c.ty)).alias(format!("_{j}")));
         }
-        let b = LogicalPlanBuilder::from(p);
+        // The captures as one struct column below the output's projection, so each row is
+        // matched once (see `capture_udf`).
+        let mut with_groups: Vec<Expr> = (0..input.schema.columns.len()).map(pcol).collect();
+        with_groups.push(matched.alias("__pg"));
+        let b = LogicalPlanBuilder::from(p).project(with_groups)?;
         let b = if *filter {
             // parse-where: only the rows the pattern matches (and, for strict kinds, whose
             // typed captures all convert).

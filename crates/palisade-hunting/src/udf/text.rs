@@ -4,8 +4,14 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::DataType;
-use datafusion::logical_expr::ScalarUDF;
+use arrow::array::{Array, ArrayRef, AsArray, StringBuilder, StructArray};
+use arrow::datatypes::{DataType, Field, Fields};
+use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::budget::{Budget, Charge};
 use serde_json::Value as Json;
 
 use super::json::{json_to_string, parse_dyn};
@@ -190,20 +196,162 @@ pub(crate) fn regex_match_udf() -> ScalarUDF {
     )
 }
 
-/// Group `g` of the first match of `re` (empty string when there is no match). The name
-/// carries a hash of the pattern: DataFusion treats UDFs of the same name and signature as
-/// the same function, and two `parse` patterns must not be merged.
-pub(crate) fn regex_group_udf(re: Arc<regex::Regex>, g: usize) -> ScalarUDF {
+/// The groups `groups` of the first match of `re` in each row, as a struct of text fields
+/// `g0`, `g1`, … in that order (empty text when the row does not match or the group took no
+/// part): `parse` runs its pattern once per row for all the columns it extracts. The name
+/// carries a hash of the pattern and the groups: DataFusion treats UDFs of the same name and
+/// signature as the same function, and two `parse` patterns must not be merged.
+pub(crate) fn regex_groups_udf(re: Arc<regex::Regex>, groups: Vec<usize>) -> ScalarUDF {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    re.as_str().hash(&mut h);
-    let name = format!("kql_parse_group_{g}_{:016x}", h.finish());
-    row_udf(name, DataType::Utf8, move |a| {
-        match re.captures(a[0].text()).and_then(|c| c.get(g)) {
-            Some(m) => Out::Str(m.as_str().to_string()),
-            None => Out::Str(String::new()),
-        }
+    (re.as_str(), &groups).hash(&mut h);
+    let fields: Fields = (0..groups.len())
+        .map(|k| Field::new(format!("g{k}"), DataType::Utf8, false))
+        .collect();
+    ScalarUDF::new_from_impl(RegexGroups {
+        name: format!("kql_parse_groups_{:016x}", h.finish()),
+        sig: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        ret: DataType::Struct(fields),
+        re,
+        groups,
+        budget: crate::budget::current(),
     })
+}
+
+/// See [`regex_groups_udf`].
+#[derive(Debug)]
+struct RegexGroups {
+    name: String,
+    sig: Signature,
+    ret: DataType,
+    re: Arc<regex::Regex>,
+    groups: Vec<usize>,
+    budget: Option<Budget>,
+}
+
+impl PartialEq for RegexGroups {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, self.re.as_str(), &self.groups)
+            == (&other.name, other.re.as_str(), &other.groups)
+    }
+}
+
+impl Eq for RegexGroups {}
+
+impl std::hash::Hash for RegexGroups {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state)
+    }
+}
+
+impl ScalarUDFImpl for RegexGroups {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.sig
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(self.ret.clone())
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let rows = args.number_rows;
+        let [arg] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("parse: one argument".into()));
+        };
+        let scalar = matches!(arg, ColumnarValue::Scalar(_));
+        let texts = arrow::compute::cast(
+            &arg.to_array(if scalar { 1 } else { rows })?,
+            &DataType::Utf8,
+        )?;
+        let texts = texts.as_string::<i32>();
+        let mut out: Vec<StringBuilder> = self
+            .groups
+            .iter()
+            .map(|_| StringBuilder::with_capacity(rows, 0))
+            .collect();
+        let mut charge = Charge::new(&self.name, self.budget.as_ref());
+        let mut locs = self.re.capture_locations();
+        for i in 0..rows {
+            let at = if scalar { 0 } else { i };
+            // A missing value is Kusto's empty string.
+            let text = if texts.is_null(at) {
+                ""
+            } else {
+                texts.value(at)
+            };
+            let matched = self.re.captures_read(&mut locs, text).is_some();
+            for (b, g) in out.iter_mut().zip(&self.groups) {
+                let part = match locs.get(*g) {
+                    Some((from, to)) if matched => &text[from..to],
+                    _ => "",
+                };
+                charge.add(part.len() + 4)?;
+                b.append_value(part);
+            }
+        }
+        let DataType::Struct(fields) = &self.ret else {
+            return Err(DataFusionError::Internal("parse: struct type".into()));
+        };
+        let columns: Vec<ArrayRef> = out
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(StructArray::try_new(
+            fields.clone(),
+            columns,
+            None,
+        )?)))
+    }
+}
+
+/// Field `g{k}` of [`regex_groups_udf`]'s struct, without a copy. Not DataFusion's
+/// `get_field`: the optimiser moves that one towards the scan, which would put the regex
+/// call back into every column that reads a capture.
+pub(crate) fn capture_udf(k: usize) -> ScalarUDF {
+    ScalarUDF::new_from_impl(Capture {
+        name: format!("kql_parse_capture_{k}"),
+        sig: Signature::any(1, Volatility::Immutable),
+        k,
+    })
+}
+
+/// See [`capture_udf`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Capture {
+    name: String,
+    sig: Signature,
+    k: usize,
+}
+
+impl ScalarUDFImpl for Capture {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.sig
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let [arg] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal(
+                "parse capture: one argument".into(),
+            ));
+        };
+        let field = |a: &ArrayRef| -> DfResult<ArrayRef> {
+            a.as_struct_opt()
+                .and_then(|s| s.columns().get(self.k).cloned())
+                .ok_or_else(|| DataFusionError::Internal("parse capture: not a capture".into()))
+        };
+        Ok(match arg {
+            ColumnarValue::Array(a) => ColumnarValue::Array(field(a)?),
+            ColumnarValue::Scalar(v) => ColumnarValue::Scalar(
+                datafusion::common::ScalarValue::try_from_array(&field(&v.to_array()?)?, 0)?,
+            ),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1013,6 +1013,31 @@ async fn two_parses_of_one_column_keep_their_own_patterns() {
     assert_eq!(r[0], json!({"a": "1", "b": "2"}));
 }
 
+/// `parse` runs its pattern once per row, whatever the number of columns it extracts: the
+/// optimised plan computes the captures' struct once (a common expression) and reads each
+/// column out of it.
+#[tokio::test]
+async fn parse_matches_once_per_row_for_all_its_columns() {
+    let (_d, e) = engine();
+    let q = "datatable(s:string)['x http://h1/p/1', 'http://h2/', 'none'] \
+             | parse s with * 'http://' Host '/' Path | project Host, Path";
+    let r = rows(&e, q).await;
+    assert_eq!(
+        r,
+        vec![
+            json!({"Host": "h1", "Path": "p/1"}),
+            json!({"Host": "h2", "Path": ""}),
+            json!({"Host": "", "Path": ""}),
+        ]
+    );
+    let plan = e.explain("t1", q, now()).unwrap();
+    let (unoptimised, optimised) = plan
+        .split_once("== Optimized plan ==")
+        .unwrap_or_else(|| panic!("no optimised plan in {plan}"));
+    assert!(unoptimised.contains("kql_parse_capture_1"), "{plan}");
+    assert_eq!(optimised.matches("kql_parse_groups_").count(), 1, "{plan}");
+}
+
 #[tokio::test]
 async fn parse_relaxed_vs_simple() {
     let (_d, e) = engine();
