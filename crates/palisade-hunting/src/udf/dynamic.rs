@@ -332,9 +332,12 @@ pub(crate) fn json_string_udf() -> ScalarUDF {
 /// Kusto's `split(s, d)`, part by part: an empty delimiter gives the whole string as the one
 /// part. The one home of the rule, shared by `split()` and `mv-expand`'s list of parts.
 pub(crate) fn split_parts<'a>(s: &'a str, d: &str, mut part: impl FnMut(&'a str)) {
-    if d.is_empty() {
-        part(s);
-    } else {
-        s.split(d).for_each(part);
+    let mut chars = d.chars();
+    match (chars.next(), chars.next()) {
+        (None, _) => part(s),
+        // One character (the usual `" "` or `","`): found with `memchr`, where a string
+        // pattern would build a two-way searcher for every row.
+        (Some(c), None) => s.split(c).for_each(part),
+        _ => s.split(d).for_each(part),
     }
 }
