@@ -10,7 +10,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray, BooleanBuilder};
+use arrow::array::{Array, AsArray, BooleanArray, BooleanBuilder, StringArray};
+use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::DataType;
 use datafusion::common::{Result as DfResult, ScalarValue};
 use datafusion::logical_expr::{
@@ -95,19 +96,31 @@ impl ScalarUDFImpl for StrPredUdf {
                 let Some(n) = scalar_text(n) else {
                     return slow(self.kind, self.cs, hay, needle, args.number_rows);
                 };
-                let mut m = Matcher::new(self.kind, n, self.cs);
-                let a = a.as_string::<i32>();
-                let out: BooleanArray = (0..a.len())
-                    .map(|i| {
-                        let h = if a.is_null(i) { "" } else { a.value(i) };
-                        Some(m.matches(h))
-                    })
-                    .collect();
+                let out = match_array(self.kind, self.cs, a.as_string::<i32>(), n);
                 Ok(ColumnarValue::Array(Arc::new(out)))
             }
             _ => slow(self.kind, self.cs, hay, needle, args.number_rows),
         }
     }
+}
+
+/// The predicate over a string column and a constant needle: the fast path.
+fn match_array(kind: StrPred, cs: bool, a: &StringArray, needle: &str) -> BooleanArray {
+    let mut m = Matcher::new(kind, needle, cs);
+    // One check of the whole value buffer spares the per-value ASCII test of the
+    // case-insensitive fast path.
+    let offsets = a.value_offsets();
+    let (first, last) = (offsets[0] as usize, offsets[a.len()] as usize);
+    m.all_ascii = a.value_data()[first..last].is_ascii();
+    // Bits set 64 at a time; Kusto strings are never null, so neither is the answer.
+    let bits = if a.null_count() == 0 {
+        BooleanBuffer::collect_bool(a.len(), |i| m.matches(a.value(i)))
+    } else {
+        BooleanBuffer::collect_bool(a.len(), |i| {
+            m.matches(if a.is_null(i) { "" } else { a.value(i) })
+        })
+    };
+    BooleanArray::new(bits, None)
 }
 
 /// Row by row through [`str_predicate`], for shapes the fast path does not cover.
@@ -147,6 +160,8 @@ struct Matcher<'n> {
     finder: Option<memmem::Finder<'static>>,
     /// Reused buffer for the lower-cased text.
     lowered: Vec<u8>,
+    /// Every text this matcher will see is known to be ASCII (checked by the caller).
+    all_ascii: bool,
     first_term: bool,
     last_term: bool,
 }
@@ -166,6 +181,7 @@ impl<'n> Matcher<'n> {
             needle,
             finder,
             lowered: Vec::new(),
+            all_ascii: false,
             first_term: needle
                 .bytes()
                 .next()
@@ -183,7 +199,7 @@ impl<'n> Matcher<'n> {
         let Some(finder) = self.finder.as_ref() else {
             return str_predicate(self.kind, hay, self.needle, self.cs);
         };
-        if !self.cs && !hay.is_ascii() {
+        if !self.cs && !self.all_ascii && !hay.is_ascii() {
             return str_predicate(self.kind, hay, self.needle, self.cs);
         }
         let (h, n) = (hay.as_bytes(), self.needle.as_bytes());
@@ -320,6 +336,46 @@ mod tests {
                             str_predicate(kind, h, n, cs),
                             "{kind:?} cs={cs} hay={h:?} needle={n:?}"
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whole columns agree with the reference too: all-ASCII ones (the buffer checked once),
+    /// mixed ones, sliced ones (offsets not starting at 0) and ones with nulls (read as "").
+    #[test]
+    fn array_path_matches_the_reference() {
+        let ascii: Vec<Option<&str>> = vec![
+            Some("cmd.exe /c whoami"),
+            Some("CMD.EXE"),
+            Some(""),
+            Some("a a a"),
+            Some("powershell -enc AAAA"),
+        ];
+        let mut mixed = ascii.clone();
+        mixed.extend([Some("\u{212A}elvin"), None, Some("Straße cmd"), Some("ünï")]);
+        let mixed_array = StringArray::from(mixed.clone());
+        let columns = [
+            (StringArray::from(ascii.clone()), ascii.clone()),
+            (mixed_array.clone(), mixed.clone()),
+            // The ASCII head of the mixed column: its buffer holds non-ASCII after it.
+            (mixed_array.slice(0, 5), mixed[..5].to_vec()),
+            // Its non-ASCII tail, with the null: offsets not starting at 0.
+            (mixed_array.slice(5, 4), mixed[5..].to_vec()),
+        ];
+        for (array, values) in &columns {
+            for kind in KINDS {
+                for cs in [false, true] {
+                    for n in ["", "cmd", "CMD.exe", "kelvin", "straße", "a a", "enc"] {
+                        let got = match_array(kind, cs, array, n);
+                        assert_eq!(got.null_count(), 0);
+                        let got: Vec<bool> = got.iter().map(|b| b == Some(true)).collect();
+                        let want: Vec<bool> = values
+                            .iter()
+                            .map(|h| str_predicate(kind, h.unwrap_or(""), n, cs))
+                            .collect();
+                        assert_eq!(got, want, "{kind:?} cs={cs} needle={n:?} {values:?}");
                     }
                 }
             }
