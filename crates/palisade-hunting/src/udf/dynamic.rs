@@ -1,6 +1,7 @@
 //! `dynamic` access as UDFs: `x.key`, `x[i]`, `parse_json()`, membership in a dynamic array,
 //! and the element lists `mv-expand` unnests.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Builder, ListBuilder, StringBuilder};
@@ -11,9 +12,10 @@ use datafusion::logical_expr::{
 };
 
 use crate::budget::{Budget, Charge};
+use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
-use super::json::{dyn_out, json_to_string, parse_dyn};
+use super::json::{dyn_out, json_to_string, parse_dyn, plain_json_string};
 use super::{row_udf, Out, Val};
 
 /// `dyn.key`.
@@ -47,9 +49,17 @@ pub(crate) fn index_udf() -> ScalarUDF {
     })
 }
 
-/// `parse_json(string)`: JSON text is parsed, anything else becomes a JSON string.
+/// `parse_json(string)`: JSON text is parsed, anything else becomes a JSON string. An array
+/// is written back from its listed elements (see [`array_items`]), without a value tree.
 pub(crate) fn parse_json_udf() -> ScalarUDF {
     row_udf("kql_parse_json", DataType::Utf8, |a| match a[0] {
+        Val::Str(s) if s.trim_start().starts_with('[') => match array_items(s) {
+            Some(items) => Out::Str(array_text(&items)),
+            None => match serde_json::from_str::<Json>(s) {
+                Ok(v) => dyn_out(v),
+                Err(_) => Out::Str(Json::String(s.to_string()).to_string()),
+            },
+        },
         Val::Str(s) => match serde_json::from_str::<Json>(s) {
             Ok(v) => dyn_out(v),
             Err(_) => Out::Str(Json::String(s.to_string()).to_string()),
@@ -138,6 +148,43 @@ impl std::hash::Hash for MvList {
     }
 }
 
+/// A dynamic array's elements as JSON texts (`None` for a JSON `null`), listed from the
+/// text without building its value tree: an element that is a string needing no unescaping
+/// is its own text, any other element is parsed and written back, exactly as the
+/// [`items_of`] path writes it. `None` when the text is not a JSON array: bags, scalars and
+/// text that is not JSON take the [`items_of`] path.
+fn array_items(text: &str) -> Option<Vec<Option<Cow<'_, str>>>> {
+    let raw: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+    raw.into_iter()
+        .map(|r| {
+            let t = r.get();
+            if t == "null" {
+                Some(None)
+            } else if plain_json_string(t).is_some() {
+                Some(Some(Cow::Borrowed(t)))
+            } else {
+                let v: Json = serde_json::from_str(t).ok()?;
+                Some(Some(Cow::Owned(v.to_string())))
+            }
+        })
+        .collect()
+}
+
+/// The compact JSON text of an array of element texts, as `serde_json` writes it.
+fn array_text(items: &[Option<Cow<'_, str>>]) -> String {
+    let mut out =
+        String::with_capacity(2 + items.iter().flatten().map(|t| t.len() + 1).sum::<usize>());
+    out.push('[');
+    for (k, item) in items.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        out.push_str(item.as_deref().unwrap_or("null"));
+    }
+    out.push(']');
+    out
+}
+
 /// A dynamic value's items: array elements, or one single-key bag per property of a bag.
 fn items_of(text: &str) -> Vec<Json> {
     match parse_dyn(text) {
@@ -188,10 +235,14 @@ impl ScalarUDFImpl for MvList {
                     b.append(false);
                     continue;
                 }
-                let len = match parse_dyn(strs.value(at)) {
-                    Json::Array(v) => v.len(),
-                    Json::Object(m) => m.len(),
-                    _ => 1,
+                let text = strs.value(at);
+                let len = match array_items(text) {
+                    Some(items) => items.len(),
+                    None => match parse_dyn(text) {
+                        Json::Array(v) => v.len(),
+                        Json::Object(m) => m.len(),
+                        _ => 1,
+                    },
                 }
                 .min(limit);
                 charge.add(len.saturating_mul(16 + self.row_bytes))?;
@@ -208,6 +259,25 @@ impl ScalarUDFImpl for MvList {
                 if strs.is_null(at) {
                     b.append(false);
                     continue;
+                }
+                // A row's array is listed from its text; a constant is parsed once.
+                if !scalar {
+                    if let Some(items) = array_items(strs.value(at)) {
+                        for item in items.into_iter().take(limit) {
+                            match item {
+                                None => {
+                                    charge.add(8 + self.row_bytes)?;
+                                    b.values().append_null();
+                                }
+                                Some(text) => {
+                                    charge.add(text.len() + 8 + self.row_bytes)?;
+                                    b.values().append_value(text);
+                                }
+                            }
+                        }
+                        b.append(true);
+                        continue;
+                    }
                 }
                 let fresh;
                 let items: &[Json] = if scalar {
@@ -339,5 +409,59 @@ pub(crate) fn split_parts<'a>(s: &'a str, d: &str, mut part: impl FnMut(&'a str)
         // pattern would build a two-way searcher for every row.
         (Some(c), None) => s.split(c).for_each(part),
         _ => s.split(d).for_each(part),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Listing from the text gives exactly the texts the value-tree path writes, for every
+    /// kind of element (numbers in other spellings, escapes, bags with spaces, nesting,
+    /// nulls), and declines what is not an array.
+    #[test]
+    fn array_items_are_the_value_tree_texts() {
+        let arrays = [
+            r#"["a", "b c", "", "x\"y", "\u00e9", "é", "a\\b", "tab\there"]"#,
+            r#"[1, 1.50, 1e5, -0, 12345678901234567890, 0.1, -7]"#,
+            r#" [ {"b": 1, "a": [2, 3]} , [1, [2, "z"]], true, false, null ] "#,
+            "[]",
+            r#"["\u2028", "emoji 😀", "\ud83d\ude00"]"#,
+        ];
+        for text in arrays {
+            let got = array_items(text).unwrap_or_else(|| panic!("not listed: {text}"));
+            // `parse_json`'s array text is serde_json's own.
+            let parsed: Json = serde_json::from_str(text).unwrap_or_default();
+            assert_eq!(array_text(&got), parsed.to_string(), "{text}");
+            let want: Vec<Option<String>> = items_of(text)
+                .into_iter()
+                .map(|v| (!v.is_null()).then(|| v.to_string()))
+                .collect();
+            let got: Vec<Option<String>> =
+                got.into_iter().map(|t| t.map(|t| t.into_owned())).collect();
+            assert_eq!(got, want, "{text}");
+        }
+        for not_an_array in [r#"{"a": 1}"#, r#""[1]""#, "42", "[1, 2", "not json", ""] {
+            assert!(array_items(not_an_array).is_none(), "{not_an_array}");
+        }
+    }
+
+    /// The plain-string shortcut agrees with parsing, and declines what it cannot read as is.
+    #[test]
+    fn plain_json_strings_read_as_parsing_does() {
+        for text in [r#""abc""#, r#""""#, r#""é 😀""#, r#""a b""#] {
+            let parsed = json_to_string(&parse_dyn(text));
+            assert_eq!(plain_json_string(text), Some(parsed.as_str()), "{text}");
+        }
+        for text in [
+            r#""a\"b""#,
+            r#""a"b""#,
+            "\"tab\there\"",
+            r#"abc"#,
+            r#"""#,
+            r#" "a" "#,
+        ] {
+            assert_eq!(plain_json_string(text), None, "{text}");
+        }
     }
 }

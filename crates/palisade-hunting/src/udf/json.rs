@@ -15,6 +15,14 @@ pub(crate) fn parse_dyn(s: &str) -> Json {
     serde_json::from_str(s).unwrap_or_else(|_| Json::String(s.to_string()))
 }
 
+/// The value of a JSON string literal that needs no unescaping (`"abc"`), which is what
+/// [`parse_dyn`] would give for it, without parsing; `None` for any other text. Such a
+/// literal is also exactly how `serde_json` writes its value.
+pub(crate) fn plain_json_string(s: &str) -> Option<&str> {
+    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)).then_some(inner)
+}
+
 /// Serialises a dynamic value (JSON `null` as SQL null).
 pub(crate) fn dyn_out(v: Json) -> Out {
     if v.is_null() {
@@ -86,6 +94,9 @@ pub(crate) fn convert_val(v: Val, from: KqlType, to: KqlType) -> Out {
         };
     }
     if from == KqlType::Dynamic {
+        if let (KqlType::String | KqlType::Guid, Some(s)) = (to, plain_json_string(v.text())) {
+            return Out::Str(s.to_string());
+        }
         let j = parse_dyn(v.text());
         return match to {
             KqlType::String | KqlType::Guid => Out::Str(json_to_string(&j)),
