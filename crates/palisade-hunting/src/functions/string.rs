@@ -142,19 +142,16 @@ pub(super) fn plan(p: &mut Planner, f: F, c: &Call) -> PResult<Expr> {
                     KqlType::Dynamic,
                     Box::new(|a| {
                         let mut parts = Vec::new();
-                        split_parts(a[0].text(), a[1].text(), |x| {
-                            parts.push(Json::String(x.to_string()))
-                        });
-                        match a.get(2) {
-                            Some(i) => {
-                                let idx = i.i64().unwrap_or(0);
-                                match parts.get(idx.max(0) as usize) {
-                                    Some(x) if idx >= 0 => dyn_out(Json::Array(vec![x.clone()])),
-                                    _ => dyn_out(Json::Array(vec![])),
-                                }
-                            }
-                            None => dyn_out(Json::Array(parts)),
-                        }
+                        split_parts(a[0].text(), a[1].text(), |x| parts.push(x));
+                        // The array written straight as JSON text, no value tree.
+                        let chosen: &[&str] = match a.get(2).map(|i| i.i64().unwrap_or(0)) {
+                            Some(idx) if idx >= 0 => parts
+                                .get(idx as usize)
+                                .map_or(&[][..], std::slice::from_ref),
+                            Some(_) => &[],
+                            None => &parts,
+                        };
+                        Out::Str(serde_json::to_string(chosen).unwrap_or_default())
                     }),
                 )
                 .call(v);

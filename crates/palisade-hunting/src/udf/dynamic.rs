@@ -1,7 +1,6 @@
 //! `dynamic` access as UDFs: `x.key`, `x[i]`, `parse_json()`, membership in a dynamic array,
 //! and the element lists `mv-expand` unnests.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Builder, ListBuilder, StringBuilder};
@@ -12,10 +11,9 @@ use datafusion::logical_expr::{
 };
 
 use crate::budget::{Budget, Charge};
-use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
-use super::json::{dyn_out, json_to_string, parse_dyn, plain_json_string};
+use super::json::{array_items, array_text, dyn_out, json_to_string, parse_dyn};
 use super::{row_udf, Out, Val};
 
 /// `dyn.key`.
@@ -146,43 +144,6 @@ impl std::hash::Hash for MvList {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         (self.source, self.limit, self.row_bytes).hash(state)
     }
-}
-
-/// A dynamic array's elements as JSON texts (`None` for a JSON `null`), listed from the
-/// text without building its value tree: an element that is a string needing no unescaping
-/// is its own text, any other element is parsed and written back, exactly as the
-/// [`items_of`] path writes it. `None` when the text is not a JSON array: bags, scalars and
-/// text that is not JSON take the [`items_of`] path.
-fn array_items(text: &str) -> Option<Vec<Option<Cow<'_, str>>>> {
-    let raw: Vec<&RawValue> = serde_json::from_str(text).ok()?;
-    raw.into_iter()
-        .map(|r| {
-            let t = r.get();
-            if t == "null" {
-                Some(None)
-            } else if plain_json_string(t).is_some() {
-                Some(Some(Cow::Borrowed(t)))
-            } else {
-                let v: Json = serde_json::from_str(t).ok()?;
-                Some(Some(Cow::Owned(v.to_string())))
-            }
-        })
-        .collect()
-}
-
-/// The compact JSON text of an array of element texts, as `serde_json` writes it.
-fn array_text(items: &[Option<Cow<'_, str>>]) -> String {
-    let mut out =
-        String::with_capacity(2 + items.iter().flatten().map(|t| t.len() + 1).sum::<usize>());
-    out.push('[');
-    for (k, item) in items.iter().enumerate() {
-        if k > 0 {
-            out.push(',');
-        }
-        out.push_str(item.as_deref().unwrap_or("null"));
-    }
-    out.push(']');
-    out
 }
 
 /// A dynamic value's items: array elements, or one single-key bag per property of a bag.
@@ -409,59 +370,5 @@ pub(crate) fn split_parts<'a>(s: &'a str, d: &str, mut part: impl FnMut(&'a str)
         // pattern would build a two-way searcher for every row.
         (Some(c), None) => s.split(c).for_each(part),
         _ => s.split(d).for_each(part),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Listing from the text gives exactly the texts the value-tree path writes, for every
-    /// kind of element (numbers in other spellings, escapes, bags with spaces, nesting,
-    /// nulls), and declines what is not an array.
-    #[test]
-    fn array_items_are_the_value_tree_texts() {
-        let arrays = [
-            r#"["a", "b c", "", "x\"y", "\u00e9", "é", "a\\b", "tab\there"]"#,
-            r#"[1, 1.50, 1e5, -0, 12345678901234567890, 0.1, -7]"#,
-            r#" [ {"b": 1, "a": [2, 3]} , [1, [2, "z"]], true, false, null ] "#,
-            "[]",
-            r#"["\u2028", "emoji 😀", "\ud83d\ude00"]"#,
-        ];
-        for text in arrays {
-            let got = array_items(text).unwrap_or_else(|| panic!("not listed: {text}"));
-            // `parse_json`'s array text is serde_json's own.
-            let parsed: Json = serde_json::from_str(text).unwrap_or_default();
-            assert_eq!(array_text(&got), parsed.to_string(), "{text}");
-            let want: Vec<Option<String>> = items_of(text)
-                .into_iter()
-                .map(|v| (!v.is_null()).then(|| v.to_string()))
-                .collect();
-            let got: Vec<Option<String>> =
-                got.into_iter().map(|t| t.map(|t| t.into_owned())).collect();
-            assert_eq!(got, want, "{text}");
-        }
-        for not_an_array in [r#"{"a": 1}"#, r#""[1]""#, "42", "[1, 2", "not json", ""] {
-            assert!(array_items(not_an_array).is_none(), "{not_an_array}");
-        }
-    }
-
-    /// The plain-string shortcut agrees with parsing, and declines what it cannot read as is.
-    #[test]
-    fn plain_json_strings_read_as_parsing_does() {
-        for text in [r#""abc""#, r#""""#, r#""é 😀""#, r#""a b""#] {
-            let parsed = json_to_string(&parse_dyn(text));
-            assert_eq!(plain_json_string(text), Some(parsed.as_str()), "{text}");
-        }
-        for text in [
-            r#""a\"b""#,
-            r#""a"b""#,
-            "\"tab\there\"",
-            r#"abc"#,
-            r#"""#,
-            r#" "a" "#,
-        ] {
-            assert_eq!(plain_json_string(text), None, "{text}");
-        }
     }
 }

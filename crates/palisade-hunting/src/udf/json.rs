@@ -1,11 +1,15 @@
 //! Conversions between KQL types as Kusto's `to*()` functions define them, and `dynamic`
 //! values as JSON text.
 
+use std::borrow::Cow;
+
 use datafusion::logical_expr::ScalarUDF;
 use palisade_kql::value::{
     format_datetime, format_timespan, parse_bool, parse_datetime, parse_long, parse_timespan,
 };
 use palisade_kql::KqlType;
+
+use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
 use super::{arrow_type, row_udf, Out, Val};
@@ -21,6 +25,43 @@ pub(crate) fn parse_dyn(s: &str) -> Json {
 pub(crate) fn plain_json_string(s: &str) -> Option<&str> {
     let inner = s.strip_prefix('"')?.strip_suffix('"')?;
     (!inner.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)).then_some(inner)
+}
+
+/// A dynamic array's elements as JSON texts (`None` for a JSON `null`), listed from the
+/// text without building its value tree: an element that is a string needing no unescaping
+/// is its own text, any other element is parsed and written back, exactly as its
+/// value tree would be written. `None` when the text is not a JSON array (bags, scalars and
+/// text that is not JSON are for the caller's value-tree path).
+pub(crate) fn array_items(text: &str) -> Option<Vec<Option<Cow<'_, str>>>> {
+    let raw: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+    raw.into_iter()
+        .map(|r| {
+            let t = r.get();
+            if t == "null" {
+                Some(None)
+            } else if plain_json_string(t).is_some() {
+                Some(Some(Cow::Borrowed(t)))
+            } else {
+                let v: Json = serde_json::from_str(t).ok()?;
+                Some(Some(Cow::Owned(v.to_string())))
+            }
+        })
+        .collect()
+}
+
+/// The compact JSON text of an array of element texts, as `serde_json` writes it.
+pub(crate) fn array_text(items: &[Option<Cow<'_, str>>]) -> String {
+    let mut out =
+        String::with_capacity(2 + items.iter().flatten().map(|t| t.len() + 1).sum::<usize>());
+    out.push('[');
+    for (k, item) in items.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        out.push_str(item.as_deref().unwrap_or("null"));
+    }
+    out.push(']');
+    out
 }
 
 /// Serialises a dynamic value (JSON `null` as SQL null).
@@ -94,8 +135,15 @@ pub(crate) fn convert_val(v: Val, from: KqlType, to: KqlType) -> Out {
         };
     }
     if from == KqlType::Dynamic {
-        if let (KqlType::String | KqlType::Guid, Some(s)) = (to, plain_json_string(v.text())) {
-            return Out::Str(s.to_string());
+        if matches!(to, KqlType::String | KqlType::Guid) {
+            // The two common shapes read without a value tree: a plain string and an array.
+            let text = v.text();
+            if let Some(s) = plain_json_string(text) {
+                return Out::Str(s.to_string());
+            }
+            if let Some(items) = text.starts_with('[').then(|| array_items(text)).flatten() {
+                return Out::Str(array_text(&items));
+            }
         }
         let j = parse_dyn(v.text());
         return match to {
@@ -175,5 +223,62 @@ pub(crate) fn gettype_json(v: &Json) -> &'static str {
         Json::String(_) => "string",
         Json::Array(_) => "array",
         Json::Object(_) => "dictionary",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Listing from the text gives exactly the texts the value-tree path writes, for every
+    /// kind of element (numbers in other spellings, escapes, bags with spaces, nesting,
+    /// nulls), and declines what is not an array.
+    #[test]
+    fn array_items_are_the_value_tree_texts() {
+        let arrays = [
+            r#"["a", "b c", "", "x\"y", "\u00e9", "é", "a\\b", "tab\there"]"#,
+            r#"[1, 1.50, 1e5, -0, 12345678901234567890, 0.1, -7]"#,
+            r#" [ {"b": 1, "a": [2, 3]} , [1, [2, "z"]], true, false, null ] "#,
+            "[]",
+            r#"["\u2028", "emoji 😀", "\ud83d\ude00"]"#,
+        ];
+        for text in arrays {
+            let got = array_items(text).unwrap_or_else(|| panic!("not listed: {text}"));
+            // `parse_json`'s array text is serde_json's own.
+            let parsed: Json = serde_json::from_str(text).unwrap_or_default();
+            assert_eq!(array_text(&got), parsed.to_string(), "{text}");
+            let Json::Array(elements) = parse_dyn(text) else {
+                panic!("not an array: {text}");
+            };
+            let want: Vec<Option<String>> = elements
+                .into_iter()
+                .map(|v| (!v.is_null()).then(|| v.to_string()))
+                .collect();
+            let got: Vec<Option<String>> =
+                got.into_iter().map(|t| t.map(|t| t.into_owned())).collect();
+            assert_eq!(got, want, "{text}");
+        }
+        for not_an_array in [r#"{"a": 1}"#, r#""[1]""#, "42", "[1, 2", "not json", ""] {
+            assert!(array_items(not_an_array).is_none(), "{not_an_array}");
+        }
+    }
+
+    /// The plain-string shortcut agrees with parsing, and declines what it cannot read as is.
+    #[test]
+    fn plain_json_strings_read_as_parsing_does() {
+        for text in [r#""abc""#, r#""""#, r#""é 😀""#, r#""a b""#] {
+            let parsed = json_to_string(&parse_dyn(text));
+            assert_eq!(plain_json_string(text), Some(parsed.as_str()), "{text}");
+        }
+        for text in [
+            r#""a\"b""#,
+            r#""a"b""#,
+            "\"tab\there\"",
+            r#"abc"#,
+            r#"""#,
+            r#" "a" "#,
+        ] {
+            assert_eq!(plain_json_string(text), None, "{text}");
+        }
     }
 }
