@@ -50,19 +50,16 @@ pub(crate) fn index_udf() -> ScalarUDF {
 /// `parse_json(string)`: JSON text is parsed, anything else becomes a JSON string. An array
 /// is written back from its listed elements (see [`array_items`]), without a value tree.
 pub(crate) fn parse_json_udf() -> ScalarUDF {
-    row_udf("kql_parse_json", DataType::Utf8, |a| match a[0] {
-        Val::Str(s) if s.trim_start().starts_with('[') => match array_items(s) {
+    row_udf("kql_parse_json", DataType::Utf8, |a| {
+        let Val::Str(s) = a[0] else { return Out::Null };
+        let listed = s.trim_start().starts_with('[').then(|| array_items(s));
+        match listed.flatten() {
             Some(items) => Out::Str(array_text(&items)),
             None => match serde_json::from_str::<Json>(s) {
                 Ok(v) => dyn_out(v),
                 Err(_) => Out::Str(Json::String(s.to_string()).to_string()),
             },
-        },
-        Val::Str(s) => match serde_json::from_str::<Json>(s) {
-            Ok(v) => dyn_out(v),
-            Err(_) => Out::Str(Json::String(s.to_string()).to_string()),
-        },
-        _ => Out::Null,
+        }
     })
 }
 
