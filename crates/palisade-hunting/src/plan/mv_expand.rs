@@ -105,7 +105,10 @@ impl Planner<'_> {
                 match (string_parts[k], *ety) {
                     (true, KqlType::String) => x,
                     (true, ety) => {
-                        let x = crate::udf::dynamic::json_string_udf().call(vec![x]);
+                        // A part as the dynamic string it is in `split()`'s array (not
+                        // `Planner::conv`, which would parse "12" into a number).
+                        let x = crate::udf::json::convert_udf(KqlType::String, KqlType::Dynamic)
+                            .call(vec![x]);
                         self.conv(x, KqlType::Dynamic, ety)?
                     }
                     (false, ety) => self.conv(x, KqlType::Dynamic, ety)?,

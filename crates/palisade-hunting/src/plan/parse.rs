@@ -82,16 +82,15 @@ impl Planner<'_> {
         let src = self.conv(src, source.ty, KqlType::String)?;
         // One regex run per row gives every capture (the struct column `__pg` below); then
         // the converted value of every capture, in capture order.
-        let mut groups = Vec::with_capacity(captures.len());
-        for g in 0..captures.len() {
-            let name = format!("__pc{g}");
-            groups.push(
+        let groups = (0..captures.len())
+            .map(|g| {
+                let name = format!("__pc{g}");
                 compiled
                     .capture_names()
                     .position(|n| n == Some(name.as_str()))
-                    .ok_or_else(|| PlanError::Invalid(format!("invalid parse pattern: {re}")))?,
-            );
-        }
+                    .ok_or_else(|| PlanError::Invalid(format!("invalid parse pattern: {re}")))
+            })
+            .collect::<PResult<Vec<usize>>>()?;
         let matched =
             crate::udf::text::regex_groups_udf(compiled.clone(), groups).call(vec![src.clone()]);
         let mut values = Vec::with_capacity(captures.len());

@@ -348,15 +348,6 @@ pub(crate) fn split_list_udf(limit: Option<usize>, row_bytes: usize) -> ScalarUD
     list_udf(MvSource::SplitParts, limit, row_bytes)
 }
 
-/// A string as a dynamic string value (`"a\"b"` as JSON text): what an element of a
-/// `split()` array is. Unlike `String → dynamic` conversion it never parses the text.
-pub(crate) fn json_string_udf() -> ScalarUDF {
-    row_udf("kql_json_string", DataType::Utf8, |a| match a[0] {
-        Val::Str(s) => Out::Str(Json::String(s.to_string()).to_string()),
-        _ => Out::Null,
-    })
-}
-
 /// Kusto's `split(s, d)`, part by part: an empty delimiter gives the whole string as the one
 /// part. The one home of the rule, shared by `split()` and `mv-expand`'s list of parts.
 pub(crate) fn split_parts<'a>(s: &'a str, d: &str, mut part: impl FnMut(&'a str)) {

@@ -211,7 +211,7 @@ pub(crate) fn regex_groups_udf(re: Arc<regex::Regex>, groups: Vec<usize>) -> Sca
     ScalarUDF::new_from_impl(RegexGroups {
         name: format!("kql_parse_groups_{:016x}", h.finish()),
         sig: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
-        ret: DataType::Struct(fields),
+        fields,
         re,
         groups,
         budget: crate::budget::current(),
@@ -223,7 +223,8 @@ pub(crate) fn regex_groups_udf(re: Arc<regex::Regex>, groups: Vec<usize>) -> Sca
 struct RegexGroups {
     name: String,
     sig: Signature,
-    ret: DataType,
+    /// The struct's fields, one per group.
+    fields: Fields,
     re: Arc<regex::Regex>,
     groups: Vec<usize>,
     budget: Option<Budget>,
@@ -252,7 +253,7 @@ impl ScalarUDFImpl for RegexGroups {
         &self.sig
     }
     fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
-        Ok(self.ret.clone())
+        Ok(DataType::Struct(self.fields.clone()))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let rows = args.number_rows;
@@ -290,15 +291,12 @@ impl ScalarUDFImpl for RegexGroups {
                 b.append_value(part);
             }
         }
-        let DataType::Struct(fields) = &self.ret else {
-            return Err(DataFusionError::Internal("parse: struct type".into()));
-        };
         let columns: Vec<ArrayRef> = out
             .iter_mut()
             .map(|b| Arc::new(b.finish()) as ArrayRef)
             .collect();
         Ok(ColumnarValue::Array(Arc::new(StructArray::try_new(
-            fields.clone(),
+            self.fields.clone(),
             columns,
             None,
         )?)))

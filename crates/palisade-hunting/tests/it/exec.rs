@@ -316,6 +316,20 @@ async fn mv_expand_of_split_parts() {
         .unwrap();
     assert!(plan.contains("kql_mv_split_parts"), "{plan}");
     assert!(!plan.contains("kql_mv_items"), "{plan}");
+    // A split that replaces the column it reads cannot be moved onto the columns the
+    // `extend` passes through: its array is listed from the JSON text, with the same answers.
+    let q = format!("{t} | where n == 1 | extend s = split(s, d) | mv-expand s to typeof(string) | project n, s");
+    let plan = e.explain("t1", &q, now()).unwrap();
+    assert!(plan.contains("kql_mv_items"), "{plan}");
+    assert!(!plan.contains("kql_mv_split_parts"), "{plan}");
+    assert_eq!(
+        rows(&e, &q).await,
+        vec![
+            json!({"n": 1, "s": "a"}),
+            json!({"n": 1, "s": "b"}),
+            json!({"n": 1, "s": "12"})
+        ]
+    );
 }
 
 const L: &str = r#"datatable(k:string, a:long)["x", 1, "x", 2, "y", 3]"#;
